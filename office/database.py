@@ -1,0 +1,95 @@
+"""Database plumbing shared by every model: aware UTC timestamps and SQLite's write locking.
+
+SQLite serializes writers, but a plain deferred ``BEGIN`` lets two requests both read
+"free" and then both insert. Transactions that may write therefore start with
+``BEGIN IMMEDIATE``: the write lock is taken before the first read, so a
+check-then-insert cannot interleave. Reads (GET/HEAD) keep a deferred ``BEGIN``
+and run concurrently under WAL.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from contextlib import contextmanager
+from datetime import datetime, timezone
+
+from sqlalchemy import DateTime, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.types import TypeDecorator
+
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+_write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "samlokal_write_intent", default=True
+)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp that is always timezone-aware UTC in Python.
+
+    PostgreSQL stores ``timestamptz``; SQLite stores naive UTC text, which sorts and
+    compares correctly because every value is normalised to UTC first.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use an aware value")
+        value = value.astimezone(timezone.utc)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@contextmanager
+def read_only():
+    """Mark transactions begun inside as reads: SQLite starts them deferred."""
+    token = _write_intent.set(False)
+    try:
+        yield
+    finally:
+        _write_intent.reset(token)
+
+
+def set_write_intent(value: bool) -> contextvars.Token:
+    return _write_intent.set(value)
+
+
+def reset_write_intent(token: contextvars.Token) -> None:
+    _write_intent.reset(token)
+
+
+def configure_engine(engine: Engine) -> None:
+    """Install the per-dialect connection settings on an engine."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_connect(dbapi_connection, _record):
+        # Take transaction control from the sqlite3 module so our BEGIN is the one used.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _sqlite_begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")

@@ -1,0 +1,185 @@
+"""Flask-WTF forms of the ground floor; validation lives here and in the rules."""
+
+from __future__ import annotations
+
+import re
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    SelectChoice,
+    BooleanField,
+    DateField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+
+from office.accounts import MIN_PASSWORD_LENGTH
+from office.models import ResourceKind, Role
+
+def choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms 3.3 select choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+WEEKDAY_NAMES = [
+    _l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"),
+    _l("Friday"), _l("Saturday"), _l("Sunday"),
+]
+
+
+def no_control_characters(form, field):
+    if field.data and re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", field.data):
+        raise ValidationError(_l("The text contains characters that are not allowed."))
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+    remember = BooleanField(_l("Keep me logged in on this device (12 hours)"))
+
+
+def _new_password_field(label):
+    return PasswordField(
+        label,
+        validators=[
+            DataRequired(),
+            Length(
+                min=MIN_PASSWORD_LENGTH, max=1024,
+                message=_l("The password must be at least %(min)d characters long.",
+                           min=MIN_PASSWORD_LENGTH),
+            ),
+        ],
+    )
+
+
+class SetPasswordForm(FlaskForm):
+    password = _new_password_field(_l("New password"))
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords do not match."))],
+    )
+
+
+class ChangePasswordForm(SetPasswordForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=1024)])
+
+
+class LanguageForm(FlaskForm):
+    language = SelectField(_l("Language"), choices=choices([("sv", "Svenska"), ("en", "English")]))
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form: a button whose POST carries only the CSRF token."""
+
+
+ROLE_LABELS = {
+    Role.coordinator: _l("Coordinator"),
+    Role.agency_admin: _l("Agency administrator"),
+    Role.staff: _l("Staff"),
+}
+
+
+class InviteUserForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120), no_control_characters])
+    email = EmailField(
+        _l("E-mail address"),
+        validators=[DataRequired(), Email(message=_l("Enter a valid e-mail address.")), Length(max=254)],
+    )
+    title = StringField(_l("Job title"), validators=[Optional(), Length(max=120), no_control_characters])
+    agency_id = SelectField(_l("Agency"), coerce=int, validators=[InputRequired()])
+    unit_id = SelectField(_l("Unit"), coerce=int, validators=[Optional()])
+    role = SelectField(
+        _l("Role"), choices=choices((r.value, label) for r, label in ROLE_LABELS.items()),
+        default=Role.staff.value,
+    )
+
+
+class AgencyForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120), no_control_characters])
+    short_name = StringField(
+        _l("Short name"), validators=[DataRequired(), Length(max=20), no_control_characters]
+    )
+    colour = StringField(
+        _l("Colour (#rrggbb)"),
+        validators=[DataRequired(), Length(min=7, max=7)],
+        default="#1f5f8b",
+    )
+
+    def validate_colour(self, field):
+        if not re.fullmatch(r"#[0-9a-fA-F]{6}", field.data or ""):
+            raise ValidationError(_l("Write the colour as # followed by six hexadecimal digits."))
+
+
+class UnitForm(FlaskForm):
+    name = StringField(_l("Unit name"), validators=[DataRequired(), Length(max=120), no_control_characters])
+
+
+class SiteForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120), no_control_characters])
+    address = StringField(_l("Address"), validators=[Optional(), Length(max=255), no_control_characters])
+
+
+def add_opening_hour_fields(form_class):
+    """Give a site form one opens/closes pair per weekday."""
+    for weekday, label in enumerate(WEEKDAY_NAMES):
+        setattr(form_class, f"opens_{weekday}", TimeField(label, validators=[Optional()]))
+        setattr(form_class, f"closes_{weekday}", TimeField(label, validators=[Optional()]))
+    return form_class
+
+
+@add_opening_hour_fields
+class SiteWithHoursForm(SiteForm):
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        for weekday in range(7):
+            opens = getattr(self, f"opens_{weekday}")
+            closes = getattr(self, f"closes_{weekday}")
+            if bool(opens.data) != bool(closes.data):
+                closes.errors.append(_l("Give both opening and closing time, or neither."))
+                ok = False
+            elif opens.data and closes.data <= opens.data:
+                closes.errors.append(_l("Closing time must be after opening time."))
+                ok = False
+        return ok
+
+
+class ClosureForm(FlaskForm):
+    day = DateField(_l("Date"), validators=[DataRequired(message=_l("Give a valid date."))])
+    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=200), no_control_characters])
+
+
+class ResourceForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120), no_control_characters])
+    site_id = SelectField(_l("Site"), coerce=int, validators=[InputRequired()])
+    kind = SelectField(
+        _l("Type"), choices=choices([(ResourceKind.room.value, _l("Room")), (ResourceKind.desk.value, _l("Desk"))])
+    )
+    description = TextAreaField(
+        _l("Description"), validators=[Optional(), Length(max=255), no_control_characters]
+    )
+    capacity = IntegerField(
+        _l("Capacity (people)"),
+        validators=[InputRequired(), NumberRange(min=1, max=1000)],
+        default=1,
+    )
+    is_conversation_room = BooleanField(_l("Conversation room"))
+    has_screen = BooleanField(_l("Screen"))
+    has_video = BooleanField(_l("Video conferencing"))
+    accessible = BooleanField(_l("Accessible"))
+    active = BooleanField(_l("Active (can be booked)"), default=True)

@@ -1,0 +1,1 @@
+"""Blueprints of the ground floor; wsgi.create_app() registers them."""

@@ -1,0 +1,1 @@
+"""Seminars, conferences, trainings and study visits; builds on `office`."""

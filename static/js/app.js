@@ -1,0 +1,41 @@
+// Small behaviours htmx does not give us: focus and announcements after a swap.
+// No inline script anywhere (our CSP forbids it); this file is the only glue.
+(function () {
+  "use strict";
+  function announce(text) {
+    var region = document.getElementById("flashes");
+    if (region && text) {
+      var p = document.createElement("p");
+      p.className = "flash flash-info";
+      p.textContent = text;
+      region.replaceChildren(p);
+    }
+  }
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    // A refused form: move focus to its error summary so it is read out.
+    var summary = target.querySelector(".error-summary");
+    var focusTarget = summary || target.querySelector("[data-autofocus]");
+    if (focusTarget) {
+      if (!focusTarget.hasAttribute("tabindex")) focusTarget.setAttribute("tabindex", "-1");
+      focusTarget.focus();
+    }
+    var message = target.querySelector("[data-announce]");
+    if (message) announce(message.getAttribute("data-announce"));
+  });
+  document.addEventListener("htmx:responseError", function (event) {
+    announce(document.documentElement.lang === "en"
+      ? "Something went wrong. Nothing was saved."
+      : "Något gick fel. Inget sparades.");
+  });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy-target]");
+    if (!button) return;
+    var field = document.getElementById(button.getAttribute("data-copy-target"));
+    if (field && navigator.clipboard) {
+      navigator.clipboard.writeText(field.value).then(function () {
+        announce(button.getAttribute("data-copied-text"));
+      });
+    }
+  });
+})();

@@ -1,0 +1,259 @@
+"""Test setup: the app on SQLite or PostgreSQL (SAMLOKAL_TEST_DB), factories and login help.
+
+`make test` runs the whole suite twice: on SQLite and on a throwaway PostgreSQL cluster
+started by .ci/postgres.sh. PostgreSQL is never skipped silently: without its URL the run fails.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import re
+from datetime import time
+
+os.environ.setdefault("SAMLOKAL_NO_MODULE_APP", "1")
+
+import pytest
+import sqlalchemy as sa
+from flask import has_app_context
+from flask.testing import FlaskClient
+from sqlalchemy.engine import make_url
+
+from office.extensions import db
+from office.models import Agency, Resource, ResourceKind, Role, Site, Unit, User
+from office.premises import set_standard_opening_hours
+
+BACKEND = os.environ.get("SAMLOKAL_TEST_DB", "sqlite")
+PASSWORD = "correct horse battery"
+
+
+def pytest_report_header(config):
+    return f"samlokal database backend: {BACKEND}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory, worker_id):
+    """One database per xdist worker, migrated once with Alembic (the real migrations)."""
+    if BACKEND == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db')}/samlokal-{worker_id}.sqlite3"
+    elif BACKEND == "postgresql":
+        admin_url = os.environ.get("SAMLOKAL_TEST_PG_URL")
+        if not admin_url:
+            pytest.exit("SAMLOKAL_TEST_DB=postgresql needs SAMLOKAL_TEST_PG_URL (see .ci/test)", 2)
+        name = f"samlokal_test_{worker_id}"
+        admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    else:
+        raise pytest.UsageError(f"unknown SAMLOKAL_TEST_DB={BACKEND!r}")
+    _migrate(url)
+    return url
+
+
+def _migrate(url: str) -> None:
+    from flask_migrate import upgrade
+
+    from wsgi import create_app
+
+    app = create_app(_test_config(url))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+def _test_config(url: str, instance_path: str | None = None) -> dict:
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SECRET_KEY": "test-secret-key",
+        "RATELIMIT_ENABLED": False,
+        "PASSWORD_HASH_TIME_COST": 1,
+        "PASSWORD_HASH_MEMORY_COST": 8,
+        "SERVER_NAME": None,
+    }
+
+
+def truncate_all(engine) -> None:
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            quoted = ", ".join(f'"{t}"' for t in tables)
+            conn.execute(sa.text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(sa.text(f'DELETE FROM "{table}"'))
+
+
+@pytest.fixture
+def app_config(request, database_url):
+    """Settings for `app`; change some with parametrize("app_config", [{...}], indirect=True)."""
+    config = _test_config(database_url)
+    config.update(getattr(request, "param", None) or {})
+    return config
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose requests run in their own app context, as in production.
+
+    Flask reuses an already pushed app context for a request, so `g` (Flask-Login's
+    cached user, Flask-WTF's token) would leak from one request into the next. Each
+    request here runs in an empty contextvars context instead; the test's own session
+    commits first so it never holds SQLite's write lock while the app works.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            db.session.commit()
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+    def session_transaction(self, *args, **kwargs):
+        return _ContextIsolated(super().session_transaction(*args, **kwargs))
+
+
+class _ContextIsolated:
+    def __init__(self, manager):
+        self.manager = manager
+        self.context = contextvars.Context()
+
+    def __enter__(self):
+        return self.context.run(self.manager.__enter__)
+
+    def __exit__(self, *exc):
+        return self.context.run(self.manager.__exit__, *exc)
+
+
+@pytest.fixture
+def app(app_config):
+    from wsgi import create_app
+
+    app = create_app(app_config)
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        yield app
+        db.session.remove()
+        truncate_all(db.engine)
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    """Replaces pytest-flask's client, which preserves contexts across requests."""
+    return app.test_client()
+
+
+# --- factories (Indico style: create_user(), create_site(), ...) -------------
+
+@pytest.fixture
+def create_agency(app):
+    counter = iter(range(1, 10_000))
+
+    def create(name: str | None = None, short_name: str | None = None, colour="#1f5f8b", units=()):
+        n = next(counter)
+        agency = Agency(name=name or f"Agency {n}", short_name=short_name or f"AG{n}", colour=colour)
+        for unit in units:
+            agency.units.append(Unit(name=unit))
+        db.session.add(agency)
+        db.session.commit()
+        return agency
+
+    return create
+
+
+@pytest.fixture
+def create_user(app, create_agency):
+    from office.accounts import hash_password
+
+    counter = iter(range(1, 10_000))
+    password_hash = hash_password(PASSWORD)
+
+    def create(role: Role = Role.staff, agency: Agency | None = None, email: str | None = None,
+               name: str | None = None, **fields) -> User:
+        n = next(counter)
+        user = User(
+            email=email or f"user{n}@example.org", name=name or f"User {n}",
+            agency=agency or create_agency(), role=role, password_hash=password_hash, **fields,
+        )
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return create
+
+
+@pytest.fixture
+def create_site(app):
+    counter = iter(range(1, 10_000))
+
+    def create(name: str | None = None, opens=time(8, 0), closes=time(17, 0), weekdays=range(5)):
+        site = Site(name=name or f"Site {next(counter)}", address="Storgatan 1, Oxelösund")
+        set_standard_opening_hours(site, opens, closes, weekdays)
+        db.session.add(site)
+        db.session.commit()
+        return site
+
+    return create
+
+
+@pytest.fixture
+def create_resource(app, create_site):
+    counter = iter(range(1, 10_000))
+
+    def create(site: Site | None = None, name: str | None = None, kind=ResourceKind.room,
+               capacity: int = 6, **fields) -> Resource:
+        resource = Resource(site=site or create_site(), name=name or f"Room {next(counter)}",
+                            kind=kind, capacity=capacity, **fields)
+        db.session.add(resource)
+        db.session.commit()
+        return resource
+
+    return create
+
+
+# --- logging in ---------------------------------------------------------------
+
+CSRF_PATTERN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def csrf_token_from(html: str) -> str:
+    match = CSRF_PATTERN.search(html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+class AuthActions:
+    """flaskr's helper: auth.login(user), auth.logout(), and the current CSRF token."""
+
+    def __init__(self, client):
+        self.client = client
+        self.token: str | None = None
+
+    def refresh_token(self, path: str = "/login") -> str:
+        self.token = csrf_token_from(self.client.get(path).get_data(as_text=True))
+        return self.token
+
+    def login(self, user_or_email, password: str = PASSWORD, follow_redirects=False):
+        email = user_or_email if isinstance(user_or_email, str) else user_or_email.email
+        token = self.refresh_token("/login")
+        response = self.client.post(
+            "/login", data={"email": email, "password": password, "csrf_token": token},
+            follow_redirects=follow_redirects,
+        )
+        if response.status_code == 302:
+            self.refresh_token("/dashboard")
+        return response
+
+    def logout(self):
+        return self.client.post("/logout", data={"csrf_token": self.token})
+
+    def post(self, path: str, data: dict | None = None, **kwargs):
+        """POST a form with the session's CSRF token."""
+        payload = {"csrf_token": self.token, **(data or {})}
+        return self.client.post(path, data=payload, **kwargs)
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)

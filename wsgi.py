@@ -1,0 +1,146 @@
+"""Assembles Samlokal: configuration, extensions, blueprints and CLI.
+
+`app` is the module-level application for gunicorn (`gunicorn wsgi:app`).
+"""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask, request
+from sqlalchemy import event
+
+from office import database
+from office.config import Config, load_or_create_secret_key
+from office.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        static_folder=os.path.join(HERE, "static"),
+        template_folder=os.path.join(HERE, "templates"),
+        instance_path=os.environ.get("SAMLOKAL_INSTANCE_PATH", os.path.join(HERE, "instance")),
+    )
+    app.config.update(Config().as_dict())
+    if config:
+        app.config.update(config)
+    _finish_config(app)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    _install_request_hooks(app)
+    return app
+
+
+def _finish_config(app: Flask) -> None:
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        if app.config["ENV_NAME"] == "production":
+            raise RuntimeError("SECRET_KEY must be set in production (one key for every server)")
+        app.config["SECRET_KEY"] = load_or_create_secret_key(app.instance_path)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        path = os.path.join(app.instance_path, "samlokal.sqlite3")
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if uri.startswith("postgresql"):
+        options.setdefault("pool_pre_ping", True)
+    else:
+        options.setdefault("connect_args", {"timeout": database.SQLITE_BUSY_TIMEOUT_MS / 1000})
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(
+        os.path.join(HERE, package, "translations") for package in ("office", "seminars")
+    )
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # tied to the session instead
+    if app.config.get("BEHIND_PROXY"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+
+
+def _init_extensions(app: Flask) -> None:
+    from office import i18n, models  # noqa: F401 - registers the tables
+
+    db.init_app(app)
+    with app.app_context():
+        database.configure_engine(db.engine)
+    migrate.init_app(app, db, directory=os.path.join(HERE, "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    htmx.init_app(app)
+    limiter.init_app(app)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+    from flask_babel import lazy_gettext as _l
+
+    login_manager.login_message = _l("Log in to see this page.")
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(_load_user)
+
+
+def _load_user(user_id: str):
+    from office.models import User
+
+    ident, _, token = user_id.partition(":")
+    if not ident.isdigit() or not token:
+        return None
+    user = db.session.get(User, int(ident))
+    if user is None or not user.active or user.session_token != token:
+        return None
+    return user
+
+
+def _register_blueprints(app: Flask) -> None:
+    from office.views import auth, home, premises, users
+    from seminars.views import bp as seminars_bp
+
+    for blueprint in (home.bp, auth.bp, users.bp, premises.bp, seminars_bp):
+        app.register_blueprint(blueprint)
+
+
+def _register_cli(app: Flask) -> None:
+    from office.cli import register_commands
+
+    register_commands(app)
+
+
+def _install_request_hooks(app: Flask) -> None:
+    from office.errors import register_error_handlers
+    from office.observability import install_request_logging
+    from office.security import install_security_headers
+    from office.templating import install_template_helpers
+
+    @app.before_request
+    def _declare_write_intent():
+        # SQLite: transactions of state-changing requests begin IMMEDIATE (office/database.py).
+        request.environ["samlokal.write_token"] = database.set_write_intent(
+            request.method not in ("GET", "HEAD", "OPTIONS")
+        )
+
+    @app.teardown_request
+    def _forget_write_intent(_exc):
+        token = request.environ.pop("samlokal.write_token", None)
+        if token is not None:
+            try:
+                database.reset_write_intent(token)
+            except ValueError:  # created in another context; nothing to reset
+                pass
+
+    @app.after_request
+    def _vary_on_htmx(response):
+        response.vary.add("HX-Request")
+        return response
+
+    install_security_headers(app)
+    install_request_logging(app)
+    register_error_handlers(app)
+    install_template_helpers(app)
+
+
+app = create_app() if os.environ.get("SAMLOKAL_NO_MODULE_APP") != "1" else None
