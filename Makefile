@@ -38,6 +38,7 @@ extract-messages: $(INSTALLED)
 	$(BIN)/pybabel update -N -i office/translations/messages.pot -d office/translations
 	$(BIN)/pybabel extract -F office/babel.cfg -k _l -k lazy_gettext --no-location -o seminars/translations/messages.pot seminars templates/seminars
 	$(BIN)/pybabel update -N -i seminars/translations/messages.pot -d seminars/translations
+	$(BIN)/python office/translations/fill_english.py $(wildcard */translations/en/LC_MESSAGES/messages.po)
 
 clean:
 	rm -rf $(VENV) $(COMPILED)

@@ -80,6 +80,15 @@ class Config:
         self.LOGIN_LOCK_SECONDS = int(env.get("LOGIN_LOCK_SECONDS", "900"))
         self.LOGIN_RATE_PER_ADDRESS = env.get("LOGIN_RATE_PER_ADDRESS", "20 per 15 minutes")
 
+        # Booking policy (office/booking.py): longest booking per resource type and how
+        # far ahead staff (and the coordinator) may book.
+        self.BOOKING_MAX_HOURS = {
+            "room": int(env.get("BOOKING_MAX_HOURS_ROOM", "10")),
+            "desk": int(env.get("BOOKING_MAX_HOURS_DESK", "10")),
+        }
+        self.BOOKING_HORIZON_DAYS = int(env.get("BOOKING_HORIZON_DAYS", "365"))
+        self.BOOKING_HORIZON_DAYS_COORDINATOR = int(env.get("BOOKING_HORIZON_DAYS_COORDINATOR", "730"))
+
         self.INVITATION_DAYS = int(env.get("INVITATION_DAYS", "7"))
         # argon2id parameters; tests lower them so the suite stays fast.
         self.PASSWORD_HASH_TIME_COST = int(env.get("PASSWORD_HASH_TIME_COST", "3"))

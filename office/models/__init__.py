@@ -4,11 +4,23 @@ Importing this package registers all tables on ``db.metadata`` (Alembic and the 
 rely on that).
 """
 
+from office.models.bookings import (
+    AuditEntry,
+    OccurrenceState,
+    Reservation,
+    ReservationKind,
+    ReservationOccurrence,
+)
 from office.models.people import Agency, Invitation, Role, Unit, User
 from office.models.premises import Closure, OpeningHours, Resource, ResourceKind, Site
 
 __all__ = [
     "Agency",
+    "AuditEntry",
+    "OccurrenceState",
+    "Reservation",
+    "ReservationKind",
+    "ReservationOccurrence",
     "Closure",
     "Invitation",
     "OpeningHours",
