@@ -208,7 +208,8 @@ def _register(seminar_id: int, *, now, allowed, user, email: str, **fields) -> O
             setattr(registration, name, value)
         registration.status = RegistrationStatus.waiting if full else RegistrationStatus.confirmed
         registration.arrival = seminar.registration_counter
-        registration.created_at, registration.cancelled_at = now, None
+        # Stamped under the lock: created_at follows the arrival order.
+        registration.created_at, registration.cancelled_at = utcnow(), None
         registration.checked_in_at = None
         db.session.flush()
         position = waiting_position(registration)
