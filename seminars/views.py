@@ -58,8 +58,7 @@ def _set_up(state) -> None:
     from seminars.demo import seed_seminars
     from seminars.cli import register_commands
 
-    if hasattr(demo, "add_demo_step"):
-        demo.add_demo_step(seed_seminars)
+    demo.add_demo_step(seed_seminars)
     register_commands(state.app)
 
 

@@ -337,3 +337,32 @@ def test_year_view_filters_and_copies_chosen_seminars_as_drafts(auth, coordinato
     assert copy.state == SeminarState.draft and copy.invited_agencies == [agency]
     assert copy.first_day == planning.same_weekday_next_year(kickoff.first_day)
     assert copy.days[0].reservation_id is None
+
+
+@pytest.mark.parametrize("language,marker", [("sv", "Seminarier"), ("en", "Seminars")])
+def test_every_seminar_page_renders_in_both_languages(auth, coordinator, room, client, language, marker):
+    seminar = make_seminar(coordinator, room=room)
+    draft = make_seminar(coordinator, publish=False, title="Utkast", venue=VenueKind.hybrid)
+    outcome = rules.register_guest(seminar.id, name="Eva", organisation="SSAB", email="e@example.se")
+    rules.register_staff(seminar.id, coordinator)
+    auth.login(coordinator)
+    auth.post("/language", {"language": language})
+    pages = ["/seminars/", "/seminars/new", f"/seminars/{seminar.id}", f"/seminars/{draft.id}",
+             f"/seminars/{seminar.id}/edit", f"/seminars/{seminar.id}/attendance", f"/seminars/{seminar.id}/print",
+             f"/seminars/{seminar.id}/report", f"/seminars/{seminar.id}/evaluate", "/seminars/plan/",
+             "/seminars/outbox", "/seminars/public/", f"/seminars/public/{seminar.id}",
+             f"/seminars/r/{outcome.token}"]
+    for path in pages:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert marker in response.get_data(as_text=True), path
+
+
+def test_public_pages_need_no_login_and_list_only_public_published_seminars(client, coordinator):
+    public = make_seminar(coordinator, title="Öppet forum")
+    make_seminar(coordinator, title="Internt möte", audience=Audience.internal)
+    make_seminar(coordinator, title="Ej publicerat", publish=False)
+    html = client.get("/seminars/public/").get_data(as_text=True)
+    assert "Öppet forum" in html and "Internt möte" not in html and "Ej publicerat" not in html
+    page = client.get(f"/seminars/public/{public.id}").get_data(as_text=True)
+    assert '<label for="email">' in page and 'autocomplete="email"' in page and "<main" in page
