@@ -14,6 +14,15 @@ from office.premises import set_standard_opening_hours
 
 DEMO_PASSWORD = "drivhuset-demo"
 
+# Features that add demo data (e.g. seminars) register a step here; office imports none of them.
+_DEMO_STEPS: list = []
+
+
+def add_demo_step(step) -> None:
+    """Run `step()` after the ground floor's demo data is in place (seed-demo)."""
+    if step not in _DEMO_STEPS:
+        _DEMO_STEPS.append(step)
+
 AGENCIES = [
     # name, short name, colour (dark enough for white text), units
     ("Oxelösunds kommun", "Kommunen", "#1f5f8b",
@@ -113,6 +122,8 @@ def seed_demo() -> None:
     ])
     db.session.add(koordinaten)
     db.session.commit()
+    for step in _DEMO_STEPS:
+        step()
 
 
 def print_logins() -> None:

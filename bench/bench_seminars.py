@@ -1,0 +1,141 @@
+"""500 registrations arriving at once for 100 places, on SQLite and PostgreSQL.
+
+Prints registrations per second and checks the outcome: exactly 100 confirmed, 400 on
+the waiting list, in arrival order. Each registration is one call of the same function
+the guest form calls (seminars.registration.register_guest), in its own thread and app
+context, all released together by a barrier. PostgreSQL runs in a throwaway cluster
+started like .ci/postgres.sh does (PG_PORT, default 54339).
+
+    .venv/bin/python bench/bench_seminars.py
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+os.environ.setdefault("SAMLOKAL_NO_MODULE_APP", "1")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+REGISTRATIONS = 500
+PLACES = 100
+
+
+def start_postgres() -> tuple[str, str]:
+    port = os.environ.get("PG_PORT", "54339")
+    script = f"source .ci/postgres.sh; pg_start; echo $PG_DIR; echo $PG_BIN"
+    out = subprocess.run(["bash", "-c", script], cwd=ROOT, check=True, capture_output=True, text=True,
+                         env={**os.environ, "PG_PORT": port}).stdout.split()
+    pg_dir, pg_bin = out[-2], out[-1]
+    return f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", f"{pg_bin}|{pg_dir}"
+
+
+def stop_postgres(handle: str) -> None:
+    pg_bin, pg_dir = handle.split("|")
+    stop = [f"{pg_bin}/pg_ctl", "-D", f"{pg_dir}/data", "-m", "fast", "-w", "stop"]
+    if os.geteuid() == 0:
+        stop = ["runuser", "-u", "postgres", "--"] + stop
+    subprocess.run(stop, check=False, capture_output=True)
+    subprocess.run(["rm", "-rf", pg_dir], check=False)
+
+
+def run(url: str) -> dict:
+    from flask_migrate import upgrade
+    from sqlalchemy import select
+
+    from office.extensions import db
+    from office.models import Agency, Role, User
+    from seminars import planning
+    from seminars.models import (Audience, Registration, RegistrationStatus, Seminar, SeminarDay,
+                                 SeminarKind, VenueKind)
+    from seminars.registration import register_guest
+    from tests.seminar_factories import next_weekday
+    from wsgi import create_app
+
+    app = create_app({
+        "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 20, "max_overflow": 0, "pool_timeout": 120},
+    })
+    with app.app_context():
+        upgrade()
+        agency = Agency(name="RAR", short_name="RAR")
+        coordinator = User(email="c@example.se", name="C", agency=agency, role=Role.coordinator)
+        from datetime import time as clock
+        seminar = Seminar(title="Bench", kind=SeminarKind.employer_forum, audience=Audience.public,
+                          venue_kind=VenueKind.external, external_address="Folkets hus",
+                          capacity=PLACES)
+        seminar.days.append(SeminarDay(day=next_weekday(), start_time=clock(9), end_time=clock(12)))
+        db.session.add_all([agency, coordinator, seminar])
+        db.session.commit()
+        planning.publish(seminar, coordinator)
+        seminar_id = seminar.id
+
+    barrier = threading.Barrier(REGISTRATIONS + 1)
+    errors: list[BaseException] = []
+
+    def one(n: int) -> None:
+        with app.app_context():
+            barrier.wait()
+            try:
+                register_guest(seminar_id, name=f"Guest {n}", organisation="Bench",
+                               email=f"guest{n}@example.se")
+            except BaseException as error:  # noqa: BLE001 - counted and reported
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(REGISTRATIONS)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+
+    with app.app_context():
+        rows = db.session.execute(
+            select(Registration.arrival, Registration.status, Registration.created_at)
+            .where(Registration.seminar_id == seminar_id).order_by(Registration.arrival)).all()
+        confirmed = sum(1 for r in rows if r.status == RegistrationStatus.confirmed)
+        waiting = [r for r in rows if r.status == RegistrationStatus.waiting]
+        in_order = (
+            [r.arrival for r in rows] == list(range(1, REGISTRATIONS + 1))
+            and all(r.status == RegistrationStatus.confirmed for r in rows[:PLACES])
+            and all(a.created_at <= b.created_at for a, b in zip(rows, rows[1:]))
+        )
+        db.engine.dispose()
+    return {"errors": len(errors), "confirmed": confirmed, "waiting": len(waiting),
+            "in_arrival_order": in_order, "seconds": elapsed, "per_second": REGISTRATIONS / elapsed}
+
+
+def main() -> None:
+    print(f"bench_seminars: {REGISTRATIONS} concurrent registrations for {PLACES} places "
+          f"({platform.node()}, {os.cpu_count()} CPUs, Python {platform.python_version()})")
+    with tempfile.TemporaryDirectory() as folder:
+        os.environ["SAMLOKAL_INSTANCE_PATH"] = folder
+        report("SQLite", run(f"sqlite:///{folder}/bench.sqlite3"))
+        url, handle = start_postgres()
+        try:
+            report("PostgreSQL", run(url))
+        finally:
+            stop_postgres(handle)
+
+
+def report(name: str, result: dict) -> None:
+    ok = (result["errors"] == 0 and result["confirmed"] == PLACES
+          and result["waiting"] == REGISTRATIONS - PLACES and result["in_arrival_order"])
+    print(f"  {name:<11} {result['per_second']:7.0f} registrations/s  ({result['seconds']:.2f} s)  "
+          f"confirmed={result['confirmed']} waiting={result['waiting']} errors={result['errors']} "
+          f"arrival order={'yes' if result['in_arrival_order'] else 'NO'}  {'OK' if ok else 'WRONG'}")
+
+
+if __name__ == "__main__":
+    main()

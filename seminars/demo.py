@@ -1,0 +1,76 @@
+"""Demo seminars for Drivhuset: a kick-off, a get-to-know seminar and an employer forum."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+
+from sqlalchemy import select
+
+from office.extensions import db
+from office.i18n import today_local
+from office.models import Agency, Resource, Role, User
+from seminars.models import (
+    Audience, Presenter, Seminar, SeminarDay, SeminarKind, SeminarSession, SeminarState, VenueKind,
+)
+from seminars.planning import end_of_local_day, publish
+
+
+def _next_weekday(day, weekday):
+    return day + timedelta(days=(weekday - day.weekday()) % 7)
+
+
+def seed_seminars() -> None:
+    """Added to `seed-demo` through office.demo.add_demo_step()."""
+    coordinator = db.session.scalar(select(User).where(User.role == Role.coordinator).order_by(User.id))
+    hall = db.session.scalar(select(Resource).where(Resource.name == "Stora salen"))
+    agencies = {a.short_name: a for a in db.session.scalars(select(Agency))}
+    if coordinator is None or hall is None:
+        return
+    today = today_local()
+    kick_off_day = _next_weekday(today + timedelta(days=21), 1)  # a Tuesday
+    kick_off = Seminar(
+        title="Kick-off Drivhuset", kind=SeminarKind.kick_off, audience=Audience.internal,
+        description="Vi startar året tillsammans och tar fram utvärderingsplanen.",
+        venue_kind=VenueKind.on_site, capacity=40, created_by_id=coordinator.id,
+        registration_deadline=end_of_local_day(kick_off_day - timedelta(days=7), "Europe/Stockholm"),
+    )
+    day = SeminarDay(day=kick_off_day, start_time=time(9, 0), end_time=time(15, 0), resource=hall)
+    day.sessions = [
+        SeminarSession(start_time=time(9, 0), end_time=time(10, 0), title="Välkomna och året som kommer",
+                       presenters=[Presenter(name="Anna Lind", agency=agencies.get("RAR"))]),
+        SeminarSession(start_time=time(10, 15), end_time=time(12, 0), title="Utvärderingsplanen i grupper"),
+    ]
+    kick_off.days.append(day)
+
+    know_day = _next_weekday(today + timedelta(days=35), 3)  # a Thursday
+    get_to_know = Seminar(
+        title="Lär känna varandra: så arbetar vi", kind=SeminarKind.get_to_know, capacity=50,
+        audience=Audience.internal, venue_kind=VenueKind.hybrid, online_url="https://meet.example/drivhuset",
+        description="Varje aktör berättar om sitt uppdrag och hur vi kan göra mer tillsammans.",
+        created_by_id=coordinator.id, invited_agencies=list(agencies.values()),
+    )
+    day = SeminarDay(day=know_day, start_time=time(13, 0), end_time=time(16, 0), resource=hall)
+    day.sessions = [
+        SeminarSession(start_time=time(13, 0), end_time=time(13, 45), title="Arbetsförmedlingen",
+                       presenters=[Presenter(name="Erik Holm", agency=agencies.get("AF"))]),
+        SeminarSession(start_time=time(13, 45), end_time=time(14, 30), title="Arbetsmarknadsenheten",
+                       presenters=[Presenter(name="Karin Nyberg", agency=agencies.get("Kommunen"))]),
+    ]
+    get_to_know.days.append(day)
+
+    forum_day = _next_weekday(today + timedelta(days=60), 2)  # a Wednesday
+    forum = Seminar(
+        title="Arbetsgivarforum: framtidens kompetensbehov", kind=SeminarKind.employer_forum,
+        audience=Audience.public, venue_kind=VenueKind.on_site, capacity=60,
+        description="Företag i Oxelösund berättar om sina behov de kommande åren.",
+        created_by_id=coordinator.id,
+        registration_deadline=end_of_local_day(forum_day - timedelta(days=5), "Europe/Stockholm"),
+    )
+    forum.days.append(SeminarDay(day=forum_day, start_time=time(8, 0), end_time=time(10, 0), resource=hall))
+    db.session.add_all([kick_off, get_to_know, forum])
+    db.session.commit()
+    for seminar in (kick_off, forum):
+        try:
+            publish(seminar, coordinator)
+        except Exception:  # noqa: BLE001 - a demo clash leaves the seminar as a draft
+            db.session.rollback()

@@ -1,0 +1,150 @@
+"""Forms of the seminars: planning, registration, check-in and evaluation."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    EmailField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    TimeField,
+    URLField,
+)
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    URL,
+    ValidationError,
+)
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from office.forms import choices, no_control_characters
+from seminars.models import KIND_LABELS, AttendanceMode, Audience, SeminarKind, VenueKind
+
+LANGUAGE_CHOICES = [("sv", "Svenska"), ("en", "English")]
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class SeminarForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200), no_control_characters])
+    kind = SelectField(_l("Kind"), choices=choices((k.value, label) for k, label in KIND_LABELS.items()))
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
+    audience = RadioField(_l("Audience"), choices=choices((a.value, a.label) for a in Audience),
+                          default=Audience.internal.value)
+    invited_agencies = MultiCheckboxField(_l("Invited agencies (none: all)"), coerce=int,
+                                          validate_choice=True)
+    audience_note = StringField(_l("Invited groups or roles"), validators=[Optional(), Length(max=300)])
+    venue_kind = RadioField(_l("Venue"), choices=choices((v.value, v.label) for v in VenueKind),
+                            default=VenueKind.on_site.value)
+    external_address = StringField(_l("External address"), validators=[Optional(), Length(max=300)])
+    online_url = URLField(_l("Link to the online meeting"),
+                          validators=[Optional(), URL(message=_l("Give a full link (https://...)."))])
+    capacity = IntegerField(_l("Places"), validators=[InputRequired(), NumberRange(min=1, max=5000)])
+    registration_deadline = DateField(_l("Last day to register"), validators=[Optional()])
+
+    def validate_external_address(self, field):
+        if self.venue_kind.data == VenueKind.external.value and not (field.data or "").strip():
+            raise ValidationError(_l("Give the external address."))
+
+    def validate_online_url(self, field):
+        if self.venue_kind.data in (VenueKind.online.value, VenueKind.hybrid.value) and not field.data:
+            raise ValidationError(_l("Give the link to the online meeting."))
+
+
+class DayForm(FlaskForm):
+    day = DateField(_l("Date"), validators=[InputRequired()])
+    start_time = TimeField(_l("Starts"), validators=[InputRequired()])
+    end_time = TimeField(_l("Ends"), validators=[InputRequired()])
+    resource_id = SelectField(_l("Room"), coerce=int, default=0)
+
+    def validate_end_time(self, field):
+        if self.start_time.data and field.data and field.data <= self.start_time.data:
+            raise ValidationError(_l("The end must be after the start."))
+
+
+class SessionForm(FlaskForm):
+    start_time = TimeField(_l("Starts"), validators=[InputRequired()])
+    end_time = TimeField(_l("Ends"), validators=[InputRequired()])
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200), no_control_characters])
+    room = StringField(_l("Room"), validators=[Optional(), Length(max=120)])
+    capacity = IntegerField(_l("Places in this session"), validators=[Optional(), NumberRange(min=1)])
+    presenters = TextAreaField(_l("Presenters (one per line: name, agency)"),
+                               validators=[Optional(), Length(max=2000)])
+
+    def validate_end_time(self, field):
+        if self.start_time.data and field.data and field.data <= self.start_time.data:
+            raise ValidationError(_l("The end must be after the start."))
+
+
+class OptionalAnswersMixin:
+    dietary_needs = StringField(_l("Dietary needs (fika and lunch)"),
+                                validators=[Optional(), Length(max=300), no_control_characters])
+    accessibility_needs = StringField(_l("Accessibility needs"),
+                                      validators=[Optional(), Length(max=300), no_control_characters])
+    attendance_mode = RadioField(_l("I take part"),
+                                 choices=choices((m.value, m.label) for m in AttendanceMode),
+                                 default=AttendanceMode.on_site.value)
+
+
+class StaffRegistrationForm(OptionalAnswersMixin, FlaskForm):
+    pass
+
+
+class GuestRegistrationForm(OptionalAnswersMixin, FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120), no_control_characters])
+    organisation = StringField(_l("Organisation"),
+                               validators=[DataRequired(), Length(max=200), no_control_characters])
+    email = EmailField(_l("E-mail address"), validators=[
+        DataRequired(), Length(max=254),
+        Email(message=_l("Give a valid e-mail address, e.g. name@example.se."),
+              check_deliverability=False),
+    ])
+    locale = SelectField(_l("Language of our e-mails"), choices=choices(LANGUAGE_CHOICES))
+
+
+class ChangeRegistrationForm(OptionalAnswersMixin, FlaskForm):
+    locale = SelectField(_l("Language of our e-mails"), choices=choices(LANGUAGE_CHOICES))
+
+
+class EvaluationForm(FlaskForm):
+    rating = RadioField(_l("How useful was the seminar? (1 = not at all, 5 = very)"), coerce=int,
+                        choices=choices((n, str(n)) for n in range(1, 6)),
+                        validators=[InputRequired(message=_l("Give a rating from 1 to 5."))])
+    comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=2000)])
+
+
+class CapacityForm(FlaskForm):
+    capacity = IntegerField(_l("Places"), validators=[InputRequired(), NumberRange(min=1, max=5000)])
+
+
+class YearFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    kind = SelectField(_l("Kind"), validators=[Optional()])
+    agency = SelectField(_l("Agency"), coerce=int, validators=[Optional()])
+
+
+def kind_choices(empty_label):
+    return choices([("", empty_label)] + [(k.value, label) for k, label in KIND_LABELS.items()])
+
+
+def seminar_kind(value: str | None) -> SeminarKind | None:
+    try:
+        return SeminarKind(value) if value else None
+    except ValueError:
+        return None

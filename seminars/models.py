@@ -1,0 +1,371 @@
+"""Seminars, their days and sessions, registrations, evaluations and the mail outbox.
+
+Times of a day are local wall-clock times (the premises' zone); the registration
+deadline and every timestamp are aware UTC. Registrations keep their `arrival` number
+(taken from the seminar's counter under its row lock) so the waiting list is strictly
+first come, first served, also under concurrent requests.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, time
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from office.database import UTCDateTime, utcnow
+from office.extensions import db
+from office.models import Agency, Reservation, Resource, User
+
+
+def _enum(cls, length=20):
+    return Enum(cls, native_enum=False, length=length, validate_strings=True)
+
+
+class SeminarKind(str, enum.Enum):
+    kick_off = "kick_off"
+    checkpoint = "checkpoint"
+    final = "final"
+    get_to_know = "get_to_know"
+    employer_forum = "employer_forum"
+    training = "training"
+    study_visit = "study_visit"
+    conference = "conference"
+    lecture = "lecture"
+
+    @property
+    def label(self):
+        return KIND_LABELS[self]
+
+
+KIND_LABELS = {
+    SeminarKind.kick_off: _l("Kick-off seminar"),
+    SeminarKind.checkpoint: _l("Development and checkpoint seminar"),
+    SeminarKind.final: _l("Final seminar"),
+    SeminarKind.get_to_know: _l("Get-to-know-each-other seminar"),
+    SeminarKind.employer_forum: _l("Employer forum"),
+    SeminarKind.training: _l("Training"),
+    SeminarKind.study_visit: _l("Study visit"),
+    SeminarKind.conference: _l("Conference"),
+    SeminarKind.lecture: _l("Lecture"),
+}
+
+
+class SeminarState(str, enum.Enum):
+    draft = "draft"
+    published = "published"
+    cancelled = "cancelled"
+    finished = "finished"
+
+    @property
+    def label(self):
+        return {
+            SeminarState.draft: _l("Draft"),
+            SeminarState.published: _l("Published"),
+            SeminarState.cancelled: _l("Cancelled"),
+            SeminarState.finished: _l("Finished"),
+        }[self]
+
+
+class Audience(str, enum.Enum):
+    internal = "internal"  # staff of the invited agencies
+    public = "public"      # also guests, on the public page
+
+    @property
+    def label(self):
+        return {Audience.internal: _l("Internal (staff)"), Audience.public: _l("Public")}[self]
+
+
+class VenueKind(str, enum.Enum):
+    on_site = "on_site"    # rooms of our sites, booked through office.booking
+    external = "external"  # an address elsewhere
+    online = "online"
+    hybrid = "hybrid"      # our rooms and online
+
+    @property
+    def label(self):
+        return {
+            VenueKind.on_site: _l("Our premises"),
+            VenueKind.external: _l("External address"),
+            VenueKind.online: _l("Online"),
+            VenueKind.hybrid: _l("Hybrid (our premises and online)"),
+        }[self]
+
+
+class RegistrationStatus(str, enum.Enum):
+    confirmed = "confirmed"
+    waiting = "waiting"
+    cancelled = "cancelled"
+
+    @property
+    def label(self):
+        return {
+            RegistrationStatus.confirmed: _l("Confirmed"),
+            RegistrationStatus.waiting: _l("On the waiting list"),
+            RegistrationStatus.cancelled: _l("Cancelled"),
+        }[self]
+
+
+class AttendanceMode(str, enum.Enum):
+    on_site = "on_site"
+    online = "online"
+
+    @property
+    def label(self):
+        return {AttendanceMode.on_site: _l("On site"), AttendanceMode.online: _l("Online")}[self]
+
+
+seminar_invited_agency = Table(
+    "seminar_invited_agency",
+    db.metadata,
+    Column("seminar_id", ForeignKey("seminar.id", ondelete="CASCADE"), primary_key=True),
+    Column("agency_id", ForeignKey("agency.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Seminar(db.Model):
+    __tablename__ = "seminar"
+    __table_args__ = (CheckConstraint("capacity >= 1", name="capacity_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[SeminarKind] = mapped_column(_enum(SeminarKind), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    audience: Mapped[Audience] = mapped_column(_enum(Audience), default=Audience.internal)
+    audience_note: Mapped[str] = mapped_column(String(300), default="")  # groups or roles
+    venue_kind: Mapped[VenueKind] = mapped_column(_enum(VenueKind), default=VenueKind.on_site)
+    external_address: Mapped[str] = mapped_column(String(300), default="")
+    online_url: Mapped[str] = mapped_column(String(500), default="")
+    capacity: Mapped[int] = mapped_column(Integer)
+    registration_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    state: Mapped[SeminarState] = mapped_column(_enum(SeminarState), default=SeminarState.draft,
+                                                index=True)
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Stockholm")
+    # Hands out the arrival numbers of registrations (incremented under the row lock).
+    registration_counter: Mapped[int] = mapped_column(Integer, default=0)
+    # iCalendar SEQUENCE: grows with every change sent to participants.
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    copied_from_id: Mapped[int | None] = mapped_column(
+        ForeignKey("seminar.id", ondelete="SET NULL")
+    )
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    invited_agencies: Mapped[list[Agency]] = relationship(
+        secondary=seminar_invited_agency, order_by=Agency.name
+    )
+    days: Mapped[list[SeminarDay]] = relationship(
+        back_populates="seminar", order_by="SeminarDay.day", cascade="all, delete-orphan"
+    )
+    registrations: Mapped[list[Registration]] = relationship(
+        back_populates="seminar", order_by="Registration.arrival", cascade="all, delete-orphan"
+    )
+
+    @property
+    def first_day(self) -> date | None:
+        return self.days[0].day if self.days else None
+
+    @property
+    def uses_our_rooms(self) -> bool:
+        return self.venue_kind in (VenueKind.on_site, VenueKind.hybrid)
+
+    @property
+    def is_open_for_registration(self) -> bool:
+        return self.state == SeminarState.published
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class SeminarDay(db.Model):
+    """One day of a seminar, its hours and (on our premises) the room booked for it."""
+
+    __tablename__ = "seminar_day"
+    __table_args__ = (
+        UniqueConstraint("seminar_id", "day", name="uq_seminar_day_seminar_day"),
+        CheckConstraint("end_time > start_time", name="ends_after_starts"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seminar_id: Mapped[int] = mapped_column(ForeignKey("seminar.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date, index=True)
+    start_time: Mapped[time] = mapped_column(Time)
+    end_time: Mapped[time] = mapped_column(Time)
+    resource_id: Mapped[int | None] = mapped_column(ForeignKey("resource.id"))
+    # Set while the room is booked (published); cancelled with the seminar.
+    reservation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("reservation.id", ondelete="SET NULL")
+    )
+
+    seminar: Mapped[Seminar] = relationship(back_populates="days")
+    resource: Mapped[Resource | None] = relationship()
+    reservation: Mapped[Reservation | None] = relationship()
+    sessions: Mapped[list[SeminarSession]] = relationship(
+        back_populates="seminar_day", order_by="SeminarSession.start_time",
+        cascade="all, delete-orphan",
+    )
+
+
+class SeminarSession(db.Model):
+    """One item of a day's programme."""
+
+    __tablename__ = "seminar_session"
+    __table_args__ = (CheckConstraint("end_time > start_time", name="ends_after_starts"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seminar_day_id: Mapped[int] = mapped_column(
+        ForeignKey("seminar_day.id", ondelete="CASCADE"), index=True
+    )
+    start_time: Mapped[time] = mapped_column(Time)
+    end_time: Mapped[time] = mapped_column(Time)
+    title: Mapped[str] = mapped_column(String(200))
+    room: Mapped[str] = mapped_column(String(120), default="")
+    capacity: Mapped[int | None] = mapped_column(Integer)  # when it differs from the seminar's
+
+    seminar_day: Mapped[SeminarDay] = relationship(back_populates="sessions")
+    presenters: Mapped[list[Presenter]] = relationship(
+        back_populates="session", order_by="Presenter.id", cascade="all, delete-orphan"
+    )
+
+
+class Presenter(db.Model):
+    __tablename__ = "seminar_presenter"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("seminar_session.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(120))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id", ondelete="SET NULL"))
+    organisation: Mapped[str] = mapped_column(String(200), default="")  # when not one of ours
+
+    session: Mapped[SeminarSession] = relationship(back_populates="presenters")
+    agency: Mapped[Agency | None] = relationship()
+
+
+class Registration(db.Model):
+    """A staff member or an external guest registered for a seminar (or waiting)."""
+
+    __tablename__ = "seminar_registration"
+    __table_args__ = (
+        # One registration per person and seminar; a cancelled one is reused on return.
+        UniqueConstraint("seminar_id", "email", name="uq_seminar_registration_seminar_email"),
+        UniqueConstraint("seminar_id", "arrival", name="uq_seminar_registration_seminar_arrival"),
+        Index("ix_seminar_registration_seminar_status", "seminar_id", "status", "arrival"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seminar_id: Mapped[int] = mapped_column(ForeignKey("seminar.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(120))
+    organisation: Mapped[str] = mapped_column(String(200), default="")
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id", ondelete="SET NULL"))
+    email: Mapped[str] = mapped_column(String(254))  # lower case
+    locale: Mapped[str] = mapped_column(String(5), default="sv")
+    status: Mapped[RegistrationStatus] = mapped_column(_enum(RegistrationStatus))
+    arrival: Mapped[int] = mapped_column(Integer)
+    dietary_needs: Mapped[str] = mapped_column(String(300), default="")
+    accessibility_needs: Mapped[str] = mapped_column(String(300), default="")
+    attendance_mode: Mapped[AttendanceMode] = mapped_column(
+        _enum(AttendanceMode, 10), default=AttendanceMode.on_site
+    )
+    # sha256 of the guest's secret link; None for staff (they log in).
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    seminar: Mapped[Seminar] = relationship(back_populates="registrations")
+    user: Mapped[User | None] = relationship()
+    agency: Mapped[Agency | None] = relationship()
+    evaluation: Mapped[Evaluation | None] = relationship(
+        back_populates="registration", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_guest(self) -> bool:
+        return self.user_id is None
+
+    @property
+    def is_active(self) -> bool:
+        return self.status != RegistrationStatus.cancelled
+
+
+class Evaluation(db.Model):
+    __tablename__ = "seminar_evaluation"
+    __table_args__ = (CheckConstraint("rating BETWEEN 1 AND 5", name="rating_range"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(
+        ForeignKey("seminar_registration.id", ondelete="CASCADE"), unique=True
+    )
+    rating: Mapped[int] = mapped_column(SmallInteger)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    registration: Mapped[Registration] = relationship(back_populates="evaluation")
+
+
+class MailStatus(str, enum.Enum):
+    queued = "queued"
+    sent = "sent"
+    failed = "failed"  # gave up after MAIL_MAX_ATTEMPTS
+
+
+class OutboxMail(db.Model):
+    """A mail written in the same transaction as the change that causes it.
+
+    Subject, body and calendar file are rendered when queued (in the recipient's
+    language), so the sender only delivers.
+    """
+
+    __tablename__ = "outbox_mail"
+    __table_args__ = (Index("ix_outbox_mail_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    seminar_id: Mapped[int | None] = mapped_column(
+        ForeignKey("seminar.id", ondelete="SET NULL"), index=True
+    )
+    registration_id: Mapped[int | None] = mapped_column(
+        ForeignKey("seminar_registration.id", ondelete="SET NULL"), index=True
+    )
+    recipient: Mapped[str] = mapped_column(String(254))
+    locale: Mapped[str] = mapped_column(String(5))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    ics: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[MailStatus] = mapped_column(_enum(MailStatus, 10), default=MailStatus.queued)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A sender that claimed the mail holds it until then (a crashed sender's claim expires).
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    seminar: Mapped[Seminar | None] = relationship()

@@ -1,0 +1,108 @@
+"""Capacity holds when registrations race: real parallel HTTP requests to a real server."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import re
+import socket
+import threading
+import urllib.parse
+import urllib.request
+
+import pytest
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from office.extensions import db
+from office.models import Role
+from seminars.models import Registration, RegistrationStatus
+from tests.seminar_factories import make_seminar
+
+GUESTS = 12
+PLACES = 5
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def running_server(app):
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
+
+
+class Guest:
+    """A browser of its own: cookie jar, the form's CSRF token, one POST."""
+
+    def __init__(self, base: str, seminar_id: int, n: int):
+        self.url = f"{base}/seminars/public/{seminar_id}"
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect())
+        html = self.opener.open(self.url, timeout=30).read().decode()
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+        self.body = urllib.parse.urlencode({
+            "csrf_token": token, "name": f"Gäst {n}", "organisation": "SSAB",
+            "email": f"guest{n}@example.se", "locale": "sv", "attendance_mode": "on_site",
+        }).encode()
+        self.status: int | None = None
+
+    def register(self, barrier: threading.Barrier) -> None:
+        barrier.wait()
+        try:
+            self.status = self.opener.open(self.url, data=self.body, timeout=60).status
+        except urllib.error.HTTPError as error:
+            self.status = error.code
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+@pytest.mark.slow
+def test_parallel_registrations_never_exceed_the_places(app, running_server, create_user):
+    coordinator = create_user(role=Role.coordinator)
+    seminar_id = make_seminar(coordinator, capacity=PLACES).id
+    db.session.commit()  # the test holds no transaction (SQLite's write lock) while the server works
+    guests = [Guest(running_server, seminar_id, n) for n in range(GUESTS)]
+    barrier = threading.Barrier(GUESTS)
+    threads = [threading.Thread(target=g.register, args=(barrier,)) for g in guests]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(90)
+    assert [g.status for g in guests] == [302] * GUESTS
+    db.session.expire_all()
+    registrations = db.session.scalars(
+        select(Registration).where(Registration.seminar_id == seminar_id).order_by(Registration.arrival)
+    ).all()
+    statuses = [r.status for r in registrations]
+    assert statuses.count(RegistrationStatus.confirmed) == PLACES
+    assert statuses.count(RegistrationStatus.waiting) == GUESTS - PLACES
+    # First come, first served: the confirmed are exactly the first arrivals.
+    assert statuses == [RegistrationStatus.confirmed] * PLACES + [RegistrationStatus.waiting] * (GUESTS - PLACES)
+    assert [r.arrival for r in registrations] == list(range(1, GUESTS + 1))
+
+
+@pytest.mark.slow
+def test_the_same_guest_twice_in_parallel_registers_once(app, running_server, create_user):
+    coordinator = create_user(role=Role.coordinator)
+    seminar_id = make_seminar(coordinator, capacity=PLACES).id
+    db.session.commit()  # the test holds no transaction (SQLite's write lock) while the server works
+    twins = [Guest(running_server, seminar_id, 1) for _ in range(4)]
+    barrier = threading.Barrier(len(twins))
+    threads = [threading.Thread(target=g.register, args=(barrier,)) for g in twins]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(90)
+    assert sorted(g.status for g in twins) == [302, 409, 409, 409]
+    db.session.expire_all()
+    assert db.session.scalar(select(db.func.count()).select_from(Registration)) == 1
