@@ -292,7 +292,7 @@ def release(allocation_id: int):
 @login_required
 def book_window():
     """Book a room or desk from the plan; the allocation rules decide who may."""
-    form = BookWindowForm(request.args if request.method == "GET" else None)
+    form = BookWindowForm(request.args) if request.method == "GET" else BookWindowForm()
     resource = db.session.get(Resource, form.resource_id.data or 0)
     if resource is None:
         abort(404)
