@@ -592,8 +592,8 @@ def _insert_releases(rows: list[dict]) -> int:
     else:
         from sqlalchemy.dialects.sqlite import insert
     statement = insert(AllocationRelease).values(rows).on_conflict_do_nothing(
-        index_elements=["allocation_id", "day"])
-    return db.session.execute(statement).rowcount or 0
+        index_elements=["allocation_id", "day"]).returning(AllocationRelease.id)
+    return len(db.session.execute(statement).all())
 
 
 def release_allocation(allocation: Allocation, actor: User, first_day: date,

@@ -65,7 +65,7 @@ def seed_allocations_and_meetings(today: date) -> None:
     meetings.create_meeting_series(
         name="Arbetsgruppen", description="Varje vecka; AF deltar varannan vecka (udda veckor)",
         resource=room, first_day=first_day, start_time=time(9, 0), end_time=time(10, 30),
-        rrule=meetings.weekly_rule(1, term.last_day), actor=coordinator,
+        rrule=meetings.weekly_rule(1, following.last_day), actor=coordinator,
         members=[(people["anna.lind"], every), (people["lena.falk"], every),
                  (people["hanna.vik"], every), (people["karin.nyberg"], every),
                  (people["amira.nasser"], every), (people["fatima.ali"], every),
@@ -74,7 +74,7 @@ def seed_allocations_and_meetings(today: date) -> None:
         name="Handläggargruppen",
         description="Varje vecka; SYV, fysioterapeut och psykolog en gång i månaden",
         resource=room, first_day=first_day, start_time=time(13, 0), end_time=time(15, 0),
-        rrule=meetings.weekly_rule(3, term.last_day), actor=coordinator,
+        rrule=meetings.weekly_rule(3, following.last_day), actor=coordinator,
         members=[(people[p], every) for p in ("hanna.vik", "sara.berg", "ali.yusuf",
                                               "emma.strand", "johan.bjork", "eva.lindqvist",
                                               "petra.aberg")]

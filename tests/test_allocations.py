@@ -455,3 +455,34 @@ def test_staff_cannot_reach_coordinator_pages(auth, create_user, desk):
     assert auth.client.get("/allocations/new").status_code == 403
     assert auth.client.get("/allocations/settings").status_code == 403
     assert auth.client.get("/allocations/utilization").status_code == 403
+
+
+def test_release_unclaimed_on_two_machines_at_once(app, desk, af, coordinator):
+    import threading
+
+    # Every weekday of February: at this "now", Tuesday 10 February's lead time has passed.
+    allocations.create_allocations(spec(af, [desk], weekdays=range(5), first=date(2026, 2, 10),
+                                        last=date(2026, 2, 28)), coordinator)
+    now = at(date(2026, 2, 9), 12, 30)
+    counts, errors = [], []
+    barrier = threading.Barrier(2)
+
+    def runner():
+        with app.app_context():
+            try:
+                barrier.wait()
+                counts.append(allocations.release_unclaimed(now))
+            except Exception as error:  # noqa: BLE001 - reported below
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=runner) for _ in range(2)]
+    db.session.commit()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(counts) == [0, 1]
+    assert db.session.scalar(select(func.count()).select_from(AllocationRelease)) == 1
