@@ -7,11 +7,11 @@ meeting groups of Drivhuset, booked through office.booking like any other bookin
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, time, timedelta
 
 from sqlalchemy import select
 
-from office import allocations, meetings
+from office import allocations, booking, meetings
 from office.extensions import db
 from office.models import Agency, Attendance, Resource, Site, User, WeekPattern
 
@@ -50,6 +50,8 @@ def seed_allocations_and_meetings(today: date) -> None:
     resource["AF:s kontor"].allocated_only = True
     db.session.commit()
 
+    _book_desks(today, term, coordinator, resource, people)
+
     room = resource["Konferensrummet"]
     # From the start of the term (the coordinator may book the past: history for reports);
     # the steering group runs through the next term too, so it always has meetings ahead.
@@ -79,3 +81,24 @@ def seed_allocations_and_meetings(today: date) -> None:
                                               "emma.strand", "johan.bjork", "eva.lindqvist",
                                               "petra.aberg")]
         + [(people[p], Attendance.monthly) for p in ("nils.dahl", "oskar.lund", "maria.sund")])
+
+
+def _book_desks(today, term, coordinator, resource, people) -> None:
+    """A few weeks of desk bookings around today, so the utilization report has figures."""
+    monday = today - timedelta(days=today.weekday() + 14)
+    plan = [("Skrivbord 3", "ali.yusuf", time(8), time(12)),
+            ("Skrivbord 4", "emma.strand", time(9), time(16)),
+            ("Skrivbord 1", "sara.berg", time(8), time(15)),
+            ("AF:s kontor", "jonas.ek", time(9), time(12))]
+    for offset in range(21):
+        day = monday + timedelta(days=offset)
+        if not term.first_day <= day <= term.last_day:
+            continue
+        for name, person, start, end in plan:
+            try:
+                booking.book(booking.BookingRequest(
+                    resource=resource[name], title="Arbetsplats", first_day=day,
+                    start_time=start, end_time=end, booked_by=coordinator,
+                    booked_for=people[person]))
+            except booking.BookingRefused:
+                continue  # weekends, holidays, odd-week desks on even weeks
