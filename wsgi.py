@@ -97,10 +97,11 @@ def _load_user(user_id: str):
 
 
 def _register_blueprints(app: Flask) -> None:
-    from office.views import auth, home, premises, users
+    from office.views import allocations, auth, home, meetings, premises, users
     from seminars.views import bp as seminars_bp
 
-    for blueprint in (home.bp, auth.bp, users.bp, premises.bp, seminars_bp):
+    for blueprint in (home.bp, auth.bp, users.bp, premises.bp, allocations.bp, meetings.bp,
+                      seminars_bp):
         app.register_blueprint(blueprint)
 
 

@@ -15,6 +15,7 @@ e.g. 2026-10-25 02:30) means the first of the two, summer time (Python's fold=0)
 
 from __future__ import annotations
 
+import contextvars
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Callable, Iterable
@@ -226,6 +227,16 @@ Rule = Callable[[BookingRequest, Slot], "Problem | None"]
 _EXTRA_RULES: list[Rule] = []
 
 
+_RULE_NOW: contextvars.ContextVar[datetime | None] = contextvars.ContextVar(
+    "samlokal_rule_now", default=None
+)
+
+
+def rule_now() -> datetime:
+    """The `now` of the check in progress, for rules that depend on time (auto-release)."""
+    return _RULE_NOW.get() or utcnow()
+
+
 def register_rule(rule: Rule) -> Rule:
     """Add a rule that every booking must pass (e.g. allocations). Usable as a decorator."""
     if rule not in _EXTRA_RULES:
@@ -301,10 +312,15 @@ def check_booking(request: BookingRequest, *, now: datetime | None = None) -> Ch
     zone = ZoneInfo(site.timezone)
     today = now.astimezone(zone).date()
     ignore = request.replacing.id if request.replacing is not None else None
-    for slot in slots:
-        found = _slot_problem(request, slot, closed, hours, horizon, is_coordinator, today, now, ignore)
-        if found is not None:
-            per_slot.append(found)
+    token = _RULE_NOW.set(now)
+    try:
+        for slot in slots:
+            found = _slot_problem(request, slot, closed, hours, horizon, is_coordinator, today,
+                                  now, ignore)
+            if found is not None:
+                per_slot.append(found)
+    finally:
+        _RULE_NOW.reset(token)
     return Check(slots, per_slot)
 
 

@@ -34,6 +34,17 @@ def register_commands(app: Flask) -> None:
         db.session.commit()
         click.echo(f"Created {email} ({role}, {agency.short_name}).")
 
+    @app.cli.command("release-unclaimed")
+    def release_unclaimed_command():
+        """Record the automatic releases of allocated time whose lead time has passed.
+
+        Run it from cron every few minutes; it is idempotent and safe on several machines.
+        """
+        from office.allocations import release_unclaimed
+
+        count = release_unclaimed()
+        click.echo(f"Released {count} unclaimed allocated windows.")
+
     @app.cli.command("seed-demo")
     def seed_demo_command():
         """Fill an empty database with Drivhuset's demo data and print the logins."""

@@ -125,6 +125,11 @@ def seed_demo() -> None:
     for step in _DEMO_STEPS:
         step()
 
+    from office.demo_allocations import seed_allocations_and_meetings
+    from office.i18n import today_local
+
+    seed_allocations_and_meetings(today_local())
+
 
 def print_logins() -> None:
     users = db.session.scalars(

@@ -4,6 +4,15 @@ Importing this package registers all tables on ``db.metadata`` (Alembic and the 
 rely on that).
 """
 
+from office.models.allocations import (
+    AgencyAllocationSettings,
+    Allocation,
+    AllocationRelease,
+    ReleasePolicy,
+    Term,
+    TermKind,
+    WeekPattern,
+)
 from office.models.bookings import (
     AuditEntry,
     OccurrenceState,
@@ -13,8 +22,19 @@ from office.models.bookings import (
 )
 from office.models.people import Agency, Invitation, Role, Unit, User
 from office.models.premises import Closure, OpeningHours, Resource, ResourceKind, Site
+from office.models.meetings import Attendance, MeetingMember, MeetingSeries  # noqa: E402
 
 __all__ = [
+    "AgencyAllocationSettings",
+    "Allocation",
+    "AllocationRelease",
+    "Attendance",
+    "MeetingMember",
+    "MeetingSeries",
+    "ReleasePolicy",
+    "Term",
+    "TermKind",
+    "WeekPattern",
     "Agency",
     "AuditEntry",
     "OccurrenceState",

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Time,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -107,6 +108,9 @@ class Resource(db.Model):
     has_video: Mapped[bool] = mapped_column(Boolean, default=False)
     accessible: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # False: open to all outside allocations. True: bookable only inside an allocation of
+    # the booker's agency or in released time (office/allocations.py).
+    allocated_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     site: Mapped[Site] = relationship(back_populates="resources")

@@ -1,0 +1,137 @@
+"""The meeting structure: "My meetings" for everyone, series and members for the coordinator."""
+
+from __future__ import annotations
+
+from datetime import time
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from office import allocations as allocation_rules
+from office import booking, meetings
+from office.allocation_forms import ATTENDANCE_LABELS, MeetingMemberForm, MeetingSeriesForm
+from office.extensions import db
+from office.forms import ConfirmForm, choices
+from office.i18n import today_local
+from office.models import (
+    Attendance, MeetingMember, MeetingSeries, Resource, ResourceKind, Site, Term, User,
+)
+from office.security import coordinator_required
+from office.templating import add_nav_item
+
+bp = Blueprint("meetings", __name__, url_prefix="/meetings")
+
+add_nav_item("meetings.my_meetings", _l("My meetings"))
+
+
+@bp.get("/")
+@login_required
+def my_meetings():
+    """The meetings you attend in the coming eight weeks (your attendance pattern applied)."""
+    first, last = meetings.next_weeks(today_local())
+    return render_template("office/my_meetings.html", meetings=meetings.my_meetings(
+        current_user, first, last), series=meetings.all_series(), first=first, last=last)
+
+
+def _series_form() -> MeetingSeriesForm:
+    form = MeetingSeriesForm()
+    rooms = db.session.scalars(
+        select(Resource).join(Resource.site).where(Resource.kind == ResourceKind.room,
+                                                   Resource.active.is_(True))
+        .order_by(Site.name, Resource.name)).all()
+    form.resource_id.choices = choices([(r.id, f"{r.name} ({r.site.name})") for r in rooms])
+    terms = db.session.scalars(select(Term).order_by(Term.first_day)).all()
+    form.term_id.choices = choices([(t.id, allocation_rules.term_name(t)) for t in terms])
+    if not form.is_submitted():
+        form.start_time.data, form.end_time.data = time(9, 0), time(10, 30)
+    return form
+
+
+@bp.route("/series", methods=["GET", "POST"])
+@coordinator_required
+def series_list():
+    """The meeting series, and a form to start a new one for a term."""
+    form = _series_form()
+    if form.validate_on_submit():
+        term = db.get_or_404(Term, form.term_id.data)
+        first_day = meetings.series_first_day(term, today_local())
+        rule = (meetings.twice_per_term_rule(term, form.weekday.data)
+                if form.frequency.data == "twice_per_term"
+                else meetings.weekly_rule(form.weekday.data, term.last_day))
+        try:
+            series = meetings.create_meeting_series(
+                name=form.name.data, description=form.description.data or "",
+                resource=db.get_or_404(Resource, form.resource_id.data), first_day=first_day,
+                start_time=form.start_time.data, end_time=form.end_time.data, rrule=rule,
+                members=[], actor=current_user)
+        except meetings.MeetingRefused as refused:
+            form.name.errors.extend(refused.messages)
+        except booking.BookingRefused as refused:
+            return render_template("office/meeting_series.html", form=form,
+                                   series=meetings.all_series(), problems=refused.problems), refused.status
+        else:
+            flash(_("The meeting %(name)s is booked.", name=series.name), "success")
+            return redirect(url_for("meetings.show_series", series_id=series.id))
+    status = 422 if form.is_submitted() else 200
+    return render_template("office/meeting_series.html", form=form,
+                           series=meetings.all_series()), status
+
+
+def _member_form() -> MeetingMemberForm:
+    form = MeetingMemberForm()
+    users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)).all()
+    form.user_id.choices = choices([(u.id, f"{u.name} ({u.agency.short_name})") for u in users])
+    return form
+
+
+@bp.get("/series/<int:series_id>")
+@login_required
+def show_series(series_id: int):
+    """A series: its members and attendance, and the coming meetings."""
+    series = db.get_or_404(MeetingSeries, series_id)
+    return _render_series(series, _member_form())
+
+
+def _render_series(series, form, status=200):
+    first, last = meetings.next_weeks(today_local(), 12)
+    return render_template(
+        "office/meeting_series_detail.html", series=series, form=form, confirm=ConfirmForm(),
+        dates=meetings.meeting_dates(series, first, last), attendance_labels=ATTENDANCE_LABELS,
+    ), status
+
+
+@bp.post("/series/<int:series_id>/members")
+@coordinator_required
+def add_member(series_id: int):
+    """Adds a member with an attendance pattern."""
+    series = db.get_or_404(MeetingSeries, series_id)
+    form = _member_form()
+    if not form.validate_on_submit():
+        return _render_series(series, form, 422)
+    db.session.add(MeetingMember(series=series, user_id=form.user_id.data,
+                                 attendance=Attendance(form.attendance.data)))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        form.user_id.errors.append(_("This person is already a member."))
+        return _render_series(series, form, 409)
+    flash(_("The member is added."), "success")
+    return redirect(url_for("meetings.show_series", series_id=series.id))
+
+
+@bp.post("/series/<int:series_id>/members/<int:member_id>/delete")
+@coordinator_required
+def remove_member(series_id: int, member_id: int):
+    """Removes a member from a series."""
+    member = db.get_or_404(MeetingMember, member_id)
+    if member.series_id != series_id or not ConfirmForm().validate_on_submit():
+        abort(400)
+    db.session.delete(member)
+    db.session.commit()
+    flash(_("The member is removed."), "success")
+    return redirect(url_for("meetings.show_series", series_id=series_id))

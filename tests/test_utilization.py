@@ -1,0 +1,80 @@
+"""Utilization: the figures add up against bookings made here."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timezone
+
+import pytest
+
+from office import allocations, booking, utilization
+from office.booking import BookingRequest
+from office.models import ResourceKind, Role
+
+NOW = datetime(2026, 1, 5, 6, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def setting(create_site, create_resource, create_agency, create_user):
+    site = create_site(opens=time(7), closes=time(18))
+    desk = create_resource(site=site, name="Skrivbord 1", kind=ResourceKind.desk, capacity=1)
+    af = create_agency(name="Arbetsförmedlingen", short_name="AF")
+    kommunen = create_agency(name="Oxelösunds kommun", short_name="Kommunen")
+    coordinator = create_user(role=Role.coordinator)
+    # Tuesdays 8–16 in February 2026: 3, 10, 17, 24 February = 4 × 8 = 32 hours.
+    (allocation,) = allocations.create_allocations(allocations.AllocationSpec(
+        agency=af, resources=[desk], weekdays=[1], start_time=time(8), end_time=time(16),
+        first_day=date(2026, 2, 1), last_day=date(2026, 2, 28)), coordinator)
+    return site, desk, af, kommunen, allocation, create_user
+
+
+def make(desk, user, day, start, end, now=NOW):
+    booking.book(BookingRequest(resource=desk, title="x", first_day=day, start_time=start,
+                                end_time=end, booked_by=user), now=now)
+
+
+def test_utilization_adds_up(setting):
+    site, desk, af, kommunen, allocation, create_user = setting
+    af_staff, other = create_user(agency=af), create_user(agency=kommunen)
+    make(desk, af_staff, date(2026, 2, 3), time(8), time(11))        # own 3 h
+    make(desk, af_staff, date(2026, 2, 10), time(15), time(17))      # own 1 h inside (1 h outside)
+    make(desk, other, date(2026, 2, 10), time(7), time(8))            # outside the window: 0
+    allocations.release_allocation(allocation, create_user(role=Role.agency_admin, agency=af),
+                                   date(2026, 2, 17), now=NOW)
+    make(desk, other, date(2026, 2, 17), time(9), time(11, 30))       # others 2.5 h (released)
+    make(desk, other, date(2026, 2, 18), time(9), time(10))           # Wednesday: not allocated
+    report = utilization.utilization_report(site, date(2026, 2, 1), date(2026, 2, 28))
+    (row,) = report.rows
+    assert row.agency.short_name == "AF"
+    assert (row.allocated, row.own, row.by_others, row.empty) == (32, 4, 2.5, 25.5)
+    assert row.allocated == row.own + row.by_others + row.empty
+    csv_text = utilization.report_csv(report)
+    assert csv_text.splitlines()[1] == "AF,Skrivbord 1,32.0,4.0,2.5,25.5"
+
+
+def test_cancelled_bookings_and_holidays_do_not_count(setting, create_site):
+    site, desk, af, kommunen, allocation, create_user = setting
+    af_staff = create_user(agency=af)
+    reservation = booking.book(BookingRequest(resource=desk, title="x", first_day=date(2026, 2, 3),
+                                              start_time=time(8), end_time=time(12), booked_by=af_staff),
+                               now=NOW)
+    booking.cancel_reservation(reservation, af_staff, now=NOW)
+    report = utilization.utilization_report(site, date(2026, 2, 1), date(2026, 2, 28))
+    assert report.rows[0].own == 0
+    # A term with a holiday on an allocated Tuesday (none in February): per month 32 h.
+    march = utilization.utilization_report(site, date(2026, 3, 1), date(2026, 3, 31))
+    assert march.rows == []
+
+
+def test_utilization_page_has_accessible_chart_and_csv(auth, setting):
+    site, desk, af, kommunen, allocation, create_user = setting
+    auth.login(create_user(role=Role.coordinator))
+    page = auth.client.get(f"/allocations/utilization?site_id={site.id}&month=2026-02&term_id=0")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert 'role="img"' in html and "<title id=\"chart-title\">" in html and "<desc" in html
+    assert "<table>" in html and "32.0" in html
+    csv_response = auth.client.get(f"/allocations/utilization.csv?site_id={site.id}&month=2026-02")
+    assert csv_response.mimetype == "text/csv"
+    assert "AF,Skrivbord 1,32.0,0.0,0.0,32.0" in csv_response.get_data(as_text=True)
+    bad = auth.client.get(f"/allocations/utilization?site_id={site.id}&month=februari")
+    assert bad.status_code == 422
