@@ -29,7 +29,8 @@ MESSAGES = {
 
 def render_error(status: int, detail: str | None = None):
     title, message = MESSAGES.get(status, MESSAGES[500])
-    template = "errors/_error.html" if htmx else "errors/error.html"
+    # A boosted link or form replaces the whole page, so it gets the whole error page.
+    template = "errors/_error.html" if htmx and not htmx.boosted else "errors/error.html"
     return render_template(template, status=status, title=title, message=detail or message), status
 
 
