@@ -127,7 +127,9 @@ class AgencyForm(FlaskForm):
 
 
 class UnitForm(FlaskForm):
-    name = StringField(_l("Unit name"), validators=[DataRequired(), Length(max=120), no_control_characters])
+    # Shares a page with AgencyForm: its own id keeps the two labels tied to their inputs.
+    name = StringField(_l("Unit name"), id="unit-name",
+                       validators=[DataRequired(), Length(max=120), no_control_characters])
 
 
 class SiteForm(FlaskForm):
