@@ -30,6 +30,7 @@ def create_app(config: dict | None = None) -> Flask:
     _finish_config(app)
 
     _init_extensions(app)
+    app.url_map.converters["int"] = database.DatabaseIdConverter  # before any route is added
     _register_blueprints(app)
     _register_cli(app)
     _install_request_hooks(app)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template
+from flask import Flask, g, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from office.extensions import db, htmx
+from office.extensions import db, htmx, login_manager
 
 log = logging.getLogger("samlokal.errors")
 
@@ -29,7 +29,8 @@ MESSAGES = {
 
 def render_error(status: int, detail: str | None = None):
     title, message = MESSAGES.get(status, MESSAGES[500])
-    template = "errors/_error.html" if htmx else "errors/error.html"
+    # A boosted link or form replaces the whole page, so it gets the whole error page.
+    template = "errors/_error.html" if htmx and not htmx.boosted else "errors/error.html"
     return render_template(template, status=status, title=title, message=detail or message), status
 
 
@@ -52,6 +53,9 @@ def register_error_handlers(app: Flask) -> None:
     def _database_unavailable(error):
         db.session.rollback()
         log.warning("database unavailable: %s", type(error).__name__)
+        # Render as for a visitor: asking the database who is logged in would fail again
+        # inside this handler and turn the clear 503 page into a bare 500.
+        g._login_user = login_manager.anonymous_user()
         return render_error(503)
 
     @app.errorhandler(Exception)

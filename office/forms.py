@@ -124,10 +124,25 @@ class AgencyForm(FlaskForm):
     def validate_colour(self, field):
         if not re.fullmatch(r"#[0-9a-fA-F]{6}", field.data or ""):
             raise ValidationError(_l("Write the colour as # followed by six hexadecimal digits."))
+        # The short name is written in white on this colour (WCAG 1.4.3).
+        if contrast_with_white(field.data) < 4.5:
+            raise ValidationError(
+                _l("Choose a darker colour: white text on it needs a contrast of at least 4.5:1.")
+            )
+
+
+def contrast_with_white(colour: str) -> float:
+    """WCAG 2.1 contrast ratio between white and a #rrggbb colour (1 to 21)."""
+    channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    return 1.05 / (luminance + 0.05)
 
 
 class UnitForm(FlaskForm):
-    name = StringField(_l("Unit name"), validators=[DataRequired(), Length(max=120), no_control_characters])
+    # Shares a page with AgencyForm: its own id keeps the two labels tied to their inputs.
+    name = StringField(_l("Unit name"), id="unit-name",
+                       validators=[DataRequired(), Length(max=120), no_control_characters])
 
 
 class SiteForm(FlaskForm):

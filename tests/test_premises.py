@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, time
 
+import pytest
 from sqlalchemy import func, select
 
 from office import premises
@@ -120,3 +121,15 @@ def test_agency_with_units_and_colour(auth, create_user, client):
     assert f".agency-{agency.id} {{ --agency-colour: #7a2e8c; }}" in css
     html = client.get("/agencies/").get_data(as_text=True)
     assert "Arbetsförmedlingen" in html and "Rehab" in html
+
+
+@pytest.mark.parametrize("colour, accepted", [("#7a2e8c", True), ("#8a5a00", True), ("#ffbf47", False),
+                                              ("#ffffff", False), ("#1f8b5f", False)])
+def test_agency_colour_must_keep_white_text_readable(auth, create_user, colour, accepted):
+    """The short name is white on the agency colour: 4.5:1 or the form refuses (WCAG 1.4.3)."""
+    auth.login(create_user(role=Role.coordinator))
+    response = auth.post("/agencies/new", {"name": f"Aktör {colour}", "short_name": colour[1:],
+                                           "colour": colour})
+    assert response.status_code == (302 if accepted else 422)
+    if not accepted:
+        assert "Välj en mörkare färg" in response.get_data(as_text=True)

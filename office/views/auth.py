@@ -95,8 +95,9 @@ def accept_invitation(token: str):
     if form.validate_on_submit():
         user = accounts.accept_invitation(invitation, form.password.data)
         db.session.commit()
-        flash(_("Welcome! Your account is ready."), "success")
-        return _start_session(user, remember=False)
+        response = _start_session(user, remember=False)
+        flash(_("Welcome! Your account is ready."), "success")  # after the session is renewed
+        return response
     status = 422 if form.is_submitted() else 200
     return render_template("office/accept_invitation.html", form=form, user=invitation.user), status
 

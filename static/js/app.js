@@ -11,11 +11,22 @@
       region.replaceChildren(p);
     }
   }
+  // A boosted link or form (hx-boost) is a page load: a refused login (401), a
+  // forbidden page (403) or a refused form (422) is still a whole page to show,
+  // not an error to drop. Fragment requests keep the htmx-config rules.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.boosted && event.detail.xhr.status >= 400) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
   document.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail.target;
     // A refused form: move focus to its error summary so it is read out.
     var summary = target.querySelector(".error-summary");
     var focusTarget = summary || target.querySelector("[data-autofocus]");
+    // A new page (boosted): start reading and tabbing from its main content.
+    if (!focusTarget && event.detail.boosted) focusTarget = document.getElementById("main");
     if (focusTarget) {
       if (!focusTarget.hasAttribute("tabindex")) focusTarget.setAttribute("tabindex", "-1");
       focusTarget.focus();
@@ -32,7 +43,10 @@
     var button = event.target.closest("[data-copy-target]");
     if (!button) return;
     var field = document.getElementById(button.getAttribute("data-copy-target"));
-    if (field && navigator.clipboard) {
+    if (!field) return;
+    // Selected either way, so Ctrl+C works where the clipboard API is not offered.
+    field.select();
+    if (navigator.clipboard) {
       navigator.clipboard.writeText(field.value).then(function () {
         announce(button.getAttribute("data-copied-text"));
       });

@@ -1,0 +1,189 @@
+"""axe-core on every main page, public and logged in, in Swedish and in English.
+
+The rule set is WCAG 2.1 A and AA (tags wcag2a, wcag2aa, wcag21a, wcag21aa); any violation
+fails. axe-core comes bundled with axe-playwright-python (a test dependency, no network);
+its version is printed in the failure report and in docs/accessibility.md.
+
+PAGES is the list to extend: a new page gets a row (who sees it, how to reach it).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from office import accounts
+from office.demo import DEMO_PASSWORD
+from office.extensions import db
+from office.models import Agency, Resource, Role, Site, User
+
+pytestmark = pytest.mark.browser
+
+WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+AXE_OPTIONS = {"runOnly": {"type": "tag", "values": WCAG_21_AA}, "resultTypes": ["violations"]}
+COORDINATOR = "anna.lind@drivhuset.example"
+STAFF = "sara.berg@drivhuset.example"
+
+
+@dataclass(frozen=True)
+class Page:
+    name: str
+    who: str | None  # e-mail of the user to log in as; None: public
+    path: str = ""  # may name {site}, {resource}, {agency}, {token}
+    then: Callable | None = None  # steps after loading the path (e.g. send a bad form)
+
+
+def _send_wrong_password(page):
+    page.locator("#email").fill(STAFF)
+    page.locator("#password").fill("not the password")
+    page.locator("form.narrow-form button[type=submit]").click()
+    expect(page.locator(".error-summary")).to_be_visible()
+
+
+def _send_empty_form(page):
+    page.locator("main form.narrow-form button[type=submit]").first.click()
+    expect(page.locator(".error-summary").first).to_be_visible()
+
+
+def _send_bad_opening_hours(page):
+    page.locator("#opens_0").fill("17:00")
+    page.locator("#closes_0").fill("08:00")
+    page.locator("main form.narrow-form button[type=submit]").click()
+    expect(page.locator(".field-error").first).to_be_visible()
+
+
+def _make_invitation_link(page):
+    page.locator("main table form button").nth(1).click()  # "New invitation link"
+    expect(page.locator("#invitation-link")).to_be_visible()
+
+
+PAGES = [
+    Page("login", None, "/login"),
+    Page("login refused", None, "/login", _send_wrong_password),
+    Page("not found", None, "/no/such/page"),
+    Page("accept invitation", None, "/invitation/{token}"),
+    Page("accept invitation refused", None, "/invitation/{token}", _send_empty_form),
+    Page("dashboard (staff)", STAFF, "/dashboard"),
+    Page("forbidden (staff)", STAFF, "/users/"),
+    Page("dashboard", COORDINATOR, "/dashboard"),
+    Page("sites", COORDINATOR, "/sites/"),
+    Page("site", COORDINATOR, "/sites/{site}"),
+    Page("site closed day refused", COORDINATOR, "/sites/{site}", _send_empty_form),
+    Page("new site", COORDINATOR, "/sites/new"),
+    Page("edit site refused", COORDINATOR, "/sites/{site}/edit", _send_bad_opening_hours),
+    Page("resources", COORDINATOR, "/resources/"),
+    Page("new resource", COORDINATOR, "/resources/new"),
+    Page("edit resource", COORDINATOR, "/resources/{resource}/edit"),
+    Page("agencies", COORDINATOR, "/agencies/"),
+    Page("new agency refused", COORDINATOR, "/agencies/new", _send_empty_form),
+    Page("edit agency", COORDINATOR, "/agencies/{agency}/edit"),
+    Page("staff", COORDINATOR, "/users/"),
+    Page("invite", COORDINATOR, "/users/invite"),
+    Page("invite refused", COORDINATOR, "/users/invite", _send_empty_form),
+    Page("invitation link", COORDINATOR, "/users/", _make_invitation_link),
+    Page("change password", COORDINATOR, "/password"),
+    Page("change password refused", COORDINATOR, "/password", _send_empty_form),
+]
+
+
+def _ids(live) -> dict:
+    with live.app_context():
+        coordinator = db.session.scalar(select(User).where(User.email == COORDINATOR))
+        invited = accounts.create_user(
+            email="invited@drivhuset.example", name="Inez Inbjuden",
+            agency_id=coordinator.agency_id, role=Role.staff,
+        )
+        db.session.flush()
+        ids = {
+            "token": accounts.create_invitation(invited, coordinator),
+            "site": db.session.scalar(select(Site.id).where(Site.name == "Drivhuset")),
+            "resource": db.session.scalar(select(Resource.id).order_by(Resource.id)),
+            "agency": db.session.scalar(select(Agency.id).where(Agency.short_name == "Kommunen")),
+        }
+        db.session.commit()
+        db.session.remove()
+    return ids
+
+
+def _choose_language(page, language: str) -> None:
+    page.goto("/login")
+    if language == "en":
+        page.get_by_role("button", name="English").click()
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+
+
+def _log_in(page, email: str) -> None:
+    page.goto("/login")
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(DEMO_PASSWORD)
+    page.locator("form.narrow-form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/dashboard$"))
+
+
+def _report(name: str, url: str, violations: list[dict]) -> str:
+    lines = [f"{name} ({url}):"]
+    for violation in violations:
+        lines.append(f"  {violation['id']} [{violation['impact']}] {violation['help']}")
+        for node in violation["nodes"][:5]:
+            lines.append(f"    {', '.join(map(str, node['target']))}: {node.get('failureSummary', '')}"
+                         .replace("\n", " "))
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("language", ["sv", "en"])
+def test_every_page_meets_wcag_21_aa(demo, open_page, language):
+    ids = _ids(demo)
+    axe = Axe()
+    problems = []
+    pages_by_user: dict[str | None, list[Page]] = {}
+    for row in PAGES:
+        pages_by_user.setdefault(row.who, []).append(row)
+    for who, rows in pages_by_user.items():
+        page = open_page()
+        _choose_language(page, language)
+        if who:
+            _log_in(page, who)
+        for row in rows:
+            page.goto(row.path.format(**ids))
+            if row.then:
+                row.then(page)
+            expect(page.locator("html")).to_have_attribute("lang", language)
+            results = axe.run(page, options=AXE_OPTIONS)
+            if results.violations_count:
+                problems.append(_report(row.name, page.url, results.response["violations"]))
+    assert not problems, "axe-core " + Axe().axe_script[4:16] + " found:\n" + "\n".join(problems)
+
+
+def test_axe_runs_offline_and_finds_a_known_violation(open_page):
+    """The harness itself: axe loads without network and reports what it should."""
+    page = open_page()
+    page.set_content('<html lang="sv"><title>t</title><main><h1>x</h1>'
+                     '<input id="q"><img src="data:,"><p class="c">x</p></main></html>')
+    results = Axe().run(page, options=AXE_OPTIONS)
+    found = {violation["id"] for violation in results.response["violations"]}
+    assert {"label", "image-alt"} <= found
+
+
+def test_page_list_covers_every_page_template():
+    """A new full-page template needs a row above (partials and base templates excepted)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "templates"
+    templates = {
+        str(p.relative_to(root)) for p in root.rglob("*.html")
+        if not p.name.startswith("_") and p.name != "base.html"
+    }
+    covered = {
+        "office/login.html", "errors/error.html", "office/accept_invitation.html",
+        "office/dashboard.html", "office/sites.html", "office/site.html", "office/site_form.html",
+        "office/resources.html", "office/resource_form.html", "office/agencies.html",
+        "office/agency_form.html", "office/users.html", "office/invite_user.html",
+        "office/invitation_link.html", "office/change_password.html",
+    }
+    assert templates - covered == set(), "add the page to PAGES and to `covered`"

@@ -1,0 +1,197 @@
+"""Journeys through the app in a real browser, as a person would make them.
+
+Each journey runs at a laptop and at a phone viewport. Later features add theirs here
+(book a room from the week view, plan a seminar, copy a feed link, ...).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from office.demo import DEMO_PASSWORD
+from office.extensions import db
+from office.i18n import today_local
+from office.models import Closure, Site, User
+from office.premises import public_holiday
+
+pytestmark = pytest.mark.browser
+
+COORDINATOR = "anna.lind@drivhuset.example"
+STAFF = "sara.berg@drivhuset.example"
+VIEWPORTS = ["desktop", "phone"]
+
+
+def log_in(page, email: str, password: str = DEMO_PASSWORD) -> None:
+    page.goto("/")
+    expect(page.get_by_role("heading", name="Logga in i Samlokal")).to_be_visible()
+    page.get_by_label("E-postadress").fill(email)
+    page.get_by_label("Lösenord", exact=True).fill(password)
+    page.get_by_role("button", name="Logga in").click()
+    expect(page.get_by_role("heading", name=re.compile(r"^Hej, "))).to_be_visible()
+
+
+def assert_no_console_errors(page) -> None:
+    # A CSP violation (inline script or style) or a script error shows up here.
+    assert page.console_errors == []
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_log_in_reaches_the_dashboard(demo, open_page, viewport):
+    page = open_page(viewport)
+    log_in(page, STAFF)
+    expect(page.get_by_role("heading", name="Hej, Sara Berg")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/dashboard$"))
+    expect(page.get_by_role("link", name="Drivhuset")).to_be_visible()
+    assert_no_console_errors(page)
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_wrong_password_says_why(demo, open_page, viewport):
+    page = open_page(viewport)
+    page.goto("/login")
+    page.get_by_label("E-postadress").fill(STAFF)
+    page.get_by_label("Lösenord", exact=True).fill("not the password")
+    page.get_by_role("button", name="Logga in").click()
+    expect(page.get_by_role("alert")).to_contain_text("Fel e-postadress eller lösenord.")
+    expect(page.get_by_label("E-postadress")).to_have_value(STAFF)
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_switch_language_and_back(demo, open_page, viewport):
+    page = open_page(viewport)
+    page.goto("/login")
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("heading", name="Log in to Samlokal")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.get_by_label("E-mail address").fill(COORDINATOR)
+    page.get_by_label("Password", exact=True).fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Hello, Anna Lind")).to_be_visible()
+    page.get_by_role("link", name="Rooms and desks").click()
+    expect(page.get_by_role("heading", name="Rooms and desks")).to_be_visible()
+    page.get_by_role("button", name="Svenska").click()
+    # Back on the same page, now in Swedish.
+    expect(page.get_by_role("heading", name="Rum och skrivbord")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "sv")
+    expect(page).to_have_url(re.compile(r"/resources/$"))
+    assert_no_console_errors(page)
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_coordinator_invites_a_user_who_sets_a_password(demo, open_page, browser, viewport):
+    page = open_page(viewport, permissions=["clipboard-read", "clipboard-write"])
+    log_in(page, COORDINATOR)
+    page.get_by_role("navigation", name="Huvudmeny").get_by_role("link", name="Personal").click()
+    page.get_by_role("link", name="Bjud in en användare").click()
+    page.get_by_label("Namn").fill("Nora Nyström")
+    page.get_by_label("E-postadress").fill("nora.nystrom@drivhuset.example")
+    page.get_by_label("Aktör").select_option(label="Arbetsförmedlingen")
+    page.get_by_role("button", name="Skapa inbjudan").click()
+    expect(page.get_by_role("heading", name="Inbjudningslänk för Nora Nyström")).to_be_visible()
+
+    page.get_by_role("button", name="Kopiera länken").click()
+    expect(page.get_by_role("status")).to_contain_text("Länken är kopierad.")
+    link = page.evaluate("navigator.clipboard.readText()")
+    assert link == page.get_by_label("Inbjudningslänk").input_value()
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/invitation/[\w-]+", link)
+    assert_no_console_errors(page)
+
+    invitee = open_page(viewport)
+    invitee.goto(link)
+    expect(invitee.get_by_role("heading", name="Välkommen, Nora Nyström")).to_be_visible()
+    invitee.get_by_label("Nytt lösenord").fill("ett långt nytt lösenord")
+    invitee.get_by_label("Upprepa det nya lösenordet").fill("ett långt nytt lösenord")
+    invitee.get_by_role("button", name="Spara lösenordet").click()
+    expect(invitee.get_by_role("heading", name="Hej, Nora Nyström")).to_be_visible()
+    expect(invitee.get_by_text("Välkommen! Ditt konto är klart.")).to_be_visible()
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_change_password_then_log_in_with_it(demo, open_page, viewport):
+    page = open_page(viewport)
+    log_in(page, STAFF)
+    page.get_by_role("link", name="Lösenord").click()
+    page.get_by_label("Nuvarande lösenord").fill(DEMO_PASSWORD)
+    page.get_by_label("Nytt lösenord").fill("ett helt nytt lösenord")
+    page.get_by_label("Upprepa det nya lösenordet").fill("ett helt nytt lösenord")
+    page.get_by_role("button", name="Byt lösenord").click()
+    expect(page.get_by_role("status")).to_contain_text("Ditt lösenord är bytt.")
+    page.get_by_role("button", name="Logga ut").click()
+    expect(page.get_by_role("heading", name="Logga in i Samlokal")).to_be_visible()
+    log_in(page, STAFF, "ett helt nytt lösenord")
+    assert_no_console_errors(page)
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_coordinator_adds_a_closed_day(demo, open_page, viewport):
+    with demo.app_context():
+        day = today_local() + timedelta(days=40)
+        while public_holiday(day):
+            day += timedelta(days=1)
+    page = open_page(viewport)
+    log_in(page, COORDINATOR)
+    page.get_by_role("link", name="Drivhuset").click()
+    expect(page.get_by_role("heading", name="Drivhuset", exact=True)).to_be_visible()
+    page.get_by_label("Datum").fill(day.isoformat())
+    page.get_by_label("Anledning").fill("Personaldag")
+    page.get_by_role("button", name="Lägg till stängd dag").click()
+    expect(page.get_by_role("status")).to_contain_text("Den stängda dagen är tillagd.")
+    expect(page.get_by_role("listitem").filter(has_text="Personaldag")).to_be_visible()
+    with demo.app_context():
+        closure = db.session.scalar(select(Closure).join(Site).where(Site.name == "Drivhuset"))
+        assert (closure.day, closure.reason) == (day, "Personaldag")
+        db.session.remove()
+    assert_no_console_errors(page)
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_log_in_with_the_keyboard_alone(demo, open_page, viewport):
+    page = open_page(viewport)
+    page.goto("/login")
+
+    def focused() -> dict:
+        return page.evaluate("""() => {
+            const el = document.activeElement;
+            const style = getComputedStyle(el);
+            return {tag: el.tagName, name: el.name || el.id || '', text: el.textContent.trim(),
+                    outline: style.outlineStyle, width: el.getBoundingClientRect().width};
+        }""")
+
+    page.keyboard.press("Tab")
+    skip = focused()
+    assert (skip["tag"], skip["text"]) == ("A", "Hoppa till innehållet")
+    assert skip["outline"] != "none" and skip["width"] > 0  # visible when focused
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert focused()["name"] == "email"
+    page.keyboard.type(STAFF)
+    page.keyboard.press("Tab")
+    assert focused()["name"] == "password"
+    page.keyboard.type(DEMO_PASSWORD)
+    page.keyboard.press("Tab")
+    assert focused()["name"] == "remember"
+    page.keyboard.press("Tab")
+    button = focused()
+    assert (button["tag"], button["text"], button["outline"]) == ("BUTTON", "Logga in", "solid")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Hej, Sara Berg")).to_be_visible()
+    assert_no_console_errors(page)
+
+
+def test_user_saved_language_follows_the_login(demo, open_page):
+    with demo.app_context():
+        db.session.scalar(select(User).where(User.email == STAFF)).locale = "en"
+        db.session.commit()
+        db.session.remove()
+    page = open_page()
+    log_in_english = page.goto("/login")
+    assert log_in_english.status == 200
+    page.get_by_label("E-postadress").fill(STAFF)
+    page.get_by_label("Lösenord", exact=True).fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Logga in").click()
+    expect(page.get_by_role("heading", name="Hello, Sara Berg")).to_be_visible()
