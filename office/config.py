@@ -72,7 +72,9 @@ class Config:
         self.PREFERRED_URL_SCHEME = "https" if production else "http"
         self.BEHIND_PROXY = _bool("BEHIND_PROXY", production)
 
-        self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI", "memory://")
+        # The database by default, so every app server shares the counts (office/rate_limits.py);
+        # memory:// (one process only) and redis://... remain selectable.
+        self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI") or "samlokal+db://"
         self.RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
         self.RATELIMIT_HEADERS_ENABLED = True
         # Per account: this many failures in a row lock the account for LOGIN_LOCK_SECONDS.

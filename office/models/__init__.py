@@ -4,6 +4,7 @@ Importing this package registers all tables on ``db.metadata`` (Alembic and the 
 rely on that).
 """
 
+from office.models.operations import RateLimitCounter
 from office.models.people import Agency, Invitation, Role, Unit, User
 from office.models.premises import Closure, OpeningHours, Resource, ResourceKind, Site
 
@@ -12,6 +13,7 @@ __all__ = [
     "Closure",
     "Invitation",
     "OpeningHours",
+    "RateLimitCounter",
     "Resource",
     "ResourceKind",
     "Role",
