@@ -79,3 +79,19 @@ def register_commands(app: Flask) -> None:
             click.echo(f"{table.name:<32} {table.rows:>9} rows")
         click.echo(f"Copied {sum(t.rows for t in copied)} rows in {len(copied)} tables to "
                    f"{shown}; row counts verified and id sequences set.")
+
+    @app.cli.command("backup-sqlite")
+    @click.argument("path", type=click.Path(dir_okay=False, writable=True))
+    def backup_sqlite_command(path):
+        """Back up the live SQLite database into a new file PATH (checked before it is kept)."""
+        from office.backup import BackupError, backup_sqlite
+
+        if db.engine.dialect.name != "sqlite":
+            raise click.UsageError("The database is not SQLite; back up PostgreSQL with pg_dump "
+                                   "(see docs/deployment.md).")
+        try:
+            backup = backup_sqlite(db.engine.url.database, path)
+        except BackupError as error:
+            raise click.ClickException(f"No backup was made. {error}")
+        click.echo(f"Backed up to {backup.path} ({backup.size_bytes} bytes in "
+                   f"{backup.seconds:.2f} s); integrity check ok.")
