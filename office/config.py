@@ -82,6 +82,9 @@ class Config:
         self.LOGIN_LOCK_SECONDS = int(env.get("LOGIN_LOCK_SECONDS", "900"))
         self.LOGIN_RATE_PER_ADDRESS = env.get("LOGIN_RATE_PER_ADDRESS", "20 per 15 minutes")
 
+        # /metrics answers only `Authorization: Bearer <token>`; unset, it is a 404 for everyone.
+        self.METRICS_TOKEN = env.get("METRICS_TOKEN") or None
+
         self.INVITATION_DAYS = int(env.get("INVITATION_DAYS", "7"))
         # argon2id parameters; tests lower them so the suite stays fast.
         self.PASSWORD_HASH_TIME_COST = int(env.get("PASSWORD_HASH_TIME_COST", "3"))
