@@ -90,3 +90,28 @@ def test_features_register_gauges_and_counters(client, create_user):
     assert 'samlokal_test_by_kind{kind="room"} 3.0' in body
     assert "samlokal_test_broken" not in body
     assert f"samlokal_test_conflicts_total {before + 2}" in body
+
+
+@pytest.mark.slow
+def test_metrics_sum_over_gunicorn_workers(app, database_url, tmp_path):
+    """Multiprocess mode with deploy/gunicorn.conf.py: any worker reports every worker's count."""
+    import re
+    from urllib.request import Request, urlopen
+
+    from tests.servers import gunicorn_servers
+
+    environment = {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"), "METRICS_TOKEN": TOKEN}
+
+    def logins_counted(base: str) -> float:
+        scrape = Request(base + "/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+        body = urlopen(scrape).read().decode()
+        match = re.search(r'samlokal_http_requests_total\{method="GET",route="/login",'
+                          r'status="200"\} (\S+)', body)
+        return float(match.group(1))
+
+    with gunicorn_servers(1, database_url, tmp_path, workers=3, **environment) as (base,):
+        before = logins_counted(base)  # the readiness probes
+        for _ in range(30):
+            urlopen(base + "/login").read()
+        seen = {logins_counted(base) for _ in range(6)}
+    assert seen == {before + 30}  # whichever worker answered each scrape

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 from urllib.error import HTTPError
 from urllib.parse import urlencode
 from urllib.request import HTTPCookieProcessor, build_opener
@@ -23,8 +19,8 @@ from office.extensions import db, limiter
 from office.models import RateLimitCounter, Role
 from office.rate_limits import DatabaseStorage, storage_key
 from tests.conftest import _test_config
+from tests.servers import gunicorn_servers
 
-ROOT = Path(__file__).resolve().parent.parent
 THROTTLED = {"RATELIMIT_ENABLED": True, "LOGIN_RATE_PER_ADDRESS": "5 per minute",
              "LOGIN_MAX_FAILURES": 100}
 
@@ -100,63 +96,22 @@ def test_failed_login_of_a_logged_in_user_still_counts(app, auth, create_user):
 
 # --- two real gunicorn servers -------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _start_server(database_url: str, instance: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "one key for every server",
-        "SAMLOKAL_INSTANCE_PATH": str(instance),
-        "SAMLOKAL_NO_MODULE_APP": "0",
-        "RATELIMIT_ENABLED": "1",
-        "LOGIN_RATE_PER_ADDRESS": "5 per minute",
-        "LOGIN_MAX_FAILURES": "100",
-        "PASSWORD_HASH_TIME_COST": "1",
-        "PASSWORD_HASH_MEMORY_COST": "8",
-    }
-    env.pop("RATELIMIT_STORAGE_URI", None)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1",
-         "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return server, f"http://127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.1)
-    server.kill()
-    raise RuntimeError("gunicorn did not start")
-
-
 @pytest.mark.slow
 def test_two_gunicorn_servers_throttle_one_address_together(app, database_url, tmp_path):
     """Wrong logins alternate between two servers; the sixth in the minute is refused."""
-    servers = [_start_server(database_url, tmp_path / name) for name in ("a", "b")]
-    try:
+    throttled = {"RATELIMIT_ENABLED": "1", "LOGIN_RATE_PER_ADDRESS": "5 per minute",
+                 "LOGIN_MAX_FAILURES": "100", "RATELIMIT_STORAGE_URI": ""}
+    with gunicorn_servers(2, database_url, tmp_path, **throttled) as servers:
         # One browser: the session cookie (and its CSRF token) is valid on both servers.
         browser = build_opener(HTTPCookieProcessor())
-        page = browser.open(servers[0][1] + "/login").read().decode()
+        page = browser.open(servers[0] + "/login").read().decode()
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
         statuses = []
         for attempt in range(7):
-            base = servers[attempt % 2][1]
             form = urlencode({"email": f"guess{attempt}@example.org", "password": "x" * 12,
                               "csrf_token": token}).encode()
             try:
-                statuses.append(browser.open(base + "/login", data=form).status)
+                statuses.append(browser.open(servers[attempt % 2] + "/login", data=form).status)
             except HTTPError as error:
                 statuses.append(error.code)
-        assert statuses == [401] * 5 + [429, 429]
-    finally:
-        for server, _ in servers:
-            server.terminate()
-            server.wait(10)
+    assert statuses == [401] * 5 + [429, 429]
