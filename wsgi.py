@@ -73,6 +73,8 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
     htmx.init_app(app)
+    from office import rate_limits  # noqa: F401 - registers the samlokal+db:// storage
+
     limiter.init_app(app)
 
     login_manager.init_app(app)

@@ -1,4 +1,4 @@
-"""Command-line tools: `flask --app wsgi create-user`, `seed-demo`, `seed-demo-if-empty`."""
+"""Command-line tools: users, demo data, copy-data (to PostgreSQL) and backup-sqlite."""
 
 from __future__ import annotations
 
@@ -64,3 +64,45 @@ def register_commands(app: Flask) -> None:
             seed_demo()
             click.echo("Loaded the Drivhuset demo data.")
         print_logins()
+
+    @app.cli.command("copy-data")
+    @click.option("--to", "target_url", required=True, metavar="URL",
+                  help="The empty, migrated target, e.g. postgresql://samlokal@db/samlokal")
+    @click.option("--batch-size", default=1000, show_default=True, help="Rows per insert.")
+    def copy_data_command(target_url, batch_size):
+        """Copy every table into an empty, migrated database (e.g. SQLite to PostgreSQL)."""
+        from sqlalchemy import create_engine
+
+        from office import copy_data
+        from office.config import normalise_database_url
+        from office.database import configure_engine
+
+        target = create_engine(normalise_database_url(target_url))
+        configure_engine(target)
+        shown = target.url.render_as_string(hide_password=True)
+        try:
+            copied = copy_data.copy_database(db.engine, target, db.metadata, batch_size)
+        except (copy_data.CopyRefused, copy_data.CopyFailed) as error:
+            raise click.ClickException(f"Nothing was copied to {shown}. {error}")
+        finally:
+            target.dispose()
+        for table in copied:
+            click.echo(f"{table.name:<32} {table.rows:>9} rows")
+        click.echo(f"Copied {sum(t.rows for t in copied)} rows in {len(copied)} tables to "
+                   f"{shown}; row counts verified and id sequences set.")
+
+    @app.cli.command("backup-sqlite")
+    @click.argument("path", type=click.Path(dir_okay=False, writable=True))
+    def backup_sqlite_command(path):
+        """Back up the live SQLite database into a new file PATH (checked before it is kept)."""
+        from office.backup import BackupError, backup_sqlite
+
+        if db.engine.dialect.name != "sqlite":
+            raise click.UsageError("The database is not SQLite; back up PostgreSQL with pg_dump "
+                                   "(see docs/deployment.md).")
+        try:
+            backup = backup_sqlite(db.engine.url.database, path)
+        except BackupError as error:
+            raise click.ClickException(f"No backup was made. {error}")
+        click.echo(f"Backed up to {backup.path} ({backup.size_bytes} bytes in "
+                   f"{backup.seconds:.2f} s); integrity check ok.")

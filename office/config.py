@@ -77,7 +77,9 @@ class Config:
         self.PREFERRED_URL_SCHEME = "https" if production else "http"
         self.BEHIND_PROXY = _bool("BEHIND_PROXY", production)
 
-        self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI", "memory://")
+        # The database by default, so every app server shares the counts (office/rate_limits.py);
+        # memory:// (one process only) and redis://... remain selectable.
+        self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI") or "samlokal+db://"
         self.RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
         self.RATELIMIT_HEADERS_ENABLED = True
         # Per account: this many failures in a row lock the account for LOGIN_LOCK_SECONDS.
@@ -93,6 +95,9 @@ class Config:
         }
         self.BOOKING_HORIZON_DAYS = int(env.get("BOOKING_HORIZON_DAYS", "365"))
         self.BOOKING_HORIZON_DAYS_COORDINATOR = int(env.get("BOOKING_HORIZON_DAYS_COORDINATOR", "730"))
+
+        # /metrics answers only `Authorization: Bearer <token>`; unset, it is a 404 for everyone.
+        self.METRICS_TOKEN = env.get("METRICS_TOKEN") or None
 
         self.INVITATION_DAYS = int(env.get("INVITATION_DAYS", "7"))
         # argon2id parameters; tests lower them so the suite stays fast.

@@ -20,6 +20,8 @@ from office.models.bookings import (
     ReservationKind,
     ReservationOccurrence,
 )
+
+from office.models.operations import RateLimitCounter
 from office.models.people import Agency, Invitation, Role, Unit, User
 from office.models.premises import Closure, OpeningHours, Resource, ResourceKind, Site
 from office.models.meetings import Attendance, MeetingMember, MeetingSeries  # noqa: E402
@@ -36,6 +38,7 @@ __all__ = [
     "TermKind",
     "WeekPattern",
     "Agency",
+    "RateLimitCounter",
     "AuditEntry",
     "OccurrenceState",
     "Reservation",
@@ -44,6 +47,7 @@ __all__ = [
     "Closure",
     "Invitation",
     "OpeningHours",
+    "RateLimitCounter",
     "Resource",
     "ResourceKind",
     "Role",

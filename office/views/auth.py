@@ -78,7 +78,7 @@ def change_password():
         else:
             accounts.set_password(current_user, form.password.data)
             db.session.commit()
-            login_user(current_user)  # this session stays valid with the new token
+            login_user(current_user._get_current_object())  # this session keeps the new token
             flash(_("Your password is changed. Other sessions were logged out."), "success")
             return redirect(url_for("home.dashboard"))
     status = 422 if form.is_submitted() else 200

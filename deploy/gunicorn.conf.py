@@ -1,0 +1,39 @@
+"""gunicorn settings for Samlokal: `gunicorn -c deploy/gunicorn.conf.py wsgi:app`.
+
+See docs/deployment.md. Every value can be overridden on the command line.
+"""
+
+import os
+from pathlib import Path
+
+bind = os.environ.get("SAMLOKAL_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
+# Behind nginx on the same machine; the app trusts X-Forwarded-* only with BEHIND_PROXY=1.
+forwarded_allow_ips = "127.0.0.1"
+timeout = 30
+graceful_timeout = 20
+# The app writes one JSON line per request itself (office/observability.py).
+accesslog = None
+errorlog = "-"
+
+
+def _metrics_dir() -> Path | None:
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    return Path(path) if path else None
+
+
+def on_starting(server):
+    """Start the metrics of every worker from zero: old files would be summed in."""
+    path = _metrics_dir()
+    if path is not None:
+        path.mkdir(parents=True, exist_ok=True)
+        for old in path.glob("*.db"):
+            old.unlink()
+
+
+def child_exit(server, worker):
+    """A finished worker's counts stay summed; its live gauges go."""
+    if _metrics_dir() is not None:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

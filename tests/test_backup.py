@@ -1,0 +1,130 @@
+"""Backups that restore: SQLite's online backup API under writes, pg_dump/pg_restore."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import sqlite3
+import subprocess
+import threading
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from office.backup import BackupError, backup_sqlite
+from office.extensions import db
+from office.models import Agency, Unit
+from tests.conftest import BACKEND
+
+
+def _write_agencies_until(app, stop: threading.Event, committed: list[int]) -> None:
+    """Each transaction adds an agency and its unit: a backup must hold both or neither."""
+    with app.app_context():
+        try:
+            n = 0
+            while not stop.is_set():
+                n += 1
+                db.session.add(Agency(name=f"Writer {n}", short_name=f"W{n}",
+                                      units=[Unit(name="Enheten")]))
+                db.session.commit()
+                committed.append(n)
+        finally:
+            stop.set()  # a failed writer must not leave the test waiting
+            db.session.remove()
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="the SQLite backup (PostgreSQL: pg_dump below)")
+def test_backup_of_a_live_sqlite_database_restores(app, tmp_path):
+    app.test_cli_runner().invoke(args=["seed-demo"])
+    db.session.commit()  # the command's last read must not keep SQLite's write lock
+    stop, committed = threading.Event(), []
+    writer = threading.Thread(target=_write_agencies_until, args=(app, stop, committed))
+    writer.start()
+    try:
+        while len(committed) < 20 and not stop.wait(0.01):
+            pass
+        result = app.test_cli_runner().invoke(args=["backup-sqlite", str(tmp_path / "backup.sqlite3")])
+        during = len(committed)
+        while len(committed) < during + 20 and not stop.wait(0.01):
+            pass  # the writer carries on after the backup
+    finally:
+        stop.set()
+        writer.join(30)
+    assert result.exit_code == 0, result.output
+    assert "integrity check ok" in result.output
+
+    # Restore: the backup file becomes the database of a fresh installation.
+    restored = tmp_path / "restored" / "samlokal.sqlite3"
+    restored.parent.mkdir()
+    shutil.copyfile(tmp_path / "backup.sqlite3", restored)
+    with sqlite3.connect(restored) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        writers = conn.execute("SELECT count(*) FROM agency WHERE short_name LIKE 'W%'").fetchone()[0]
+        units = conn.execute("SELECT count(*) FROM unit WHERE name = 'Enheten'").fetchone()[0]
+        demo_users = conn.execute("SELECT count(*) FROM user_account").fetchone()[0]
+        revision = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    conn.close()
+    assert 20 <= writers <= len(committed) and units == writers
+    assert demo_users >= 18 and revision is not None
+
+
+def test_backup_refuses_to_overwrite_and_leaves_no_partial_file(tmp_path):
+    database = tmp_path / "db.sqlite3"
+    with sqlite3.connect(database) as conn:
+        conn.execute("CREATE TABLE t (x)")
+    conn.close()
+    (tmp_path / "taken.sqlite3").write_text("an older backup")
+    with pytest.raises(BackupError, match="exists already"):
+        backup_sqlite(database, tmp_path / "taken.sqlite3")
+    with pytest.raises(BackupError, match="no SQLite database"):
+        backup_sqlite(tmp_path / "missing.sqlite3", tmp_path / "new.sqlite3")
+    assert backup_sqlite(database, tmp_path / "new.sqlite3").size_bytes > 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["db.sqlite3", "new.sqlite3", "taken.sqlite3"]
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="backup-sqlite is for SQLite only")
+def test_backup_sqlite_command_refuses_postgresql(app, tmp_path):
+    result = app.test_cli_runner().invoke(args=["backup-sqlite", str(tmp_path / "b.sqlite3")])
+    assert result.exit_code != 0 and "pg_dump" in result.output
+
+
+def _pg_tool(name: str) -> str:
+    candidates = [os.path.join(os.environ.get("PG_BIN", ""), name),
+                  *sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)]
+    return next(path for path in candidates if os.path.isfile(path))
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="pg_dump and pg_restore")
+def test_pg_dump_restores_into_a_fresh_database(app, database_url, tmp_path):
+    app.test_cli_runner().invoke(args=["seed-demo"])
+    url = make_url(database_url)
+    connection = ["-h", url.host, "-p", str(url.port), "-U", url.username]
+    dump = tmp_path / "samlokal.dump"
+    subprocess.run([_pg_tool("pg_dump"), *connection, "-Fc", "-f", str(dump), url.database],
+                   check=True, capture_output=True)
+
+    fresh = f"samlokal_restore_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(os.environ["SAMLOKAL_TEST_PG_URL"], isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{fresh}"'))
+    restored = sa.create_engine(url.set(database=fresh))
+    try:
+        subprocess.run([_pg_tool("pg_restore"), *connection, "--no-owner", "--exit-on-error",
+                        "-d", fresh, str(dump)], check=True, capture_output=True)
+        tables = [t for t in db.metadata.sorted_tables] + [sa.table("alembic_version")]
+        count = lambda conn, t: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()
+        with db.engine.connect() as original, restored.connect() as copy:
+            counts = {t.name: (count(original, t), count(copy, t)) for t in tables}
+            # Sequences came along: the next agency id follows the restored ones.
+            next_id = copy.execute(sa.text("SELECT nextval(pg_get_serial_sequence('agency', 'id'))")).scalar()
+        assert counts["user_account"][0] >= 18 and counts["alembic_version"] == (1, 1)
+        assert all(before == after for before, after in counts.values()), counts
+        assert next_id == db.session.scalar(sa.select(sa.func.max(Agency.id))) + 1
+    finally:
+        restored.dispose()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{fresh}" WITH (FORCE)'))
+        admin.dispose()

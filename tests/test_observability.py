@@ -1,0 +1,117 @@
+"""Request logs without personal data, and /metrics only for the operators' scraper."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from office.models import Role
+from office.observability import register_counter, register_gauge
+from tests.conftest import PASSWORD
+
+TOKEN = "a-long-random-metrics-token-for-the-scraper"
+WITH_TOKEN = pytest.mark.parametrize("app_config", [{"METRICS_TOKEN": TOKEN}], indirect=True)
+
+
+def _request_lines(caplog) -> list[dict]:
+    return [json.loads(r.getMessage()) for r in caplog.records if r.name == "samlokal.request"]
+
+
+def test_log_line_has_route_and_user_but_no_personal_data(auth, create_user, caplog):
+    user = create_user(email="karin.secret@example.org", name="Karin Hemlig")
+    with caplog.at_level(logging.INFO, logger="samlokal.request"):
+        auth.login(user)
+        auth.login("karin.secret@example.org", password="a wrong but secret password")
+        auth.client.get("/dashboard")
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    for secret in ("karin.secret", "example.org", "Karin Hemlig", PASSWORD, "a wrong but secret"):
+        assert secret not in text
+    lines = _request_lines(caplog)
+    login = next(line for line in lines if line["method"] == "POST")
+    assert login["route"] == "/login" and login["status"] == 302
+    assert set(login) == {"method", "route", "endpoint", "status", "duration_ms", "user_id"}
+    assert lines[-1]["route"] == "/dashboard" and lines[-1]["user_id"] == user.id
+
+
+def test_paths_with_tokens_are_logged_as_their_rule(client, caplog):
+    with caplog.at_level(logging.INFO, logger="samlokal.request"):
+        client.get("/invitation/secret-token-in-the-path")
+    (line,) = _request_lines(caplog)
+    assert line["route"] == "/invitation/<token>" and "secret-token" not in json.dumps(line)
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}])
+@WITH_TOKEN
+def test_metrics_are_refused_without_the_token(client, headers):
+    assert client.get("/metrics", headers=headers).status_code == 404
+
+
+def test_metrics_are_off_when_no_token_is_configured(client):
+    assert client.get("/metrics").status_code == 404
+    assert client.get("/metrics", headers={"Authorization": "Bearer "}).status_code == 404
+
+
+@WITH_TOKEN
+def test_metrics_count_requests_per_route_and_status(client):
+    client.get("/login")
+    client.get("/no/such/page")
+    response = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 200
+    assert response.mimetype == "text/plain"
+    body = response.get_data(as_text=True)
+    assert "# TYPE samlokal_http_requests_total counter" in body
+    assert 'samlokal_http_requests_total{method="GET",route="/login",status="200"}' in body
+    assert 'route="unmatched",status="404"' in body
+    assert 'samlokal_http_request_duration_seconds_bucket{le="0.005",method="GET",route="/login",status="200"}' in body
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+@WITH_TOKEN
+def test_features_register_gauges_and_counters(client, create_user):
+    create_user(role=Role.staff)
+    from sqlalchemy import func, select
+
+    from office.extensions import db
+    from office.models import User
+
+    register_gauge("samlokal_test_accounts", "Accounts (a gauge that queries the database).",
+                   lambda: db.session.scalar(select(func.count()).select_from(User)))
+    register_gauge("samlokal_test_by_kind", "Labelled gauge.", lambda: {("room",): 3, ("desk",): 2},
+                   labelnames=["kind"])
+    register_gauge("samlokal_test_broken", "A failing gauge is left out.", lambda: 1 / 0)
+    conflicts = register_counter("samlokal_test_conflicts", "Refused bookings.")
+    assert register_counter("samlokal_test_conflicts", "again") is conflicts
+    before = conflicts._value.get()
+    conflicts.inc(2)
+    body = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).get_data(as_text=True)
+    assert "samlokal_test_accounts 1.0" in body
+    assert 'samlokal_test_by_kind{kind="room"} 3.0' in body
+    assert "samlokal_test_broken" not in body
+    assert f"samlokal_test_conflicts_total {before + 2}" in body
+
+
+@pytest.mark.slow
+def test_metrics_sum_over_gunicorn_workers(app, database_url, tmp_path):
+    """Multiprocess mode with deploy/gunicorn.conf.py: any worker reports every worker's count."""
+    import re
+    from urllib.request import Request, urlopen
+
+    from tests.servers import gunicorn_servers
+
+    environment = {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"), "METRICS_TOKEN": TOKEN}
+
+    def logins_counted(base: str) -> float:
+        scrape = Request(base + "/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+        body = urlopen(scrape).read().decode()
+        match = re.search(r'samlokal_http_requests_total\{method="GET",route="/login",'
+                          r'status="200"\} (\S+)', body)
+        return float(match.group(1))
+
+    with gunicorn_servers(1, database_url, tmp_path, workers=3, **environment) as (base,):
+        before = logins_counted(base)  # the readiness probes
+        for _ in range(30):
+            urlopen(base + "/login").read()
+        seen = {logins_counted(base) for _ in range(6)}
+    assert seen == {before + 30}  # whichever worker answered each scrape
