@@ -4,6 +4,7 @@ Importing this package registers all tables on ``db.metadata`` (Alembic and the 
 rely on that).
 """
 
+from office.models.availability import Absence, AbsenceKind, WorkingHours
 from office.models.bookings import (
     AuditEntry,
     OccurrenceState,
@@ -13,8 +14,23 @@ from office.models.bookings import (
 )
 from office.models.people import Agency, Invitation, Role, Unit, User
 from office.models.premises import Closure, OpeningHours, Resource, ResourceKind, Site
+from office.models.trepartssamtal import (
+    Consent,
+    MeetingMode,
+    MeetingStatus,
+    Trepartssamtal,
+    TrepartssamtalParticipant,
+)
 
 __all__ = [
+    "Absence",
+    "AbsenceKind",
+    "Consent",
+    "MeetingMode",
+    "MeetingStatus",
+    "Trepartssamtal",
+    "TrepartssamtalParticipant",
+    "WorkingHours",
     "Agency",
     "AuditEntry",
     "OccurrenceState",
