@@ -344,14 +344,31 @@ def _room_request(search: Search, room: Resource, day: date, start: time, end: t
     )
 
 
+class _DayClock:
+    """Local minutes of one day to UTC; plain addition unless the clocks change that day."""
+
+    def __init__(self, day: date, zone: ZoneInfo):
+        self.day, self.zone = day, zone
+        midnight = datetime.combine(day, time(0, 0), zone)
+        self.uniform = midnight.utcoffset() == datetime.combine(day, time(23, 59), zone).utcoffset()
+        self.base = midnight.astimezone(UTC)
+
+    def utc(self, minute: int) -> datetime:
+        if self.uniform:
+            return self.base + timedelta(minutes=minute)
+        return booking.to_utc(self.day, _clock(minute), self.zone)  # may raise NonexistentLocalTime
+
+
 def _evaluate(cal: _Calendars, day: date, minute: int, now: datetime,
-              room_ids: set[int] | None = None) -> Proposal | None:
+              room_ids: set[int] | None = None, day_clock: _DayClock | None = None,
+              verify_room: bool = True) -> Proposal | None:
     """The proposal starting at this local minute, or None when someone or every room is busy."""
     search = cal.search
+    day_clock = day_clock or _DayClock(day, cal.zone)
     start_clock, end_clock = _clock(minute), _clock(minute + search.minutes)
     try:
-        starts_at = booking.to_utc(day, start_clock, cal.zone)
-        ends_at = booking.to_utc(day, end_clock, cal.zone)
+        starts_at = day_clock.utc(minute)
+        ends_at = day_clock.utc(minute + search.minutes)
     except booking.NonexistentLocalTime:
         return None
     if starts_at < now or ends_at <= starts_at:
@@ -366,14 +383,15 @@ def _evaluate(cal: _Calendars, day: date, minute: int, now: datetime,
             continue
         if cal.room_busy[room.id].overlaps(starts_at, ends_at):
             continue
-        # Every booking rule (opening hours, closed days, horizon, allocations...) says yes.
-        check = booking.check_booking(_room_request(search, room, day, start_clock, end_clock), now=now)
-        if check.ok:
+        # Every booking rule (opening hours, closed days, horizon, allocations...) says yes;
+        # when booking, book() itself runs them in the same transaction.
+        if not verify_room or booking.check_booking(
+                _room_request(search, room, day, start_clock, end_clock), now=now).ok:
             return Proposal(day, start_clock, end_clock, starts_at, ends_at, room)
     return None
 
 
-def find_proposals(search: Search, *, limit: int = 8, now: datetime | None = None,
+def find_proposals(search: Search, *, limit: int = 6, now: datetime | None = None,
                    not_before: datetime | None = None) -> list[Proposal]:
     """The earliest `limit` free slots of the window on the 15-minute grid, earliest first."""
     check_search(search)
@@ -386,8 +404,9 @@ def find_proposals(search: Search, *, limit: int = 8, now: datetime | None = Non
         window = _day_window(cal, day)
         if window is not None:
             first = -(-window[0] // GRID_MINUTES) * GRID_MINUTES
+            day_clock = _DayClock(day, cal.zone)
             for minute in range(first, window[1] - search.minutes + 1, GRID_MINUTES):
-                proposal = _evaluate(cal, day, minute, earliest)
+                proposal = _evaluate(cal, day, minute, earliest, day_clock=day_clock)
                 if proposal is not None:
                     found.append(proposal)
                     if len(found) >= limit:
@@ -496,7 +515,7 @@ def book_proposal(search: Search, key: str, *, reference: str | None, consent: C
     if window is None or not (window[0] <= minute and minute + search.minutes <= window[1]):
         db.session.rollback()
         raise TrepartssamtalRefused(["bad_slot"])
-    proposal = _evaluate(cal, day, minute, now, {room_id} if room_id else None)
+    proposal = _evaluate(cal, day, minute, now, {room_id} if room_id else None, verify_room=False)
     if proposal is None:
         db.session.rollback()
         if room_id and room_id not in {r.id for r in cal.rooms}:

@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
@@ -130,6 +130,15 @@ calendar = st.fixed_dictionaries({
 })
 
 
+def _dst_sunday(weekend: date) -> dict:
+    """Everyone works 01:00-04:00 on the Sunday the clocks change: proposals cross the change."""
+    sunday_night = [None] * 6 + [(60, 180)]
+    plan = {"hours": sunday_night, "bookings": [(1, 150, 30)], "absences": [], "meetings": []}
+    return {"weekend": weekend, "start": 1, "days": 0, "people": [plan, dict(plan, bookings=[])],
+            "rooms": [[], [], []], "minutes": 30, "buffer": 0, "mode": MeetingMode.phone,
+            "others": 1, "accessible": False}
+
+
 def at(first: date, item) -> tuple[datetime, datetime]:
     offset, minute, length = item
     start = datetime.combine(first + timedelta(days=offset), time(0), STOCKHOLM).astimezone(UTC)
@@ -161,6 +170,8 @@ def test_proposals_match_brute_force(app, create_agency, create_user, create_sit
 
     @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
     @given(calendar)
+    @example(_dst_sunday(WEEKENDS[0]))
+    @example(_dst_sunday(WEEKENDS[1]))
     def check(cal):
         try:
             people = [db.session.get(type(staff[0]), uid) for uid in ids["staff"][:len(cal["people"])]]
