@@ -107,11 +107,21 @@ def _register_blueprints(app: Flask) -> None:
                       seminars_bp):
         app.register_blueprint(blueprint)
 
+    from office.views import availability as availability_views
+    from office.views import trepartssamtal as trepartssamtal_views
+
+    app.register_blueprint(availability_views.bp)
+    app.register_blueprint(trepartssamtal_views.bp)
+
 
 def _register_cli(app: Flask) -> None:
     from office.cli import register_commands
 
     register_commands(app)
+
+    from office.trepartssamtal_cli import register_trepartssamtal_commands
+
+    register_trepartssamtal_commands(app)
 
 
 def _install_request_hooks(app: Flask) -> None:

@@ -99,6 +99,14 @@ class Config:
         # /metrics answers only `Authorization: Bearer <token>`; unset, it is a 404 for everyone.
         self.METRICS_TOKEN = env.get("METRICS_TOKEN") or None
 
+        # Trepartssamtal (office/trepartssamtal.py): days after the meeting its reference and
+        # consent record are erased, the default buffer between meetings, and the working
+        # hours of staff who have not set their own (Monday to Friday).
+        self.TREPARTSSAMTAL_RETENTION_DAYS = int(env.get("TREPARTSSAMTAL_RETENTION_DAYS", "90"))
+        self.TREPARTSSAMTAL_BUFFER_MINUTES = int(env.get("TREPARTSSAMTAL_BUFFER_MINUTES", "15"))
+        self.WORKING_HOURS_DEFAULT = (env.get("WORKING_HOURS_DEFAULT_START", "08:00"),
+                                      env.get("WORKING_HOURS_DEFAULT_END", "17:00"))
+
         self.INVITATION_DAYS = int(env.get("INVITATION_DAYS", "7"))
         # argon2id parameters; tests lower them so the suite stays fast.
         self.PASSWORD_HASH_TIME_COST = int(env.get("PASSWORD_HASH_TIME_COST", "3"))

@@ -13,6 +13,7 @@ from office.models.allocations import (
     TermKind,
     WeekPattern,
 )
+from office.models.availability import Absence, AbsenceKind, WorkingHours
 from office.models.bookings import (
     AuditEntry,
     OccurrenceState,
@@ -20,38 +21,23 @@ from office.models.bookings import (
     ReservationKind,
     ReservationOccurrence,
 )
-
+from office.models.meetings import Attendance, MeetingMember, MeetingSeries
 from office.models.operations import RateLimitCounter
 from office.models.people import Agency, Invitation, Role, Unit, User
 from office.models.premises import Closure, OpeningHours, Resource, ResourceKind, Site
-from office.models.meetings import Attendance, MeetingMember, MeetingSeries  # noqa: E402
+from office.models.trepartssamtal import (
+    Consent,
+    MeetingMode,
+    MeetingStatus,
+    Trepartssamtal,
+    TrepartssamtalParticipant,
+)
 
 __all__ = [
-    "AgencyAllocationSettings",
-    "Allocation",
-    "AllocationRelease",
-    "Attendance",
-    "MeetingMember",
-    "MeetingSeries",
-    "ReleasePolicy",
-    "Term",
-    "TermKind",
-    "WeekPattern",
-    "Agency",
-    "RateLimitCounter",
-    "AuditEntry",
-    "OccurrenceState",
-    "Reservation",
-    "ReservationKind",
-    "ReservationOccurrence",
-    "Closure",
-    "Invitation",
-    "OpeningHours",
-    "RateLimitCounter",
-    "Resource",
-    "ResourceKind",
-    "Role",
-    "Site",
-    "Unit",
-    "User",
+    "Absence", "AbsenceKind", "Agency", "AgencyAllocationSettings", "Allocation",
+    "AllocationRelease", "Attendance", "AuditEntry", "Closure", "Consent", "Invitation",
+    "MeetingMember", "MeetingMode", "MeetingSeries", "MeetingStatus", "OccurrenceState",
+    "OpeningHours", "RateLimitCounter", "ReleasePolicy", "Reservation", "ReservationKind",
+    "ReservationOccurrence", "Resource", "ResourceKind", "Role", "Site", "Term", "TermKind",
+    "Trepartssamtal", "TrepartssamtalParticipant", "Unit", "User", "WeekPattern", "WorkingHours",
 ]

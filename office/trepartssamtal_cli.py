@@ -1,0 +1,21 @@
+"""`flask --app wsgi purge-references`: the daily retention job for trepartssamtal."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+
+
+def register_trepartssamtal_commands(app: Flask) -> None:
+    @app.cli.command("purge-references")
+    @click.option("--days", type=click.IntRange(min=0), default=None,
+                  help="Days after a meeting (default: TREPARTSSAMTAL_RETENTION_DAYS, 90).")
+    def purge_references_command(days):
+        """Erase the reference and consent of trepartssamtal that ended long enough ago.
+
+        Safe to run any number of times (a daily cron job): counts stay, nothing else changes.
+        """
+        from office.trepartssamtal import purge_references
+
+        count = purge_references(days=days)
+        click.echo(f"Purged the reference of {count} trepartssamtal.")
