@@ -97,10 +97,10 @@ def _load_user(user_id: str):
 
 
 def _register_blueprints(app: Flask) -> None:
-    from office.views import auth, home, premises, users
+    from office.views import auth, bookings, home, premises, users
     from seminars.views import bp as seminars_bp
 
-    for blueprint in (home.bp, auth.bp, users.bp, premises.bp, seminars_bp):
+    for blueprint in (home.bp, auth.bp, users.bp, premises.bp, bookings.bp, seminars_bp):
         app.register_blueprint(blueprint)
 
 
