@@ -67,8 +67,11 @@ class BookingForm(FlaskForm):
     partial = SubmitField(_l("Book the other dates"))
 
     def validate_until(self, field):
-        if self.repeat.data != recurrence.NONE and self.ends.data == "until" and not field.data:
-            raise ValidationError(_l("Give the last date of the series."))
+        if self.repeat.data != recurrence.NONE and self.ends.data == "until":
+            if not field.data:
+                raise ValidationError(_l("Give the last date of the series."))
+            if self.day.data and field.data < self.day.data:
+                raise ValidationError(_l("The last date must not be before the first."))
 
     def validate_count(self, field):
         if self.repeat.data != recurrence.NONE and self.ends.data == "count" and not field.data:

@@ -308,7 +308,7 @@ def next_weekday_holiday(after: date) -> date:
 def test_weekly_series_over_a_holiday_lists_the_date_then_books_the_rest(auth, client, staff, room):
     holiday = next_weekday_holiday(datetime.now(STOCKHOLM).date() + timedelta(days=14))
     auth.login(staff)
-    data = form_for(room, holiday - timedelta(weeks=1), repeat="weekly", ends="count", count=3)
+    data = form_for(room, holiday - timedelta(weeks=1), repeat="weekly", ends="count", count=2)
     response = auth.post("/bookings/new", data)
     html = response.get_data(as_text=True)
     assert response.status_code == 422
@@ -319,7 +319,7 @@ def test_weekly_series_over_a_holiday_lists_the_date_then_books_the_rest(auth, c
     assert response.status_code == 302
     active = db.session.scalar(select(func.count()).select_from(ReservationOccurrence)
                                .where(ReservationOccurrence.state == "active"))
-    assert active == 2
+    assert active == 1
 
 
 def test_every_other_week_until_a_date(auth, staff, room):
