@@ -617,6 +617,17 @@ def _commit_change() -> None:
         raise
 
 
+def _between(resources: Iterable[int], start: datetime, end: datetime) -> list:
+    """The bounded range condition (see _overlap_query) for many resources."""
+    return [
+        ReservationOccurrence.resource_id.in_(list(resources)),
+        ReservationOccurrence.state == OccurrenceState.active,
+        ReservationOccurrence.starts_at < end,
+        ReservationOccurrence.starts_at > start - longest_allowed(),
+        ReservationOccurrence.ends_at > start,
+    ]
+
+
 def occurrences_between(resources: Iterable[int], start: datetime, end: datetime):
     """Active occurrences of the resources overlapping [start, end), with their reservation."""
     from sqlalchemy.orm import contains_eager
@@ -625,16 +636,38 @@ def occurrences_between(resources: Iterable[int], start: datetime, end: datetime
         select(ReservationOccurrence)
         .join(ReservationOccurrence.reservation)
         .options(contains_eager(ReservationOccurrence.reservation))
-        .where(
-            ReservationOccurrence.resource_id.in_(list(resources)),
-            ReservationOccurrence.state == OccurrenceState.active,
-            ReservationOccurrence.starts_at < end,
-            ReservationOccurrence.starts_at > start - longest_allowed(),
-            ReservationOccurrence.ends_at > start,
-        )
+        .where(*_between(resources, start, end))
         .order_by(ReservationOccurrence.starts_at)
     )
     return db.session.scalars(query).unique().all()
+
+
+def occurrence_rows_between(resources: Iterable[int], start: datetime, end: datetime):
+    """Like occurrences_between, as plain rows with who booked (one query, no ORM objects).
+
+    The grid shows thousands of bookings a week; building ORM objects for them cost more
+    than the query itself.
+    """
+    from sqlalchemy.orm import aliased
+
+    from office.models import Agency
+
+    booker, booked_for = aliased(User), aliased(User)
+    query = (
+        select(ReservationOccurrence.id, ReservationOccurrence.resource_id,
+               ReservationOccurrence.starts_at, ReservationOccurrence.ends_at,
+               Reservation.title, Reservation.kind, Reservation.booked_by_id,
+               Reservation.booked_for_id, Reservation.agency_id,
+               booker.name.label("booker_name"), booked_for.name.label("booked_for_name"),
+               Agency.short_name.label("agency_short_name"))
+        .join(Reservation, Reservation.id == ReservationOccurrence.reservation_id)
+        .outerjoin(booker, booker.id == Reservation.booked_by_id)
+        .outerjoin(booked_for, booked_for.id == Reservation.booked_for_id)
+        .outerjoin(Agency, Agency.id == Reservation.agency_id)
+        .where(*_between(resources, start, end))
+        .order_by(ReservationOccurrence.starts_at)
+    )
+    return db.session.execute(query).all()
 
 
 def can_manage(user: User, reservation: Reservation) -> bool:

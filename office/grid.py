@@ -11,12 +11,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from markupsafe import Markup
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
-
 from office import booking, premises
 from office.extensions import db
-from office.models import Reservation, ReservationKind, Resource, ResourceKind, Site, User
+from office.models import ReservationKind, Resource, ResourceKind, Site, User
 
 SLOT = timedelta(minutes=15)
 DAY, WEEK = "day", "week"
@@ -58,11 +57,20 @@ class Block:
     slots: int
     starts: time
     ends: time
-    occurrence: object | None = None  # a ReservationOccurrence when booked
+    occurrence: Booked | None = None
 
     @property
     def free(self) -> bool:
         return self.occurrence is None
+
+    @property
+    def placement(self) -> Markup:
+        """The CSS classes that put the block on its slots (static/css/booking-grid-placement.css)."""
+        return Markup(f"s-{self.first_slot + 1} w-{self.slots}")
+
+    @property
+    def when(self) -> Markup:
+        return Markup(f"{self.starts:%H:%M}–{self.ends:%H:%M}")
 
 
 @dataclass
@@ -171,10 +179,9 @@ def build_grid(site: Site, view: str, day: date, filters: Filters = Filters()) -
     start = datetime.combine(days[0], time(0), zone)
     end = datetime.combine(days[-1] + timedelta(days=1), time(0), zone)
     by_resource_day: dict[tuple[int, date], list] = {}
-    for occurrence in booking.occurrences_between([r.id for r in resources], start, end):
-        local_day = occurrence.starts_at.astimezone(zone).date()
-        by_resource_day.setdefault((occurrence.resource_id, local_day), []).append(occurrence)
-    _load_people(by_resource_day.values())
+    for row in booking.occurrence_rows_between([r.id for r in resources], start, end):
+        occurrence = Booked.from_row(row, zone)
+        by_resource_day.setdefault((row.resource_id, occurrence.starts.date()), []).append(occurrence)
     rows = [
         GridRow(resource, [
             _blocks(grid_day, by_resource_day.get((resource.id, grid_day.day), []), zone)
@@ -186,22 +193,33 @@ def build_grid(site: Site, view: str, day: date, filters: Filters = Filters()) -
     return Grid(site, view, days[0], grid_days, rows, filters)
 
 
-def _load_people(groups) -> None:
-    """Load the bookers and their agencies of all shown bookings in two queries."""
-    reservations = {o.reservation for group in groups for o in group}
-    ids = {r.id for r in reservations}
-    if ids:
-        db.session.scalars(
-            select(Reservation).where(Reservation.id.in_(ids)).options(
-                selectinload(Reservation.booked_by).selectinload(User.agency),
-                selectinload(Reservation.booked_for).selectinload(User.agency),
-                selectinload(Reservation.agency),
-            )
-        ).all()
+@dataclass
+class Booked:
+    """What the grid shows of one occurrence: when, who (agency and name), the title."""
+
+    id: int
+    starts: datetime  # local
+    ends: datetime    # local
+    title: str | None  # None when it must not show (trepartssamtal)
+    booked_by_id: int | None
+    booked_for_id: int | None
+    booker_name: str | None
+    booked_for_name: str | None
+    agency_id: int | None
+    agency_short_name: str | None
+
+    @classmethod
+    def from_row(cls, row, zone: ZoneInfo) -> Booked:
+        hidden = row.kind == ReservationKind.trepartssamtal
+        return cls(row.id, row.starts_at.astimezone(zone), row.ends_at.astimezone(zone),
+                   None if hidden else row.title, row.booked_by_id, row.booked_for_id,
+                   row.booker_name, row.booked_for_name, row.agency_id, row.agency_short_name)
+
+    def managed_by(self, user: User) -> bool:
+        return user.is_coordinator or user.id in (self.booked_by_id, self.booked_for_id)
 
 
-def _index(grid_day: GridDay, moment: datetime, zone: ZoneInfo, *, round_up: bool) -> int:
-    local = moment.astimezone(zone)
+def _index(grid_day: GridDay, local: datetime, *, round_up: bool) -> int:
     if local.date() < grid_day.day:
         return 0
     if local.date() > grid_day.day:
@@ -215,15 +233,14 @@ def _blocks(grid_day: GridDay, occurrences: list, zone: ZoneInfo) -> list[Block]
     """Bookings and free stretches in order, covering the day's slots exactly once."""
     blocks, position, count = [], 0, len(grid_day.slot_times)
     for occurrence in occurrences:
-        first = max(_index(grid_day, occurrence.starts_at, zone, round_up=False), position)
-        last = _index(grid_day, occurrence.ends_at, zone, round_up=True)
+        first = max(_index(grid_day, occurrence.starts, round_up=False), position)
+        last = _index(grid_day, occurrence.ends, round_up=True)
         if last <= first:
             continue  # outside the opening hours (a coordinator's late booking)
         if first > position:
             blocks.append(_free(grid_day, position, first))
-        local_start = occurrence.starts_at.astimezone(zone).time()
-        local_end = occurrence.ends_at.astimezone(zone).time()
-        blocks.append(Block(first, last - first, local_start, local_end, occurrence))
+        blocks.append(Block(first, last - first, occurrence.starts.time(), occurrence.ends.time(),
+                            occurrence))
         position = last
     if position < count:
         blocks.append(_free(grid_day, position, count))
@@ -235,8 +252,3 @@ def _free(grid_day: GridDay, first: int, last: int) -> Block:
     return Block(first, last - first, grid_day.slot_times[first], ends)
 
 
-def shows_title(reservation: Reservation, viewer: User) -> bool:
-    """Trepartssamtal never show a title in a room view (the individual's privacy)."""
-    if reservation.kind == ReservationKind.trepartssamtal:
-        return False
-    return True

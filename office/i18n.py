@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # the CLI and benchmarks: the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     # Only the session: asking current_user here could recurse through Flask-Login's
     # messages. The user's saved choice is copied into the session at login.
     chosen = session.get("locale")

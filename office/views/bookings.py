@@ -23,6 +23,7 @@ from office.booking import BookingRefused, BookingRequest
 from office.booking_forms import AuditFilterForm, BookingForm, CancelForm, ChangeForm
 from office.database import utcnow
 from office.extensions import db, htmx
+from office.grid_cells import CellWords, timeline
 from office.forms import choices
 from office.i18n import to_local, today_local
 from office.models import ReservationOccurrence, Resource, Role, Site, User
@@ -84,9 +85,11 @@ def grid():
 
 
 def _render_grid(shown: grids.Grid, announce: str | None = None, status: int = 200):
+    words = CellWords.for_page(url_for("bookings.new_booking"),
+                               url_for("bookings.show_occurrence", occurrence_id=0)[:-1], current_user)
     context = dict(grid=shown, sites=db.session.scalars(select(Site).order_by(Site.name)).all(),
-                   grid_url=grid_url, announce=announce, new_url=url_for("bookings.new_booking"),
-                   seen_at=utcnow().isoformat(), today=today_local())
+                   grid_url=grid_url, announce=announce, new_url=words.new_url, words=words,
+                   timeline=timeline, today=today_local())
     if htmx and htmx.target in ("booking-grid", "booking-panel"):
         return render_template("office/_booking_grid.html", **context), status
     return render_template("office/booking_grid.html", **context), status
