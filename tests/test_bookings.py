@@ -454,3 +454,15 @@ def test_cli_books_through_the_same_rules(app, staff, room):
                                "--end", f"{day}T18:00", "--user", staff.email])
     assert late.exit_code == 1 and "Utanför öppettiderna" in late.output
     assert occurrence_count() == 1
+
+
+def test_booking_pages_have_no_inline_script_or_style(auth, client, staff, series, create_user):
+    auth.login(create_user(role=Role.coordinator))
+    occurrence = series.occurrences[0]
+    day = occurrence.starts_at.astimezone(STOCKHOLM).date()
+    for path in (f"/bookings/?site={series.resource.site_id}&view=week&day={day}", "/bookings/new",
+                 "/bookings/mine", "/audit/", f"/bookings/occurrences/{occurrence.id}"):
+        response = client.get(path)
+        html = response.get_data(as_text=True)
+        assert response.status_code == 200, path
+        assert "<script>" not in html and " style=" not in html and "<style" not in html, path

@@ -214,7 +214,7 @@ def _after_change(message: str, resource: Resource, day: date):
         shown = _current_grid()
         if shown is not None:
             response = _render_grid(shown, announce=message)[0]
-            return response, 200, {"HX-Retarget": "#booking-grid", "HX-Reswap": "outerHTML"}
+            return response, 200, {"HX-Retarget": "#booking-grid", "HX-Reswap": "innerHTML"}
     flash(message, "success")
     return redirect(url_for("bookings.grid", site=resource.site_id, view="day", day=day.isoformat()))
 
