@@ -466,3 +466,24 @@ def test_booking_pages_have_no_inline_script_or_style(auth, client, staff, serie
         html = response.get_data(as_text=True)
         assert response.status_code == 200, path
         assert "<script>" not in html and " style=" not in html and "<style" not in html, path
+
+
+def test_a_registered_rule_is_enforced_and_shown_in_the_form(auth, staff, room):
+    """Later features (allocations) plug in with register_rule; the form shows their message."""
+    def mornings_for_af(request, slot):
+        if slot.starts_at.astimezone(STOCKHOLM).hour < 12 and request.person.agency.short_name != "AF":
+            return booking.Problem("reserved", "Förmiddagarna är reserverade för AF.", slot.day)
+        return None
+
+    booking.register_rule(mornings_for_af)
+    try:
+        auth.login(staff)
+        other = booking.db.session.get(type(staff), staff.id)
+        other.agency.short_name = "FK"
+        db.session.commit()
+        response = auth.post("/bookings/new", form_for(room, future_weekday()))
+        assert response.status_code == 422
+        assert "Förmiddagarna är reserverade för AF." in response.get_data(as_text=True)
+        assert occurrence_count() == 0
+    finally:
+        booking._EXTRA_RULES.remove(mornings_for_af)

@@ -136,17 +136,17 @@ def request_from(form: BookingForm, user: User) -> BookingRequest:
 
 
 def show_problems(form, problems) -> list:
-    """Put each general problem on its field; return the per-date ones for the list."""
-    dated = []
+    """Put each problem on its field; return the rest (a series' dates, other rules) to list."""
+    listed = []
     for found in problems:
-        if found.day is not None and getattr(form, "repeat", None) is not None \
-                and form.repeat.data != "none":
-            dated.append(found)
-            continue
+        series = getattr(form, "repeat", None) is not None and form.repeat.data != "none"
         name = PROBLEM_FIELDS.get(found.code)
         field = getattr(form, name, None) if name else None
-        (field.errors if field is not None else form.form_errors).append(found.message)
-    return dated
+        if (found.day is not None and series) or field is None:
+            listed.append(found)
+        else:
+            field.errors.append(found.message)
+    return listed
 
 
 def _current_grid() -> grids.Grid | None:
