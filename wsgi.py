@@ -100,18 +100,14 @@ def _load_user(user_id: str):
 
 
 def _register_blueprints(app: Flask) -> None:
-    from office.views import allocations, auth, home, meetings, premises, users
+    from office.views import (
+        allocations, auth, availability, bookings, home, meetings, premises, trepartssamtal, users,
+    )
     from seminars.views import bp as seminars_bp
 
-    for blueprint in (home.bp, auth.bp, users.bp, premises.bp, allocations.bp, meetings.bp,
-                      seminars_bp):
+    for blueprint in (home.bp, auth.bp, users.bp, premises.bp, bookings.bp, allocations.bp,
+                      meetings.bp, availability.bp, trepartssamtal.bp, seminars_bp):
         app.register_blueprint(blueprint)
-
-    from office.views import availability as availability_views
-    from office.views import trepartssamtal as trepartssamtal_views
-
-    app.register_blueprint(availability_views.bp)
-    app.register_blueprint(trepartssamtal_views.bp)
 
 
 def _register_cli(app: Flask) -> None:

@@ -102,6 +102,16 @@ def problem(code: str, day: date | None = None, **params) -> Problem:
     return Problem(code, str(MESSAGES[code]) % params if params else str(MESSAGES[code]), day)
 
 
+CLASHES = frozenset({"taken", "just_taken"})
+
+
+def refusal(problems: list[Problem]) -> BookingRefused:
+    """409 when the only trouble is other bookings (someone got there first), else 422."""
+    if problems and all(p.code in CLASHES for p in problems):
+        return BookingConflict(problems)
+    return BookingRefused(problems)
+
+
 # --- policy -----------------------------------------------------------------
 
 def max_length(kind: ResourceKind) -> timedelta:
@@ -191,6 +201,9 @@ class BookingRequest:
     # Occurrences of this reservation do not clash with the request (when changing it).
     replacing: Reservation | None = None
     skip_days: frozenset[date] = field(default_factory=frozenset)
+    # When the person saw the time as free (the form's render time): a clash with a
+    # booking made after it is "just taken" (someone got there first), not "taken".
+    seen_at: datetime | None = None
 
     @property
     def person(self) -> User:
@@ -249,7 +262,8 @@ def _overlap_query(resource_id: int, start: datetime, end: datetime, ignore_rese
     # (resource_id, starts_at) index instead of every earlier booking of the resource.
     # The cast keeps PostgreSQL on the index when psycopg would send a smallint.
     occurrence = ReservationOccurrence
-    query = select(occurrence.starts_at, occurrence.ends_at, occurrence.reservation_id).where(
+    query = select(occurrence.starts_at, occurrence.ends_at, occurrence.reservation_id,
+                   occurrence.updated_at).where(
         occurrence.resource_id == cast(resource_id, Integer),
         occurrence.state == OccurrenceState.active,
         occurrence.starts_at < end,
@@ -346,6 +360,8 @@ def _slot_problem(request, slot, closed, hours, horizon, is_coordinator, today, 
             return found
     clash = find_conflict(request.resource.id, slot.starts_at, slot.ends_at, ignore)
     if clash is not None:
+        if request.seen_at is not None and clash.updated_at >= request.seen_at:
+            return problem("just_taken", day)
         zone = ZoneInfo(request.resource.site.timezone)
         return problem("taken", day, start=clash.starts_at.astimezone(zone).strftime("%H:%M"),
                        end=clash.ends_at.astimezone(zone).strftime("%H:%M"))
@@ -376,13 +392,10 @@ def book(request: BookingRequest, *, allow_partial: bool = False,
     when another booking won a race. Nothing is saved in either case.
     """
     check = check_booking(request, now=now)
-    if check.general_problems or (check.problems and not allow_partial):
+    if check.general_problems or (check.problems and not allow_partial) or not check.bookable_slots:
         db.session.rollback()
-        raise BookingRefused(check.problems)
+        raise refusal(check.problems)
     slots = check.bookable_slots
-    if not slots:
-        db.session.rollback()
-        raise BookingRefused(check.problems)
     reservation = Reservation(
         resource=request.resource, kind=request.kind, title=request.title.strip(),
         attendees=request.attendees, booked_by=request.booked_by, booked_for=request.booked_for,
@@ -494,7 +507,7 @@ def change_occurrence(occurrence: ReservationOccurrence, actor: User, *, day: da
             problems = [p for p in check.problems if p.code == "taken"]
     if problems or slot is None:
         db.session.rollback()
-        raise BookingRefused(problems or check.problems)
+        raise refusal(problems or check.problems)
     occurrence.starts_at, occurrence.ends_at = slot.starts_at, slot.ends_at
     occurrence.updated_at = utcnow()
     reservation.touch()
@@ -523,7 +536,7 @@ def change_reservation(reservation: Reservation, actor: User, *, title: str, att
     check = check_booking(request, now=now)
     if check.general_problems or (check.problems and not allow_partial) or not check.bookable_slots:
         db.session.rollback()
-        raise BookingRefused(check.problems)
+        raise refusal(check.problems)
     keep = [o for o in reservation.occurrences if o.ends_at <= now]
     # Drop the old future occurrences first: PostgreSQL checks the no-overlap
     # constraint row by row, and the new ones may cover the same times.
@@ -566,7 +579,7 @@ def change_following(occurrence: ReservationOccurrence, actor: User, *, title: s
     check = check_booking(request, now=now)
     if check.general_problems or (check.problems and not allow_partial) or not check.bookable_slots:
         db.session.rollback()
-        raise BookingRefused(check.problems)
+        raise refusal(check.problems)
     for other in reservation.occurrences:
         if other.original_start >= occurrence.original_start:
             other.state = OccurrenceState.cancelled
@@ -620,6 +633,17 @@ def _commit_change() -> None:
         raise
 
 
+def _between(resources: Iterable[int], start: datetime, end: datetime) -> list:
+    """The bounded range condition (see _overlap_query) for many resources."""
+    return [
+        ReservationOccurrence.resource_id.in_(list(resources)),
+        ReservationOccurrence.state == OccurrenceState.active,
+        ReservationOccurrence.starts_at < end,
+        ReservationOccurrence.starts_at > start - longest_allowed(),
+        ReservationOccurrence.ends_at > start,
+    ]
+
+
 def occurrences_between(resources: Iterable[int], start: datetime, end: datetime):
     """Active occurrences of the resources overlapping [start, end), with their reservation."""
     from sqlalchemy.orm import contains_eager
@@ -628,13 +652,62 @@ def occurrences_between(resources: Iterable[int], start: datetime, end: datetime
         select(ReservationOccurrence)
         .join(ReservationOccurrence.reservation)
         .options(contains_eager(ReservationOccurrence.reservation))
+        .where(*_between(resources, start, end))
+        .order_by(ReservationOccurrence.starts_at)
+    )
+    return db.session.scalars(query).unique().all()
+
+
+def occurrence_rows_between(resources: Iterable[int], start: datetime, end: datetime):
+    """Like occurrences_between, as plain rows with who booked (one query, no ORM objects).
+
+    The grid shows thousands of bookings a week; building ORM objects for them cost more
+    than the query itself.
+    """
+    from sqlalchemy.orm import aliased
+
+    from office.models import Agency
+
+    booker, booked_for = aliased(User), aliased(User)
+    query = (
+        select(ReservationOccurrence.id, ReservationOccurrence.resource_id,
+               ReservationOccurrence.starts_at, ReservationOccurrence.ends_at,
+               Reservation.title, Reservation.kind, Reservation.booked_by_id,
+               Reservation.booked_for_id, Reservation.agency_id,
+               booker.name.label("booker_name"), booked_for.name.label("booked_for_name"),
+               Agency.short_name.label("agency_short_name"))
+        .join(Reservation, Reservation.id == ReservationOccurrence.reservation_id)
+        .outerjoin(booker, booker.id == Reservation.booked_by_id)
+        .outerjoin(booked_for, booked_for.id == Reservation.booked_for_id)
+        .outerjoin(Agency, Agency.id == Reservation.agency_id)
+        .where(*_between(resources, start, end))
+        .order_by(ReservationOccurrence.starts_at)
+    )
+    return db.session.execute(query).all()
+
+
+def can_manage(user: User, reservation: Reservation) -> bool:
+    """The booker and the person booked for change and cancel; the coordinator anyone's."""
+    return user.role == Role.coordinator or user.id in (reservation.booked_by_id,
+                                                        reservation.booked_for_id)
+
+
+def upcoming_for(user: User, *, now: datetime | None = None, limit: int = 200):
+    """Active occurrences still ahead that the user booked or that are booked for them."""
+    from sqlalchemy import or_
+    from sqlalchemy.orm import contains_eager
+
+    now = now or utcnow()
+    query = (
+        select(ReservationOccurrence)
+        .join(ReservationOccurrence.reservation)
+        .options(contains_eager(ReservationOccurrence.reservation))
         .where(
-            ReservationOccurrence.resource_id.in_(list(resources)),
+            or_(Reservation.booked_by_id == user.id, Reservation.booked_for_id == user.id),
             ReservationOccurrence.state == OccurrenceState.active,
-            ReservationOccurrence.starts_at < end,
-            ReservationOccurrence.starts_at > start - longest_allowed(),
-            ReservationOccurrence.ends_at > start,
+            ReservationOccurrence.ends_at > now,
         )
         .order_by(ReservationOccurrence.starts_at)
+        .limit(limit)
     )
     return db.session.scalars(query).unique().all()

@@ -122,13 +122,47 @@ def seed_demo() -> None:
     ])
     db.session.add(koordinaten)
     db.session.commit()
-    for step in _DEMO_STEPS:
-        step()
-
     from office.demo_allocations import seed_allocations_and_meetings
     from office.i18n import today_local
 
     seed_allocations_and_meetings(today_local())
+    seed_demo_bookings(drivhuset)
+    for step in _DEMO_STEPS:
+        step()
+
+
+# title, room, weekday (0 = Monday), start, end, booked by, booked for, repeat rule, attendees
+DEMO_BOOKINGS = [
+    ("AF:s mottagning", "AF:s kontor", 0, time(8), time(12), "erik.holm", "sara.berg", "FREQ=WEEKLY;COUNT=8", 2),
+    ("Jobbcoachning", "Samtalsrum 2", 3, time(10), time(11), "ali.yusuf", None, "FREQ=WEEKLY;INTERVAL=2;COUNT=6", 2),
+    ("Studievägledning", "Samtalsrum 3", 4, time(9), time(10), "nils.dahl", None, None, 2),
+    ("Klara – gruppträff", "Grupprummet", 0, time(13), time(15), "fatima.ali", "eva.lindqvist", "FREQ=WEEKLY;COUNT=6", 8),
+    ("Fokustid", "Tysta rummet", 2, time(8), time(11), "leila.haddad", None, None, 1),
+    ("Hemmaplan för dagen", "Skrivbord 3", 1, time(8), time(16), "jonas.ek", None, "FREQ=WEEKLY;COUNT=4", 1),
+]
+
+
+def seed_demo_bookings(site: Site) -> None:
+    """Bookings from this week on (relative to today) so the grid is not empty; via book()."""
+    from datetime import timedelta
+
+    from office.booking import BookingRefused, BookingRequest, book
+    from office.i18n import today_local
+
+    rooms = {r.name: r for r in site.resources}
+    people = {u.email.split("@")[0]: u for u in db.session.scalars(select(User))}
+    monday = today_local() - timedelta(days=today_local().weekday())
+    for title, room, weekday, start, end, by, for_, rule, attendees in DEMO_BOOKINGS:
+        day = monday + timedelta(days=weekday)
+        if day < today_local():
+            day += timedelta(days=7)
+        request = BookingRequest(resource=rooms[room], title=title, first_day=day, start_time=start,
+                                 end_time=end, booked_by=people[by], attendees=attendees,
+                                 booked_for=people[for_] if for_ else None, rrule=rule)
+        try:
+            book(request, allow_partial=True)  # holidays in a series are left out
+        except BookingRefused:
+            pass  # e.g. a single booking on a holiday: the demo does without it
 
 
 def print_logins() -> None:

@@ -57,3 +57,11 @@ def test_create_user_refuses_unknown_agency_and_short_password(app, create_agenc
     assert runner.invoke(args=["create-user", "--email", "a@example.org", "--name", "A",
                                "--agency", "AF", "--password", "short"]).exit_code != 0
     assert db.session.scalar(select(User).where(User.email == "a@example.org")) is None
+
+
+def test_seed_demo_books_the_coming_weeks(app):
+    from office.models import ReservationOccurrence
+
+    app.test_cli_runner().invoke(args=["seed-demo"])
+    count = db.session.scalar(select(func.count()).select_from(ReservationOccurrence))
+    assert count > 40

@@ -1,0 +1,300 @@
+"""Booking performance: 50 resources and 200,000 occurrences, on SQLite and PostgreSQL.
+
+Prints, per database, p50 (and p90) of
+- the conflict check of one new booking (office.booking.check_booking) next to the bare
+  bounded overlap probe it needs;
+- a weekly series of 52 occurrences checked and saved (office.booking.book) next to 52
+  plain INSERTs in one transaction;
+- the week view of a site with 50 resources, rendered server side (GET through the app)
+  next to the bare week range query;
+and the PostgreSQL plan of the probe with and without the integer cast.
+
+Run with `make bench` (.ci/bench starts a throwaway PostgreSQL on loopback and exports
+SAMLOKAL_BENCH_PG_URL). Without that variable only SQLite is measured.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import statistics
+import sys
+import tempfile
+import time as clock
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+os.environ.setdefault("SAMLOKAL_NO_MODULE_APP", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import sqlalchemy as sa  # noqa: E402
+from sqlalchemy import Integer, cast, delete, insert, select  # noqa: E402
+
+RESOURCES = 50
+OCCURRENCES = 200_000
+HOURS = [8, 9, 10, 11, 12, 13, 14, 15]  # eight one-hour bookings a weekday per resource
+FIRST_MONDAY = date(2027, 1, 4)
+NOW = datetime(2027, 1, 1, tzinfo=timezone.utc)
+ZONE = ZoneInfo("Europe/Stockholm")
+RUNS = int(os.environ.get("BENCH_RUNS", "200"))
+
+
+def p(values, q):
+    return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
+
+
+def timed(fn, runs):
+    samples = []
+    for _ in range(runs):
+        start = clock.perf_counter()
+        fn()
+        samples.append((clock.perf_counter() - start) * 1000)
+    return samples
+
+
+def report(name, ours, bare, bare_name, target):
+    o50, b50 = statistics.median(ours), statistics.median(bare)
+    print(f"  {name:<38} p50 {o50:8.3f} ms  p90 {p(ours, 90):8.3f} ms  (target < {target} ms)")
+    print(f"  {'  bare: ' + bare_name:<38} p50 {b50:8.3f} ms  p90 {p(bare, 90):8.3f} ms  ratio {o50 / b50:6.1f}x")
+    return o50, b50
+
+
+def make_app(url):
+    from flask_migrate import upgrade
+
+    from wsgi import create_app
+
+    app = create_app({
+        "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False,
+        "WTF_CSRF_ENABLED": False, "PASSWORD_HASH_TIME_COST": 1, "PASSWORD_HASH_MEMORY_COST": 8,
+        "BOOKING_HORIZON_DAYS": 2000, "SERVER_NAME": None,
+    })
+    with app.app_context():
+        upgrade()
+    return app
+
+
+def seed(db):
+    from office.accounts import hash_password
+    from office.models import (Agency, Reservation, ReservationOccurrence, Resource, ResourceKind,
+                               Role, Site, User)
+    from office.premises import set_standard_opening_hours
+
+    agency = Agency(name="Arbetsförmedlingen", short_name="AF", colour="#7a2e8c")
+    user = User(email="bench@example.org", name="Bench Person", agency=agency, role=Role.staff,
+                password_hash=hash_password("bench password"))
+    site = Site(name="Drivhuset")
+    set_standard_opening_hours(site, time(7), time(18))
+    site.resources = [Resource(name=f"Rum {n:02d}", kind=ResourceKind.room, capacity=8,
+                               has_screen=n % 2 == 0) for n in range(RESOURCES)]
+    db.session.add_all([agency, user, site])
+    db.session.commit()
+    weeks = OCCURRENCES // (RESOURCES * len(HOURS) * 5)
+    reservations, rows = [], []
+    for resource in site.resources:
+        for weekday in range(5):
+            for hour in HOURS:
+                reservations.append(dict(
+                    resource_id=resource.id, kind="booking", title="Möte", attendees=2,
+                    booked_by_id=user.id, agency_id=agency.id, timezone="Europe/Stockholm",
+                    first_day=FIRST_MONDAY + timedelta(days=weekday), start_time=time(hour),
+                    end_time=time(hour + 1), rrule=f"FREQ=WEEKLY;COUNT={weeks}", sequence=0,
+                    created_at=NOW, updated_at=NOW))
+    db.session.execute(insert(Reservation), reservations)
+    ids = db.session.scalars(select(Reservation.id).order_by(Reservation.id)).all()
+    for reservation_id, spec in zip(ids, reservations):
+        for week in range(weeks):
+            day = spec["first_day"] + timedelta(weeks=week)
+            starts = datetime.combine(day, spec["start_time"], ZONE).astimezone(timezone.utc)
+            rows.append(dict(reservation_id=reservation_id, resource_id=spec["resource_id"],
+                             starts_at=starts, ends_at=starts + timedelta(hours=1),
+                             original_start=starts, state="active", updated_at=NOW))
+        if len(rows) >= 20_000:
+            db.session.execute(insert(ReservationOccurrence), rows)
+            rows = []
+    if rows:
+        db.session.execute(insert(ReservationOccurrence), rows)
+    db.session.commit()
+    db.session.execute(sa.text("ANALYZE"))
+    db.session.commit()
+    return site, user, weeks
+
+
+def bench_database(label, url):
+    from office import booking
+    from office.booking import BookingRequest
+    from office.extensions import db
+    from office.models import Reservation, ReservationOccurrence, Resource, User
+
+    print(f"\n== {label} ==")
+    app = make_app(url)
+    figures = {}
+    with app.app_context():
+        started = clock.perf_counter()
+        site, user, weeks = seed(db)
+        count = db.session.scalar(select(sa.func.count()).select_from(ReservationOccurrence))
+        print(f"  seeded {count} occurrences on {RESOURCES} resources in "
+              f"{clock.perf_counter() - started:.1f} s")
+        resources = db.session.scalars(select(Resource).order_by(Resource.id)).all()
+        user = db.session.get(User, user.id)
+        last_day = FIRST_MONDAY + timedelta(weeks=weeks - 1)
+        rng = random.Random(4)
+        dialect = db.engine.dialect.name
+
+        def random_weekday(until=last_day):
+            day = FIRST_MONDAY + timedelta(days=rng.randrange((until - FIRST_MONDAY).days))
+            return day - timedelta(days=day.weekday()) + timedelta(days=rng.randrange(5))
+
+        # 1. conflict check of one booking (a free hour, so the probe finds nothing)
+        def check_one():
+            request = BookingRequest(resource=rng.choice(resources), title="Ny", first_day=random_weekday(),
+                                     start_time=time(16), end_time=time(17), booked_by=user)
+            result = booking.check_booking(request, now=NOW)
+            db.session.rollback()
+            return result
+
+        raw = db.engine.raw_connection()
+        cursor = raw.cursor()
+        mark = "?" if dialect == "sqlite" else "%s"
+        probe_sql = (f"SELECT starts_at, ends_at, reservation_id FROM reservation_occurrence "
+                     f"WHERE resource_id = {mark} AND state = 'active' AND starts_at < {mark} "
+                     f"AND starts_at > {mark} AND ends_at > {mark} LIMIT 1")
+        if dialect == "postgresql":
+            probe_sql = probe_sql.replace("resource_id = %s", "resource_id = %s::integer")
+
+        def param(moment):
+            return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ") if dialect == "sqlite" else moment
+
+        def bare_probe():
+            day = random_weekday()
+            start = datetime.combine(day, time(16), ZONE)
+            end = start + timedelta(hours=1)
+            cursor.execute(probe_sql, (rng.choice(resources).id, param(end),
+                                       param(start - timedelta(hours=10)), param(start)))
+            cursor.fetchall()
+            raw.commit()
+
+        check_one(), bare_probe()  # warm up
+        figures["check"] = report("conflict check, one booking", timed(check_one, RUNS),
+                                  timed(bare_probe, RUNS), "bounded overlap probe", 2)
+
+        # 2. a weekly series of 52 checked and saved
+        made = []
+
+        def book_series():
+            request = BookingRequest(resource=rng.choice(resources), title="Serie",
+                                     first_day=random_weekday(last_day - timedelta(weeks=53)),
+                                     start_time=time(16), end_time=time(17), booked_by=user,
+                                     rrule="FREQ=WEEKLY;COUNT=52")
+            made.append(booking.book(request, allow_partial=True, now=NOW).id)
+
+        insert_sql = (f"INSERT INTO reservation_occurrence (reservation_id, resource_id, starts_at, "
+                      f"ends_at, original_start, state, updated_at) VALUES "
+                      f"({mark}, {mark}, {mark}, {mark}, {mark}, 'active', {mark})")
+        holder = db.session.get(Reservation, 1)
+        holder_id, holder_resource = holder.id, holder.resource_id
+        db.session.rollback()
+
+        series_runs = max(RUNS // 4, 20)
+        series = []
+        for _ in range(series_runs):
+            start = clock.perf_counter()
+            book_series()
+            series.append((clock.perf_counter() - start) * 1000)
+            db.session.execute(delete(ReservationOccurrence).where(ReservationOccurrence.reservation_id == made[-1]))
+            db.session.execute(delete(Reservation).where(Reservation.id == made[-1]))
+            db.session.commit()
+        bare = []
+        for _ in range(series_runs):
+            # The DELETE is inside bare_inserts; time only the 52 inserts and their commit.
+            start_at = clock.perf_counter()
+            begin = datetime.combine(last_day + timedelta(weeks=2), time(17), ZONE)
+            for n in range(52):
+                moment = begin + timedelta(weeks=n)
+                cursor.execute(insert_sql, (holder_id, holder_resource, param(moment),
+                                            param(moment + timedelta(minutes=30)), param(moment), param(NOW)))
+            raw.commit()
+            bare.append((clock.perf_counter() - start_at) * 1000)
+            cursor.execute(f"DELETE FROM reservation_occurrence WHERE starts_at > {mark}",
+                           (param(datetime.combine(last_day + timedelta(weeks=1), time(0), ZONE)),))
+            raw.commit()
+        figures["series"] = report("weekly series of 52, checked+saved", series, bare,
+                                   "52 INSERTs in one transaction", 50)
+
+        # 3. the week view with 50 resources, rendered through the app
+        client = app.test_client()
+        client.post("/login", data={"email": "bench@example.org", "password": "bench password"})
+        site_id = site.id
+
+        def week_view():
+            day = random_weekday()
+            response = client.get(f"/bookings/?site={site_id}&view=week&day={day.isoformat()}")
+            assert response.status_code == 200, response.status_code
+
+        week_sql = (f"SELECT o.id, o.resource_id, o.starts_at, o.ends_at, r.title FROM reservation_occurrence o "
+                    f"JOIN reservation r ON r.id = o.reservation_id WHERE o.resource_id IN "
+                    f"({', '.join(str(r.id) for r in resources)}) AND o.state = 'active' AND "
+                    f"o.starts_at < {mark} AND o.starts_at > {mark} AND o.ends_at > {mark}")
+
+        def bare_week():
+            day = random_weekday()
+            monday = datetime.combine(day - timedelta(days=day.weekday()), time(0), ZONE)
+            cursor.execute(week_sql, (param(monday + timedelta(days=7)), param(monday - timedelta(hours=10)),
+                                      param(monday)))
+            cursor.fetchall()
+            raw.commit()
+
+        week_view(), bare_week()
+        view_runs = max(RUNS // 4, 20)
+        html = client.get(f"/bookings/?site={site_id}&view=week&day={FIRST_MONDAY + timedelta(weeks=10)}")
+        shown = html.get_data(as_text=True).count('class="booked')
+        print(f"  (week page: {len(html.data) // 1024} KiB, {shown} bookings shown)")
+        figures["week"] = report("week view, 50 resources, rendered", timed(week_view, view_runs),
+                                 timed(bare_week, view_runs), "week range query", 100)
+
+        # 4. the plans of the probe
+        if dialect == "postgresql":
+            start = datetime.combine(FIRST_MONDAY + timedelta(weeks=60), time(16), ZONE)
+            end = start + timedelta(hours=1)
+            for label_cast, sql in (("with ::integer cast", probe_sql),
+                                    ("without cast (psycopg sends int2)", probe_sql.replace("%s::integer", "%s"))):
+                cursor.execute("EXPLAIN ANALYZE " + sql, (resources[7].id, end, start - timedelta(hours=10), start))
+                plan = [row[0] for row in cursor.fetchall()]
+                raw.commit()
+                print(f"  plan {label_cast}:")
+                for line in plan:
+                    print("    " + line)
+        else:
+            cursor.execute("EXPLAIN QUERY PLAN " + probe_sql, (1, "2028-01-01", "2027-12-31", "2027-12-31"))
+            print("  plan: " + "; ".join(str(row[-1]) for row in cursor.fetchall()))
+            raw.commit()
+        cursor.close()
+        raw.close()
+        db.session.remove()
+        db.engine.dispose()
+    return figures
+
+
+def main():
+    print(f"Samlokal booking benchmark, {datetime.now():%Y-%m-%d %H:%M}, {platform.node()}, "
+          f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    print(f"{RESOURCES} resources, {OCCURRENCES} occurrences, {RUNS} runs (series and week view: a quarter)")
+    with tempfile.TemporaryDirectory() as folder:
+        bench_database("SQLite", f"sqlite:///{folder}/bench.sqlite3")
+    pg_url = os.environ.get("SAMLOKAL_BENCH_PG_URL")
+    if pg_url:
+        admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text('DROP DATABASE IF EXISTS "samlokal_bench" WITH (FORCE)'))
+            conn.execute(sa.text('CREATE DATABASE "samlokal_bench"'))
+        admin.dispose()
+        bench_database("PostgreSQL", sa.engine.make_url(pg_url).set(database="samlokal_bench")
+                       .render_as_string(hide_password=False))
+    else:
+        print("\n(PostgreSQL skipped: run `make bench`, which starts a throwaway cluster)")
+
+
+if __name__ == "__main__":
+    main()
