@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 from sqlalchemy import select
-from office import booking, premises
+from office import allocations, booking, premises
 from office.extensions import db
 from office.models import ReservationKind, Resource, ResourceKind, Site, User
 
@@ -58,6 +58,7 @@ class Block:
     starts: time
     ends: time
     occurrence: Booked | None = None
+    allocation: AllocationMark | None = None  # free time inside an agency's allocation
 
     @property
     def free(self) -> bool:
@@ -71,6 +72,18 @@ class Block:
     @property
     def when(self) -> Markup:
         return Markup(f"{self.starts:%H:%M}–{self.ends:%H:%M}")
+
+
+@dataclass(frozen=True)
+class AllocationMark:
+    """Free time that an agency holds: only its staff may book unless it was released."""
+
+    agency_id: int
+    agency_short_name: str
+    released: bool
+
+    def bookable_by(self, agency_id: int) -> bool:
+        return self.released or self.agency_id == agency_id
 
 
 @dataclass
@@ -182,9 +195,14 @@ def build_grid(site: Site, view: str, day: date, filters: Filters = Filters()) -
     for row in booking.occurrence_rows_between([r.id for r in resources], start, end):
         occurrence = Booked.from_row(row, zone)
         by_resource_day.setdefault((row.resource_id, occurrence.starts.date()), []).append(occurrence)
+    held = _allocation_windows(site, resources, days, zone)
     rows = [
         GridRow(resource, [
-            _blocks(grid_day, by_resource_day.get((resource.id, grid_day.day), []), zone)
+            _mark_allocations(
+                grid_day,
+                _blocks(grid_day, by_resource_day.get((resource.id, grid_day.day), []), zone),
+                held.get((resource.id, grid_day.day), []),
+            )
             if grid_day.is_open else []
             for grid_day in grid_days
         ])
@@ -252,3 +270,40 @@ def _free(grid_day: GridDay, first: int, last: int) -> Block:
     return Block(first, last - first, grid_day.slot_times[first], ends)
 
 
+
+
+def _allocation_windows(site: Site, resources: list[Resource], days: list[date], zone: ZoneInfo):
+    """Allocation windows of the shown days, by (resource id, local day), in one pass."""
+    windows: dict[tuple[int, date], list[tuple[datetime, datetime, AllocationMark]]] = {}
+    if not resources:
+        return windows
+    for window in allocations.allocation_windows(site, [r.id for r in resources], days[0], days[-1]):
+        mark = AllocationMark(window.agency.id, window.agency.short_name, window.released)
+        local = (window.starts_at.astimezone(zone), window.ends_at.astimezone(zone), mark)
+        windows.setdefault((window.resource_id, local[0].date()), []).append(local)
+    return windows
+
+
+def _mark_allocations(grid_day: GridDay, blocks: list[Block], windows: list) -> list[Block]:
+    """Split free stretches where allocation windows begin and end, and mark them."""
+    if not windows:
+        return blocks
+    marked: list[Block] = []
+    for block in blocks:
+        if not block.free:
+            marked.append(block)
+            continue
+        cuts = {block.first_slot, block.first_slot + block.slots}
+        spans = []
+        for starts, ends, mark in windows:
+            first = max(_index(grid_day, starts, round_up=False), block.first_slot)
+            last = min(_index(grid_day, ends, round_up=True), block.first_slot + block.slots)
+            if first < last:
+                cuts.update((first, last))
+                spans.append((first, last, mark))
+        points = sorted(cuts)
+        for first, last in zip(points, points[1:]):
+            piece = _free(grid_day, first, last)
+            piece.allocation = next((m for a, b, m in spans if a <= first and last <= b), None)
+            marked.append(piece)
+    return marked

@@ -27,11 +27,16 @@ class CellWords:
     show_url: str  # ends with "/" + the occurrence id appended
     user_id: int
     coordinator: bool
+    agency_id: int = 0
+    held: str = ""       # "Allocated to %(agency)s"
+    released: str = ""   # "Released by %(agency)s"
 
     @classmethod
     def for_page(cls, new_url: str, show_url: str, user) -> CellWords:
         return cls(str(escape(_("Free"))), str(escape(_("book"))), str(escape(_("free, book"))),
-                   new_url, show_url, user.id, user.is_coordinator)
+                   new_url, show_url, user.id, user.is_coordinator, user.agency_id,
+                   str(escape(_("Allocated to %(agency)s", agency="{agency}"))),
+                   str(escape(_("Released by %(agency)s", agency="{agency}"))))
 
 
 def timeline(blocks: list[Block], grid_day: GridDay, resource, words: CellWords, week: bool) -> Markup:
@@ -40,7 +45,9 @@ def timeline(blocks: list[Block], grid_day: GridDay, resource, words: CellWords,
     name = escape(resource.name)
     parts = [f'<ol class="timeline n-{len(labels)}">']
     for block in blocks:
-        if block.free and week:
+        if block.free and block.allocation is not None:
+            parts.append(_allocated(block, words, href, labels, name, week))
+        elif block.free and week:
             parts.append(
                 f'<li class="slot-free {block.placement}"><a href="{href}{labels[block.first_slot]}">'
                 f'<span class="visually-hidden">{words.free} {block.when}, {words.book}</span></a></li>')
@@ -73,3 +80,24 @@ def _booked(block: Block, words: CellWords) -> str:
     if mine or words.coordinator:
         text = f'<a href="{words.show_url}{o.id}">{text}</a>'
     return f'<li class="{classes}">{text}</li>'
+
+
+def _allocated(block: Block, words: CellWords, href: str, labels: list[str], name, week: bool) -> str:
+    """Free time inside an allocation: labelled with the agency (never colour alone)."""
+    mark = block.allocation
+    agency = escape(mark.agency_short_name)
+    label = (words.released if mark.released else words.held).replace("{agency}", str(agency))
+    state = "released" if mark.released else "held"
+    classes = f"slot-{state} agency-{mark.agency_id} {block.placement}"
+    if not mark.bookable_by(words.agency_id):
+        return f'<li class="{classes}"><span class="alloc-label">{label}</span> {block.when}</li>'
+    if week:
+        return (f'<li class="slot-free {classes}"><a href="{href}{labels[block.first_slot]}">'
+                f'<span class="visually-hidden">{label}: {words.free} {block.when}, {words.book}</span></a></li>')
+    parts = []
+    for index in range(block.first_slot, block.first_slot + block.slots):
+        parts.append(
+            f'<li class="slot-free slot-{state} agency-{mark.agency_id} s-{index + 1} w-1">'
+            f'<a href="{href}{labels[index]}">{labels[index]}'
+            f'<span class="visually-hidden"> {label}, {words.free_book} {name}</span></a></li>')
+    return "".join(parts)
