@@ -19,6 +19,7 @@ from sqlalchemy.orm import selectinload
 
 from office import booking
 from office.allocations import iso_week
+from office.availability import add_busy_source
 from office.booking import BookingRequest
 from office.extensions import db
 from office.models import (
@@ -164,3 +165,20 @@ def series_first_day(term: Term, today: date) -> date:
 
 def local_start(occurrence: ReservationOccurrence, zone_name: str) -> datetime:
     return occurrence.starts_at.astimezone(ZoneInfo(zone_name))
+
+
+@add_busy_source
+def meeting_busy_times(user_ids, start: datetime, end: datetime):
+    """Members are busy at the meetings they attend (trepartssamtal proposals ask this)."""
+    members = db.session.scalars(
+        select(MeetingMember).where(MeetingMember.user_id.in_(list(user_ids)))
+        .options(selectinload(MeetingMember.series))
+    ).all()
+    for member in members:
+        zone = ZoneInfo(member.series.reservation.timezone)
+        first, last = start.astimezone(zone).date(), end.astimezone(zone).date()
+        for meeting in meeting_dates(member.series, first, last):
+            occurrence = meeting.occurrence
+            attending = any(person.id == member.user_id for person in meeting.attendees)
+            if attending and occurrence.starts_at < end and start < occurrence.ends_at:
+                yield member.user_id, occurrence.starts_at, occurrence.ends_at

@@ -15,12 +15,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from office.availability import add_busy_source
 from office.database import utcnow
 from office.extensions import db
 from office.models import User
@@ -32,6 +34,7 @@ from seminars.models import (
     Registration,
     RegistrationStatus,
     Seminar,
+    SeminarDay,
     SeminarState,
 )
 
@@ -315,3 +318,26 @@ def evaluate(registration: Registration, rating: int, comment: str, *,
         db.session.rollback()
         raise RegistrationConflict("already_evaluated") from None
     return evaluation
+
+
+@add_busy_source
+def seminar_busy_times(user_ids, start: datetime, end: datetime):
+    """Staff are busy on the days of seminars they registered for (trepartssamtal ask this)."""
+    rows = db.session.execute(
+        select(Registration.user_id, SeminarDay.day, SeminarDay.start_time, SeminarDay.end_time,
+               Seminar.timezone)
+        .join(Seminar, Seminar.id == Registration.seminar_id)
+        .join(SeminarDay, SeminarDay.seminar_id == Seminar.id)
+        .where(
+            Registration.user_id.in_(list(user_ids)),
+            Registration.status == RegistrationStatus.confirmed,
+            Seminar.state.in_([SeminarState.published, SeminarState.finished]),
+            SeminarDay.day.between(start.date() - timedelta(days=1), end.date() + timedelta(days=1)),
+        )
+    )
+    for user_id, day, starts, ends, zone_name in rows:
+        zone = ZoneInfo(zone_name)
+        busy_from = datetime.combine(day, starts, zone).astimezone(timezone.utc)
+        busy_to = datetime.combine(day, ends, zone).astimezone(timezone.utc)
+        if busy_from < end and start < busy_to:
+            yield user_id, busy_from, busy_to
