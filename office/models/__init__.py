@@ -11,12 +11,14 @@ from office.models.bookings import (
     ReservationKind,
     ReservationOccurrence,
 )
+from office.models.feeds import FeedToken
 from office.models.people import Agency, Invitation, Role, Unit, User
 from office.models.premises import Closure, OpeningHours, Resource, ResourceKind, Site
 
 __all__ = [
     "Agency",
     "AuditEntry",
+    "FeedToken",
     "OccurrenceState",
     "Reservation",
     "ReservationKind",

@@ -1,0 +1,313 @@
+"""Calendar feeds: the subscribe page, the secret .ics links and the public seminar feeds.
+
+A polling client that already has the current feed asks with If-None-Match. That answer
+(304) is the commonest request a server with many subscribers gets, so `FeedFastPath`
+gives it before Flask's request pipeline: token lookup, rate limit and the feed's stamp
+are all it needs. Anything else (200, 404, 410, 429) goes through the views below.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from datetime import datetime, timezone
+from email.utils import format_datetime, parsedate_to_datetime
+
+from flask import Blueprint, Flask, abort, current_app, flash, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import HiddenField, SelectField
+from wtforms.validators import AnyOf, DataRequired, Optional
+
+from office import feeds
+from office.extensions import db, limiter
+from office.forms import ConfirmForm, choices
+from office.models import Agency, FeedToken, Resource
+from office.observability import request_log
+from office.security import CONTENT_SECURITY_POLICY
+from office.templating import add_nav_item
+
+bp = Blueprint("feeds", __name__, url_prefix="/feeds")
+PRIVATE_RULE = "/feeds/<token>.ics"
+_FAST_PATH = re.compile(r"/feeds/([A-Za-z0-9_-]{43,128})\.ics")
+
+
+class NewFeedForm(FlaskForm):
+    kind = HiddenField(validators=[DataRequired(), AnyOf(["personal", "agency", "resource"])])
+    target_id = SelectField(_l("Which"), coerce=int, validators=[Optional()], validate_choice=False)
+
+
+# --- the page -------------------------------------------------------------------
+
+def _target_name(kind: str, target_id: int | None) -> str:
+    if kind == "resource":
+        resource = db.session.get(Resource, target_id)
+        return f"{resource.name}, {resource.site.name}" if resource else "?"
+    if kind == "agency":
+        agency = db.session.get(Agency, target_id)
+        return agency.name if agency else "?"
+    return ""
+
+
+def _forms() -> dict:
+    agencies = db.session.scalars(select(Agency).order_by(Agency.name)).all()
+    if not current_user.is_coordinator:
+        agencies = [a for a in agencies if a.id == current_user.agency_id]
+    resources = db.session.scalars(
+        select(Resource).where(Resource.active.is_(True)).order_by(Resource.name)).all()
+    agency_form = NewFeedForm(prefix="agency", kind="agency")
+    agency_form.target_id.choices = choices((a.id, a.name) for a in agencies)
+    agency_form.target_id.label.text = _("Agency")
+    resource_form = NewFeedForm(prefix="resource", kind="resource")
+    resource_form.target_id.choices = choices(
+        (r.id, f"{r.name}, {r.site.name}") for r in resources)
+    resource_form.target_id.label.text = _("Room or desk")
+    return {"personal_form": NewFeedForm(prefix="personal", kind="personal"),
+            "agency_form": agency_form, "resource_form": resource_form}
+
+
+def _links(token: str) -> dict:
+    https = feeds_url(f"/feeds/{token}.ics")
+    return {"https": https, "webcal": "webcal://" + https.split("://", 1)[1]}
+
+
+def feeds_url(path: str) -> str:
+    return current_app.config.get("BASE_URL", "").rstrip("/") + path
+
+
+def _page(new_link: dict | None = None, new_label: str = "", status: int = 200, **forms):
+    tokens = feeds.active_tokens(current_user)
+    rows = [{"token": t, "label": feeds.feed_kind(t.kind).label if feeds.feed_kind(t.kind) else t.kind,
+             "target": _target_name(t.kind, t.target_id)} for t in tokens]
+    context = {**_forms(), **forms}
+    public = feeds_url("/feeds/seminars.ics")
+    return render_template(
+        "office/feeds.html", rows=rows, new_link=new_link, new_label=new_label,
+        public_links={"https": public, "webcal": "webcal://" + public.split("://", 1)[1]},
+        confirm_form=ConfirmForm(), has_personal=any(t.kind == "personal" for t in tokens),
+        **context,
+    ), status
+
+
+@bp.get("/")
+@login_required
+def manage_feeds():
+    """Your calendar feeds: subscribe links, how to add them, revoke and renew."""
+    return _page()
+
+
+@bp.post("/")
+@login_required
+def create_feed():
+    """Makes a secret feed link and shows it once."""
+    prefix = request.form.get("prefix", "")
+    if prefix not in ("personal", "agency", "resource"):
+        abort(400)
+    forms = _forms()
+    form = forms[f"{prefix}_form"]
+    if not form.validate_on_submit() or form.kind.data != prefix:
+        return _page(status=422, **{f"{prefix}_form": form})
+    target_id = None if prefix == "personal" else form.target_id.data
+    if prefix != "personal" and target_id not in {c.value for c in form.target_id.choices}:
+        form.target_id.errors.append(_("Choose one from the list."))
+        return _page(status=422, **{f"{prefix}_form": form})
+    token = feeds.issue_token(current_user, prefix, target_id)
+    db.session.commit()
+    label = feeds.feed_kind(prefix).label
+    return _page(new_link=_links(token), new_label=f"{label} {_target_name(prefix, target_id)}".strip())
+
+
+def _own_token(token_id: int) -> FeedToken:
+    row = db.session.get(FeedToken, token_id)
+    if row is None or row.user_id != current_user.id or row.revoked_at is not None:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    return row
+
+
+@bp.post("/<int:token_id>/revoke")
+@login_required
+def revoke_feed(token_id: int):
+    """Stops a feed link at once (calendar clients get 410 Gone)."""
+    feeds.revoke_token(_own_token(token_id))
+    db.session.commit()
+    flash(_("The link no longer works. Calendars subscribed to it stop updating."), "success")
+    return _page()
+
+
+@bp.post("/<int:token_id>/regenerate")
+@login_required
+def regenerate_feed(token_id: int):
+    """Replaces a feed link with a new one (the old one stops working)."""
+    row = _own_token(token_id)
+    token = feeds.issue_token(current_user, row.kind, row.target_id)
+    db.session.commit()
+    label = feeds.feed_kind(row.kind).label
+    return _page(new_link=_links(token),
+                 new_label=f"{label} {_target_name(row.kind, row.target_id)}".strip())
+
+
+# --- the calendars ----------------------------------------------------------------
+
+@bp.get("/<token>.ics")
+def private_feed(token: str):
+    """The calendar behind a secret link (no login, no cookie: the link is the key)."""
+    grant = feeds.lookup_token(token)
+    if grant is None:
+        abort(404)
+    if grant.revoked:
+        abort(410)
+    allowed = request.environ.get("samlokal.feed_rate_allowed")
+    if allowed is None:
+        allowed = feeds.allow_poll(token)
+    if not allowed:
+        abort(429)
+    return calendar_response(grant.subject)
+
+
+@bp.get("/seminars.ics")
+@limiter.limit(lambda: current_app.config.get("FEED_RATE_LIMIT", feeds.DEFAULT_RATE_LIMIT))
+def public_seminars():
+    """Every published public seminar (no token: the calendar is public)."""
+    return calendar_response(feeds.public_subject("public_seminars"))
+
+
+@bp.get("/seminars/<int:seminar_id>.ics")
+@limiter.limit(lambda: current_app.config.get("FEED_RATE_LIMIT", feeds.DEFAULT_RATE_LIMIT))
+def seminar(seminar_id: int):
+    """One seminar to add to a calendar (the seminars feature supplies its events)."""
+    subject = feeds.public_subject("seminar", seminar_id)
+    if not feeds.feed_exists(subject):
+        abort(404)
+    return calendar_response(subject)
+
+
+def calendar_response(subject: feeds.FeedSubject):
+    version = feeds.feed_version(subject)
+    gzipped = _accepts_gzip(request.headers.get("Accept-Encoding", ""))
+    headers = feed_headers(version, gzipped)
+    if not_modified(version, request.headers.get("If-None-Match"),
+                    request.headers.get("If-Modified-Since")):
+        return "", 304, headers
+    body = feeds.feed_body(subject, version)
+    if gzipped:
+        body = feeds.gzip_body(version, body)
+        headers["Content-Encoding"] = "gzip"
+    headers["Content-Type"] = "text/calendar; charset=utf-8"
+    headers["Content-Disposition"] = 'inline; filename="samlokal.ics"'
+    return body, 200, headers
+
+
+# --- HTTP helpers shared by the view and the fast path ------------------------------
+
+def feed_headers(version: feeds.FeedVersion, gzipped: bool) -> dict:
+    # Each encoding is its own representation, so its own (strong) ETag.
+    etag = version.etag[:-1] + '-gz"' if gzipped else version.etag
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Accept-Encoding"}
+    if version.last_modified is not None:
+        headers["Last-Modified"] = format_datetime(version.last_modified, usegmt=True)
+    return headers
+
+
+def not_modified(version: feeds.FeedVersion, if_none_match: str | None,
+                 if_modified_since: str | None) -> bool:
+    """RFC 9110: If-None-Match decides when present (weak comparison), else If-Modified-Since."""
+    if if_none_match:
+        wanted = {version.etag.strip('"'), version.etag.strip('"') + "-gz"}
+        for candidate in if_none_match.split(","):
+            candidate = candidate.strip()
+            if candidate == "*":
+                return True
+            if candidate.startswith("W/"):
+                candidate = candidate[2:]
+            if candidate.strip('"') in wanted:
+                return True
+        return False
+    if if_modified_since and version.last_modified is not None:
+        try:
+            since = parsedate_to_datetime(if_modified_since)
+        except (TypeError, ValueError):
+            return False
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=timezone.utc)
+        return version.last_modified <= since
+    return False
+
+
+def _accepts_gzip(header: str) -> bool:
+    for part in header.lower().split(","):
+        name, _sep, params = part.strip().partition(";")
+        if name.strip() in ("gzip", "x-gzip"):
+            return not re.search(r"q\s*=\s*0(\.0*)?\s*$", params.strip())
+    return False
+
+
+class FeedFastPath:
+    """WSGI: answers a conditional poll of a private feed with 304 before Flask runs.
+
+    Only the not-modified answer is given here, with the checks the view makes (known,
+    unrevoked token; rate limit; current ETag) and the same log line (the route rule,
+    never the path: it holds the token). Every other case goes on to the view.
+    """
+
+    def __init__(self, app: Flask, wsgi_app):
+        self.app, self.wsgi_app = app, wsgi_app
+        self.base_headers = [
+            ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+            ("X-Content-Type-Options", "nosniff"),
+            ("Referrer-Policy", "same-origin"),
+            ("X-Frame-Options", "DENY"),
+        ]
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            self.base_headers.append(
+                ("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+
+    def __call__(self, environ, start_response):
+        if environ.get("REQUEST_METHOD") in ("GET", "HEAD") and (
+                "HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MODIFIED_SINCE" in environ):
+            match = _FAST_PATH.fullmatch(environ.get("PATH_INFO", ""))
+            if match:
+                started = time.perf_counter()
+                with self.app.app_context():
+                    headers = self._not_modified_headers(environ, match.group(1))
+                if headers is not None:
+                    start_response("304 Not Modified", headers)
+                    _log_fast(environ, started)
+                    return [b""]
+        return self.wsgi_app(environ, start_response)
+
+    def _not_modified_headers(self, environ, token: str) -> list | None:
+        grant = feeds.lookup_token(token)
+        if grant is None or grant.revoked:
+            return None
+        allowed = feeds.allow_poll(token)
+        environ["samlokal.feed_rate_allowed"] = allowed
+        if not allowed:
+            return None
+        version = feeds.feed_version(grant.subject)
+        if not not_modified(version, environ.get("HTTP_IF_NONE_MATCH"),
+                            environ.get("HTTP_IF_MODIFIED_SINCE")):
+            return None
+        gzipped = _accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
+        return [*feed_headers(version, gzipped).items(), *self.base_headers]
+
+
+def _log_fast(environ, started: float) -> None:
+    request_log.info(json.dumps({
+        "method": environ.get("REQUEST_METHOD"), "route": PRIVATE_RULE,
+        "endpoint": "feeds.private_feed", "status": 304,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 2), "user_id": None,
+    }))
+
+
+def init_app(app: Flask) -> None:
+    """Register the blueprint, the navigation entry and the 304 fast path."""
+    app.register_blueprint(bp)
+    add_nav_item("feeds.manage_feeds", _l("Calendar feeds"))
+    app.wsgi_app = FeedFastPath(app, app.wsgi_app)
