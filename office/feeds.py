@@ -31,13 +31,18 @@ so a changed reservation gets a new key; a deleted one drops the count.
 
 from __future__ import annotations
 
+import atexit
+import contextvars
 import gzip
 import hashlib
 import hmac
+import os
 import re
 import secrets
 import threading
+import weakref
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
@@ -94,6 +99,7 @@ class _RawSelect:
     def __init__(self, statement):
         self.statement = statement
         self._compiled: dict[int, tuple] = {}
+        self._bound_values: dict = {}
 
     def _prepare(self, engine):
         key = id(engine)
@@ -106,32 +112,129 @@ class _RawSelect:
             # Literal values inside the statement (e.g. state = 'active') are binds too.
             defaults = {name: bind.effective_value for name, bind in compiled.binds.items()
                         if not bind.required}
-            results = [c.type.dialect_impl(dialect).result_processor(dialect, None)
-                       for c in self.statement.selected_columns]
-            order = compiled.positiontup if compiled.positional else None
-            prepared = (compiled.string, processors, defaults, results, order)
+            results = [(index, processor) for index, processor in enumerate(
+                c.type.dialect_impl(dialect).result_processor(dialect, None)
+                for c in self.statement.selected_columns) if processor is not None]
+            names = compiled.positiontup if compiled.positional else list(compiled.binds)
+            binds = [(name, processors.get(name), defaults.get(name)) for name in names]
+            prepared = (compiled.string, binds, results, compiled.positional)
             self._compiled[key] = prepared
         return prepared
 
-    def all(self, **params) -> list[tuple]:
+    def _bound(self, name: str, value, process):
+        # Polls repeat the same values (the cutoff changes once a minute): process once.
+        try:
+            return self._bound_values[(process, value)]
+        except KeyError:
+            pass
+        except TypeError:  # unhashable
+            return process(value)
+        if len(self._bound_values) > 1000:
+            self._bound_values.clear()
+        processed = self._bound_values[(process, value)] = process(value)
+        return processed
+
+    def process_result(self, index: int, value):
+        for column, process in self._prepare(db.engine)[2]:
+            if column == index:
+                return process(value)
+        return value
+
+    def all(self, raw_results: bool = False, **params) -> list:
+        """The rows; raw_results skips the result processors (cache keys need no parsing)."""
         engine = db.engine
-        sql, processors, defaults, results, order = self._prepare(engine)
-        values = {}
-        for name, value in {**defaults, **params}.items():
-            process = processors.get(name)
-            values[name] = process(value) if process else value
-        args = [values[name] for name in order] if order is not None else values
-        connection = engine.raw_connection()
+        sql, binds, results, positional = self._prepare(engine)
+        args = []
+        for name, process, default in binds:
+            value = params[name] if name in params else default
+            if process is not None:
+                value = self._bound(name, value, process)
+            args.append(value)
+        if not positional:
+            args = dict(zip((name for name, _p, _d in binds), args))
+        shared = _SHARED_CONNECTION.get()
+        connection = shared or engine.raw_connection()
         try:
             cursor = connection.cursor()
             cursor.execute(sql, args)
             rows = cursor.fetchall()
             cursor.close()
         finally:
+            if shared is None:
+                connection.close()
+        if not results or raw_results:
+            return rows
+        processed = []
+        for row in rows:
+            row = list(row)
+            for index, process in results:
+                row[index] = process(row[index])
+            processed.append(row)
+        return processed
+
+
+_SHARED_CONNECTION: contextvars.ContextVar = contextvars.ContextVar("feed_connection", default=None)
+
+
+class _Reader(threading.local):
+    """Per thread, one DB-API connection kept out of the pool for the polling reads.
+
+    Checking a pooled connection out and back in (with its rollback) costs more than the
+    two indexed reads a 304 needs. This one is in autocommit mode, so every read sees the
+    latest commit (a revoked token stops working at once) and it holds no locks.
+    """
+
+    connection = None
+    engine = None
+    pid = None
+
+
+_READER = _Reader()
+
+
+def _reader_connection():
+    engine = db.engine
+    reader = _READER
+    if (reader.connection is not None and reader.pid == os.getpid()
+            and reader.engine is not None and reader.engine() is engine):
+        return reader.connection
+    _drop_reader()
+    fairy = engine.raw_connection()
+    fairy.detach()  # closing it closes it; the pool never sees it again
+    connection = fairy.dbapi_connection
+    if engine.dialect.name != "sqlite":  # SQLite is in autocommit mode already
+        connection.autocommit = True
+    reader.connection, reader.engine, reader.pid = connection, weakref.ref(engine), os.getpid()
+    return connection
+
+
+def _drop_reader() -> None:
+    reader = _READER
+    connection, reader.connection, reader.engine = reader.connection, None, None
+    if connection is not None and reader.pid == os.getpid():
+        try:
             connection.close()
-        if any(results):
-            return [tuple(p(v) if p else v for p, v in zip(results, row)) for row in rows]
-        return [tuple(row) for row in rows]
+        except Exception:  # noqa: BLE001 - it is being thrown away anyway
+            pass
+
+
+atexit.register(_drop_reader)
+
+
+@contextmanager
+def one_connection():
+    """Run the raw reads inside on this thread's reader connection (the 304 path)."""
+    if _SHARED_CONNECTION.get() is not None:
+        yield
+        return
+    token = _SHARED_CONNECTION.set(_reader_connection())
+    try:
+        yield
+    except Exception:
+        _drop_reader()  # a broken connection is not reused
+        raise
+    finally:
+        _SHARED_CONNECTION.reset(token)
 
 
 # --- what sources give ----------------------------------------------------------
@@ -329,7 +432,7 @@ def lookup_token(token: str) -> TokenGrant | None:
     if not _TOKEN_SHAPE.fullmatch(token or ""):
         return None
     presented = hash_token(token)
-    rows = _TOKEN_QUERY.all(token_hash=presented)
+    rows = _TOKEN_QUERY.all(raw_results=True, token_hash=presented)
     row = rows[0] if rows else None
     # The lookup is by the hash (an index), the comparison in constant time all the same.
     if row is None or not hmac.compare_digest(row[1], presented):
@@ -337,6 +440,7 @@ def lookup_token(token: str) -> TokenGrant | None:
     token_id, _hash, kind, target_id, revoked_at, user_id, agency_id, role, active, locale = row
     info = _KINDS.get(kind)
     owner = Owner(user_id, agency_id, Role(role))
+    active = bool(active)  # raw: SQLite gives 0/1
     revoked = (revoked_at is not None or not active or info is None
                or not info.may_subscribe(owner, target_id))
     subject = FeedSubject(kind, target_id, user_id if kind == "personal" else None,
@@ -404,9 +508,30 @@ def _reservation_target(subject: FeedSubject) -> int | None:
 
 
 def reservation_stamp(subject: FeedSubject, now: datetime) -> Stamp:
-    row = _STAMP_QUERIES[subject.kind].all(target=_reservation_target(subject),
-                                           cutoff=now - CANCELLED_KEPT)[0]
-    return Stamp(row[0], row[1])
+    query = _STAMP_QUERIES[subject.kind]
+    latest, count = query.all(raw_results=True, target=_reservation_target(subject),
+                              cutoff=_cutoff(now))[0]
+    return Stamp(_parsed_time(query, latest), count)
+
+
+def _cutoff(now: datetime) -> datetime:
+    """Cancelled items older than this drop out (to the minute, the same for every read)."""
+    return now.replace(second=0, microsecond=0) - CANCELLED_KEPT
+
+
+_PARSED_TIMES: dict = {}
+
+
+def _parsed_time(query: _RawSelect, raw):
+    """The database's text (SQLite) or value as an aware datetime; polls repeat values."""
+    if raw is None:
+        return None
+    found = _PARSED_TIMES.get(raw)
+    if found is None:
+        if len(_PARSED_TIMES) > 10_000:
+            _PARSED_TIMES.clear()
+        found = _PARSED_TIMES[raw] = query.process_result(0, raw)
+    return found
 
 
 @dataclass(frozen=True)
@@ -553,6 +678,15 @@ class _LRU:
             if value is not None:
                 self._data.move_to_end(key)
             return value
+
+    def get_many(self, keys: list) -> list:
+        with self._lock:
+            data = self._data
+            found = [data.get(key) for key in keys]
+            for key, value in zip(keys, found):
+                if value is not None:
+                    data.move_to_end(key)
+            return found
 
     def put(self, key, value: bytes) -> None:
         with self._lock:
@@ -782,17 +916,17 @@ def feed_exists(subject: FeedSubject, now: datetime | None = None) -> bool:
 
 def feed_version(subject: FeedSubject, now: datetime | None = None) -> FeedVersion:
     """The ETag and Last-Modified of a feed, from its sources' stamps (no events built)."""
-    now = now or utcnow()
-    stamps = _stamps(subject, now)
-    target = subject.target_id if subject.kind != "personal" else subject.user_id
-    material = "|".join([
-        FORMAT_VERSION, subject.kind, str(target), subject.locale, _base_url(),
-        str(current_app.config.get("TIMEZONE")),
-        *(f"{s.last_modified.isoformat() if s.last_modified else '-'}:{s.count}:{s.extra}"
-          for s in stamps),
-    ])
-    latest = max((s.last_modified for s in stamps if s.last_modified), default=None)
-    etag = '"' + hashlib.sha256(material.encode()).hexdigest()[:40] + '"'
+    stamps = _stamps(subject, now or utcnow())
+    target = subject.user_id if subject.kind == "personal" else subject.target_id
+    config = current_app.config
+    material = [FORMAT_VERSION, subject.kind, str(target), subject.locale,
+                config.get("BASE_URL", ""), config.get("TIMEZONE", "")]
+    latest = None
+    for stamp in stamps:
+        material.append(f"{stamp.last_modified}:{stamp.count}:{stamp.extra}")
+        if stamp.last_modified is not None and (latest is None or stamp.last_modified > latest):
+            latest = stamp.last_modified
+    etag = '"' + hashlib.sha256("|".join(material).encode()).hexdigest()[:40] + '"'
     return FeedVersion(etag, latest.replace(microsecond=0) if latest else None)
 
 
@@ -845,25 +979,29 @@ def _cached_event(event: FeedEvent, host: str, zone: ZoneInfo, use_cache: bool) 
 def _reservation_parts(subject: FeedSubject, now: datetime, host: str, zone: ZoneInfo,
                        use_cache: bool) -> list[bytes]:
     """Each reservation's VEVENTs, serialised again only when it changed."""
-    keys = _KEY_QUERIES[subject.kind].all(target=_reservation_target(subject),
-                                          cutoff=now - CANCELLED_KEPT)
+    # Raw values (no datetime parsing): they only need to be equal when nothing changed.
+    keys = _KEY_QUERIES[subject.kind].all(raw_results=True, target=_reservation_target(subject),
+                                          cutoff=_cutoff(now))
     context = (host, zone.key, _base_url(), subject.locale, FORMAT_VERSION)
-    found: dict[int, bytes] = {}
-    missing: list[int] = []
-    for rid, updated_at, sequence in keys:
-        data = EVENT_CACHE.get(("reservation", rid, updated_at, sequence, context)) \
-            if use_cache else None
-        if data is None:
-            missing.append(rid)
-        else:
-            found[rid] = data
+    cache_keys = [("reservation", rid, updated_at, sequence, context)
+                  for rid, updated_at, sequence in keys]
+    cached = EVENT_CACHE.get_many(cache_keys) if use_cache else [None] * len(keys)
+    missing = [key[1] for key, data in zip(cache_keys, cached) if data is None]
+    loaded = {}
     for row, occurrences in _load_reservations(missing):
-        data = b"".join(serialise_event(e, host, zone) for e in reservation_events(row, occurrences))
-        found[row[0]] = data
-        if use_cache:
-            # Keyed by what the row said when loaded (updated_at is in the row).
-            EVENT_CACHE.put(("reservation", row[0], row[10], row[8], context), data)
-    return [found[rid] for rid, _u, _s in keys if rid in found]
+        loaded[row[0]] = (row[8], b"".join(
+            serialise_event(e, host, zone) for e in reservation_events(row, occurrences)))
+    parts = []
+    for key, data in zip(cache_keys, cached):
+        if data is None:
+            if key[1] not in loaded:
+                continue  # deleted since the keys were read
+            sequence, data = loaded[key[1]]
+            # Changed since the keys were read: serve it, but not under the older key.
+            if use_cache and sequence == key[3]:
+                EVENT_CACHE.put(key, data)
+        parts.append(data)
+    return parts
 
 
 def _calendar_head(title: str, description: str, zone_name: str, year: int) -> bytes:
