@@ -310,6 +310,8 @@ class FeedKind:
     title: Callable[[FeedSubject], str] | None = None
     # May this person subscribe to this kind for this target? (checked again at every poll)
     may_subscribe: Callable[[Owner, int | None], bool] = lambda owner, target_id: True
+    # The target's name on the feeds page ("Samtalsrum 1, Drivhuset"); None when gone.
+    describe: Callable[[int], str | None] | None = None
 
 
 _KINDS: dict[str, FeedKind] = {}
@@ -317,12 +319,18 @@ _KINDS: dict[str, FeedKind] = {}
 
 def add_feed_kind(name: str, label, *, private: bool = True, needs_target: bool = False,
                   title: Callable[[FeedSubject], str] | None = None,
-                  may_subscribe: Callable[[Owner, int | None], bool] | None = None) -> FeedKind:
-    """Register a kind of feed (a meeting series feed: ``add_feed_kind("series", ...)``)."""
+                  may_subscribe: Callable[[Owner, int | None], bool] | None = None,
+                  describe: Callable[[int], str | None] | None = None) -> FeedKind:
+    """Register a kind of feed (a meeting series feed: ``add_feed_kind("series", ...)``).
+
+    A private kind's links are made with ``issue_token(user, kind, target_id)`` and listed,
+    renewed and revoked on the feeds page; ``may_subscribe`` is asked again at every poll.
+    Registering a name again replaces it (seminars may give "seminar" its own title).
+    """
     if len(name) > 20:
         raise ValueError("feed kind names have at most 20 characters (feed_token.kind)")
     kind = FeedKind(name, label, private, needs_target, title,
-                    may_subscribe or (lambda owner, target_id: True))
+                    may_subscribe or (lambda owner, target_id: True), describe)
     _KINDS[name] = kind
     return kind
 
@@ -849,15 +857,12 @@ def _personal_title(subject: FeedSubject) -> str:
 
 
 def _resource_title(subject: FeedSubject) -> str:
-    resource = db.session.get(Resource, subject.target_id)
-    if resource is None:
-        return _("Samlokal: room or desk")
-    return _("Samlokal: %(resource)s, %(site)s", resource=resource.name, site=resource.site.name)
+    name = _describe_resource(subject.target_id)
+    return _("Samlokal: %(name)s", name=name) if name else _("Samlokal: room or desk")
 
 
 def _agency_title(subject: FeedSubject) -> str:
-    agency = db.session.get(Agency, subject.target_id)
-    return _("Samlokal: %(agency)s", agency=agency.name if agency else "?")
+    return _("Samlokal: %(name)s", name=_describe_agency(subject.target_id) or "?")
 
 
 def _calendar_texts(subject: FeedSubject) -> tuple[str, str]:
@@ -876,10 +881,21 @@ def _may_subscribe_agency(owner: Owner, target_id: int | None) -> bool:
     return owner.role == Role.coordinator or owner.agency_id == target_id
 
 
+def _describe_resource(resource_id: int) -> str | None:
+    resource = db.session.get(Resource, resource_id)
+    return f"{resource.name}, {resource.site.name}" if resource else None
+
+
+def _describe_agency(agency_id: int) -> str | None:
+    agency = db.session.get(Agency, agency_id)
+    return agency.name if agency else None
+
+
 add_feed_kind("personal", _l("My calendar"), title=_personal_title)
-add_feed_kind("resource", _l("Room or desk"), needs_target=True, title=_resource_title)
+add_feed_kind("resource", _l("Room or desk"), needs_target=True, title=_resource_title,
+              describe=_describe_resource)
 add_feed_kind("agency", _l("Agency"), needs_target=True, title=_agency_title,
-              may_subscribe=_may_subscribe_agency)
+              may_subscribe=_may_subscribe_agency, describe=_describe_agency)
 add_feed_kind("public_seminars", _l("Public seminars"), private=False,
               title=lambda subject: _("Samlokal: seminars"))
 add_feed_kind("seminar", _l("Seminar"), private=False, needs_target=True,

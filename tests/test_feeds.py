@@ -377,9 +377,13 @@ def test_series_are_rrule_with_exdate_and_recurrence_id(series_across_dst, staff
     assert re.search(r"RRULE:FREQ=DAILY;UNTIL=20261025T\d{6}Z", text)  # UNTIL in UTC
 
 
-def test_recurring_ical_events_gives_exactly_the_database_occurrences(series_across_dst):
-    user_id = series_across_dst[0].booked_by_id
-    body = feeds.render_feed(feeds.FeedSubject("personal", None, user_id, "sv"))
+@pytest.mark.parametrize("kind", ["personal", "resource", "agency"])
+def test_recurring_ical_events_gives_exactly_the_database_occurrences(series_across_dst, kind):
+    first = series_across_dst[0]
+    subject = {"personal": feeds.FeedSubject("personal", None, first.booked_by_id, "sv"),
+               "resource": feeds.FeedSubject("resource", first.resource_id, None, "sv"),
+               "agency": feeds.FeedSubject("agency", first.agency_id, None, "sv")}[kind]
+    body = feeds.render_feed(subject)
     expected = db_occurrences(*series_across_dst)
     assert len(expected) > 40
     assert expanded_by_recurring_ical_events(body) == expected
@@ -556,3 +560,12 @@ def test_cached_feed_equals_a_fresh_render_after_change_cancel_and_delete(client
     db.session.commit()
     after_delete = check()
     assert "Ändrad".encode() in after_delete and f"reservation-{singles[2].id}@".encode() not in after_delete
+
+
+def test_feeds_page_has_no_inline_script_or_style(auth, client, staff, room):
+    auth.login(staff)
+    for html in (client.get("/feeds/").get_data(as_text=True),
+                 auth.post("/feeds/", {"prefix": "personal", "personal-kind": "personal"})
+                 .get_data(as_text=True)):
+        assert "<script>" not in html and " style=" not in html and "<style" not in html
+        assert html.count("<h1>") == 1 and 'for="new-link-https"' in html or "new-link" not in html

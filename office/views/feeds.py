@@ -46,13 +46,10 @@ class NewFeedForm(FlaskForm):
 # --- the page -------------------------------------------------------------------
 
 def _target_name(kind: str, target_id: int | None) -> str:
-    if kind == "resource":
-        resource = db.session.get(Resource, target_id)
-        return f"{resource.name}, {resource.site.name}" if resource else "?"
-    if kind == "agency":
-        agency = db.session.get(Agency, target_id)
-        return agency.name if agency else "?"
-    return ""
+    info = feeds.feed_kind(kind)
+    if target_id is None or info is None or info.describe is None:
+        return ""
+    return info.describe(target_id) or "?"
 
 
 def _forms() -> dict:
