@@ -379,9 +379,9 @@ def main(quick: bool) -> None:
         print(f"# Feeds benchmark, {datetime.now():%Y-%m-%d %H:%M}, {platform.node()}, "
               f"{os.cpu_count()} CPUs, Python {platform.python_version()}, SQLite")
         tokens = seed(workdir)
-        # Interleaved, five of each, so both see the same load on a shared machine.
+        # Interleaved, seven of each, so both see the same load on a shared machine.
         colds, alones = [], []
-        for _ in range(5):
+        for _ in range(7):
             colds.append(child("cold", workdir, tokens["big"]))
             alones.append(child("icalendar", workdir, tokens["big"]))
         cold, alone = statistics.median(colds), statistics.median(alones)
@@ -405,7 +405,7 @@ def main(quick: bool) -> None:
             return
         results = under_gunicorn(workdir, tokens)
         share = results["not_modified_50"]["rps"] / results["hello_50"]["rps"]
-        print(f"gunicorn (2 sync workers), 50 connections: hello-world "
+        print(f"gunicorn (2 sync workers, wrk -t2), 50 connections: hello-world "
               f"{results['hello_50']['rps']:.0f} req/s; 304 {results['not_modified_50']['rps']:.0f}"
               f" req/s = {share:.0%} of hello-world (target >= 80%)")
         for name, label in (("subscribers_conditional", "conditional polls (304)"),

@@ -40,6 +40,7 @@ import os
 import re
 import secrets
 import threading
+from time import monotonic
 import weakref
 from collections import OrderedDict
 from contextlib import contextmanager
@@ -466,12 +467,48 @@ def public_subject(kind: str, target_id: int | None = None) -> FeedSubject:
 
 
 def allow_poll(token: str) -> bool:
-    """Count one request against the token's rate limit (Flask-Limiter's storage)."""
-    if not limiter.enabled or not current_app.config.get("RATELIMIT_ENABLED", True):
+    """Count one request against the token's rate limit (FEED_RATE_LIMIT, keyed by its hash).
+
+    With a shared Flask-Limiter storage (redis://, memcached://) the count goes there, so
+    every worker sees it. With memory:// (per process anyway) a per-process window does
+    the same job: limits' memory storage starts a timer thread every 10 ms of traffic,
+    which costs a poll more than everything else it does.
+    """
+    config = current_app.config
+    if not limiter.enabled or not config.get("RATELIMIT_ENABLED", True):
         return True
-    item = _rate_item(current_app.config.get("FEED_RATE_LIMIT", DEFAULT_RATE_LIMIT))
-    # Keyed by the token's hash: the token itself never reaches the limiter's storage.
-    return limiter.limiter.hit(item, "feed", hash_token(token))
+    item = _rate_item(config.get("FEED_RATE_LIMIT", DEFAULT_RATE_LIMIT))
+    key = hash_token(token)  # the token itself never reaches a limiter's storage
+    if str(config.get("RATELIMIT_STORAGE_URI", "memory://")).startswith("memory://"):
+        return _WINDOWS.hit(item.amount, item.get_expiry(), key)
+    return limiter.limiter.hit(item, "feed", key)
+
+
+class _FixedWindows:
+    """Fixed-window counters per key in this process (the semantics of limits' memory://)."""
+
+    def __init__(self, max_keys: int = 100_000):
+        self.max_keys = max_keys
+        self._counts: dict[str, list] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, amount: int, seconds: int, key: str) -> bool:
+        window = int(monotonic() // seconds)
+        with self._lock:
+            entry = self._counts.get(key)
+            if entry is None or entry[0] != window:
+                if len(self._counts) >= self.max_keys:
+                    self._counts = {k: v for k, v in self._counts.items() if v[0] == window}
+                entry = self._counts[key] = [window, 0]
+            entry[1] += 1
+            return entry[1] <= amount
+
+    def clear(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+
+_WINDOWS = _FixedWindows()
 
 
 @lru_cache(maxsize=8)
@@ -725,6 +762,7 @@ GZIP_CACHE = _LRU(max_items=512, max_bytes=32 * 1024 * 1024)
 def clear_caches() -> None:
     for cache in (EVENT_CACHE, BODY_CACHE, GZIP_CACHE):
         cache.clear()
+    _WINDOWS.clear()
 
 
 def serialise_event(event: FeedEvent, host: str, zone: ZoneInfo) -> bytes:
