@@ -569,3 +569,15 @@ def test_feeds_page_has_no_inline_script_or_style(auth, client, staff, room):
                  .get_data(as_text=True)):
         assert "<script>" not in html and " style=" not in html and "<style" not in html
         assert html.count("<h1>") == 1 and 'for="new-link-https"' in html or "new-link" not in html
+
+
+def test_agency_feed_stops_when_its_owner_moves_to_another_agency(client, auth, staff,
+                                                                   create_agency):
+    token = new_token(staff, "agency", staff.agency_id)
+    assert client.get(f"/feeds/{token}.ics").status_code == 200
+    staff.agency_id = create_agency().id
+    db.session.commit()
+    assert client.get(f"/feeds/{token}.ics").status_code == 410
+    row = db.session.scalars(select(FeedToken)).one()
+    auth.login(staff)
+    assert auth.post(f"/feeds/{row.id}/regenerate").status_code == 403

@@ -16,7 +16,9 @@ from functools import lru_cache
 from datetime import datetime, timezone
 from email.utils import format_datetime, parsedate_to_datetime
 
-from flask import Blueprint, Flask, abort, current_app, flash, render_template, request
+from flask import (
+    Blueprint, Flask, abort, current_app, flash, render_template, request, url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -69,13 +71,14 @@ def _forms() -> dict:
             "agency_form": agency_form, "resource_form": resource_form}
 
 
-def _links(token: str) -> dict:
-    https = feeds_url(f"/feeds/{token}.ics")
+def subscribe_links(endpoint: str, **values) -> dict:
+    """The https:// and webcal:// addresses of a feed, on BASE_URL (the address users know)."""
+    https = current_app.config["BASE_URL"].rstrip("/") + url_for(endpoint, **values)
     return {"https": https, "webcal": "webcal://" + https.split("://", 1)[1]}
 
 
-def feeds_url(path: str) -> str:
-    return current_app.config.get("BASE_URL", "").rstrip("/") + path
+def _links(token: str) -> dict:
+    return subscribe_links("feeds.private_feed", token=token)
 
 
 def _page(new_link: dict | None = None, new_label: str = "", status: int = 200, **forms):
@@ -83,10 +86,9 @@ def _page(new_link: dict | None = None, new_label: str = "", status: int = 200, 
     rows = [{"token": t, "label": feeds.feed_kind(t.kind).label if feeds.feed_kind(t.kind) else t.kind,
              "target": _target_name(t.kind, t.target_id)} for t in tokens]
     context = {**_forms(), **forms}
-    public = feeds_url("/feeds/seminars.ics")
     return render_template(
         "office/feeds.html", rows=rows, new_link=new_link, new_label=new_label,
-        public_links={"https": public, "webcal": "webcal://" + public.split("://", 1)[1]},
+        public_links=subscribe_links("feeds.public_seminars"),
         confirm_form=ConfirmForm(), has_personal=any(t.kind == "personal" for t in tokens),
         **context,
     ), status
@@ -114,7 +116,11 @@ def create_feed():
     if prefix != "personal" and target_id not in {c.value for c in form.target_id.choices}:
         form.target_id.errors.append(_("Choose one from the list."))
         return _page(status=422, **{f"{prefix}_form": form})
-    token = feeds.issue_token(current_user, prefix, target_id)
+    try:
+        token = feeds.issue_token(current_user, prefix, target_id)
+    except PermissionError:
+        form.target_id.errors.append(_("Choose one from the list."))
+        return _page(status=422, **{f"{prefix}_form": form})
     db.session.commit()
     label = feeds.feed_kind(prefix).label
     return _page(new_link=_links(token), new_label=f"{label} {_target_name(prefix, target_id)}".strip())
@@ -144,7 +150,10 @@ def revoke_feed(token_id: int):
 def regenerate_feed(token_id: int):
     """Replaces a feed link with a new one (the old one stops working)."""
     row = _own_token(token_id)
-    token = feeds.issue_token(current_user, row.kind, row.target_id)
+    try:
+        token = feeds.issue_token(current_user, row.kind, row.target_id)
+    except (PermissionError, ValueError):  # no longer allowed (moved agency) or kind gone
+        abort(403)
     db.session.commit()
     label = feeds.feed_kind(row.kind).label
     return _page(new_link=_links(token),
