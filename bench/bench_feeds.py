@@ -16,7 +16,6 @@ bookings each, on SQLite in a temporary directory. Figures:
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import shutil

@@ -44,21 +44,20 @@ from time import monotonic
 import weakref
 from collections import OrderedDict
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
-from typing import Callable, Hashable, Iterable
+from typing import Callable, Iterable
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import icalendar
 from dateutil.rrule import rrule as dateutil_rrule
-from dateutil.rrule import rrulestr
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, exists, func, or_, select
+from sqlalchemy import bindparam, exists, func, or_, select
 
 from office.booking import expand_days
 from office.database import utcnow
@@ -338,10 +337,6 @@ def add_feed_kind(name: str, label, *, private: bool = True, needs_target: bool 
 
 def feed_kind(name: str) -> FeedKind | None:
     return _KINDS.get(name)
-
-
-def private_kinds() -> list[FeedKind]:
-    return [k for k in _KINDS.values() if k.private]
 
 
 # --- sources --------------------------------------------------------------------

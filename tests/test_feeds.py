@@ -25,7 +25,6 @@ from sqlalchemy import select
 
 from office import booking, feeds
 from office.booking import BookingRequest
-from office.database import utcnow
 from office.extensions import db
 from office.models import (
     FeedToken, OccurrenceState, Reservation, ReservationKind, ReservationOccurrence, Role,

@@ -9,7 +9,6 @@ are all it needs. Anything else (200, 404, 410, 429) goes through the views belo
 from __future__ import annotations
 
 import json
-import logging
 import re
 import time
 from functools import lru_cache
@@ -83,8 +82,7 @@ def _links(token: str) -> dict:
 
 def _page(new_link: dict | None = None, new_label: str = "", status: int = 200, **forms):
     tokens = feeds.active_tokens(current_user)
-    rows = [{"token": t, "label": feeds.feed_kind(t.kind).label if feeds.feed_kind(t.kind) else t.kind,
-             "target": _target_name(t.kind, t.target_id)} for t in tokens]
+    rows = [{"token": t, "name": _feed_name(t.kind, t.target_id)} for t in tokens]
     context = {**_forms(), **forms}
     return render_template(
         "office/feeds.html", rows=rows, new_link=new_link, new_label=new_label,
@@ -108,22 +106,31 @@ def create_feed():
     prefix = request.form.get("prefix", "")
     if prefix not in ("personal", "agency", "resource"):
         abort(400)
-    forms = _forms()
-    form = forms[f"{prefix}_form"]
-    if not form.validate_on_submit() or form.kind.data != prefix:
-        return _page(status=422, **{f"{prefix}_form": form})
-    target_id = None if prefix == "personal" else form.target_id.data
-    if prefix != "personal" and target_id not in {c.value for c in form.target_id.choices}:
-        form.target_id.errors.append(_("Choose one from the list."))
-        return _page(status=422, **{f"{prefix}_form": form})
-    try:
-        token = feeds.issue_token(current_user, prefix, target_id)
-    except PermissionError:
-        form.target_id.errors.append(_("Choose one from the list."))
+    form = _forms()[f"{prefix}_form"]
+    token = _issue(form, prefix) if form.validate_on_submit() and form.kind.data == prefix else None
+    if token is None:
         return _page(status=422, **{f"{prefix}_form": form})
     db.session.commit()
-    label = feeds.feed_kind(prefix).label
-    return _page(new_link=_links(token), new_label=f"{label} {_target_name(prefix, target_id)}".strip())
+    target_id = form.target_id.data if prefix != "personal" else None
+    return _page(new_link=_links(token), new_label=_feed_name(prefix, target_id))
+
+
+def _issue(form: NewFeedForm, kind: str) -> str | None:
+    """A new token, or None with the reason on the form (a target not offered to this user)."""
+    target_id = None if kind == "personal" else form.target_id.data
+    if kind != "personal" and target_id not in {c.value for c in form.target_id.choices}:
+        form.target_id.errors.append(_("Choose one from the list."))
+        return None
+    try:
+        return feeds.issue_token(current_user, kind, target_id)
+    except PermissionError:
+        form.target_id.errors.append(_("Choose one from the list."))
+        return None
+
+
+def _feed_name(kind: str, target_id: int | None) -> str:
+    info = feeds.feed_kind(kind)
+    return f"{info.label if info else kind} {_target_name(kind, target_id)}".strip()
 
 
 def _own_token(token_id: int) -> FeedToken:
@@ -155,9 +162,7 @@ def regenerate_feed(token_id: int):
     except (PermissionError, ValueError):  # no longer allowed (moved agency) or kind gone
         abort(403)
     db.session.commit()
-    label = feeds.feed_kind(row.kind).label
-    return _page(new_link=_links(token),
-                 new_label=f"{label} {_target_name(row.kind, row.target_id)}".strip())
+    return _page(new_link=_links(token), new_label=_feed_name(row.kind, row.target_id))
 
 
 # --- the calendars ----------------------------------------------------------------
