@@ -9,6 +9,7 @@ are all it needs. Anything else (200, 404, 410, 429) goes through the views belo
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from functools import lru_cache
@@ -35,6 +36,7 @@ from office.security import CONTENT_SECURITY_POLICY
 from office.templating import add_nav_item
 
 bp = Blueprint("feeds", __name__, url_prefix="/feeds")
+_log = logging.getLogger("samlokal.feeds")
 PRIVATE_RULE = "/feeds/<token>.ics"
 _FAST_PATH = re.compile(r"/feeds/([A-Za-z0-9_-]{43,128})\.ics")
 
@@ -296,7 +298,8 @@ class FeedFastPath:
                 try:
                     with self.app.app_context(), feeds.one_connection():
                         headers = self._not_modified_headers(environ, match.group(1))
-                except Exception:  # noqa: BLE001 - the view answers (and reports) properly
+                except Exception as error:  # noqa: BLE001 - the view answers properly
+                    _log.warning("feed fast path fell back to the view: %s", type(error).__name__)
                     headers = None
                 if headers is not None:
                     start_response("304 Not Modified", headers)
