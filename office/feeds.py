@@ -950,7 +950,11 @@ def _stamps(subject: FeedSubject, now: datetime) -> list[Stamp]:
     stamps = []
     if subject.kind in _WHO:
         stamps.append(reservation_stamp(subject, now))
-    stamps.extend(_source_stamp(source, subject) for source in sources_for(subject.kind))
+    sources = sources_for(subject.kind)
+    if sources:
+        # Sources may translate; the 304 path runs with no request (so no session locale).
+        with force_locale(subject.locale):
+            stamps.extend(_source_stamp(source, subject) for source in sources)
     return stamps
 
 

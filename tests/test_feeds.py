@@ -451,7 +451,9 @@ def test_public_seminars_feed_is_an_empty_valid_calendar_until_seminars_register
 
 def test_registered_sources_join_the_personal_and_seminar_feeds(client, staff, monkeypatch):
     def registrations(subject):
-        return [feeds.FeedEvent(uid=f"registration-{subject.user_id}", summary="Kick-off",
+        from flask_babel import gettext
+
+        return [feeds.FeedEvent(uid=f"registration-{subject.user_id}", summary=gettext("Kick-off"),
                                 start=datetime(2026, 9, 1, 9, tzinfo=STOCKHOLM),
                                 end=datetime(2026, 9, 1, 12, tzinfo=STOCKHOLM),
                                 last_modified=NOW, url="https://example.org/seminars/1")]
@@ -461,12 +463,16 @@ def test_registered_sources_join_the_personal_and_seminar_feeds(client, staff, m
 
     monkeypatch.setitem(feeds._SOURCES, "personal", [])
     monkeypatch.setitem(feeds._SOURCES, "seminar", [])
-    feeds.add_source("personal", registrations)
+    feeds.add_source("personal", registrations)  # no stamp: events are built to make one
     feeds.add_source("seminar", one_seminar,
                      stamp=lambda s: feeds.Stamp(NOW if s.target_id == 1 else None,
                                                  1 if s.target_id == 1 else 0))
-    body = client.get(f"/feeds/{new_token(staff)}.ics").get_data()
+    url = f"/feeds/{new_token(staff)}.ics"
+    response = client.get(url)
+    body = response.get_data()
     assert [str(e["SUMMARY"]) for e in parse(body).walk("VEVENT")] == ["Kick-off"]
+    conditional = client.get(url, headers={"If-None-Match": response.headers["ETag"]})
+    assert conditional.status == "304 Not Modified"  # also with a stamp-less source
     assert client.get("/feeds/seminars/1.ics").status_code == 200
     assert client.get("/feeds/seminars/2.ics").status_code == 404
 
