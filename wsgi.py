@@ -108,6 +108,9 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in (home.bp, auth.bp, users.bp, premises.bp, bookings.bp, allocations.bp,
                       meetings.bp, availability.bp, trepartssamtal.bp, seminars_bp):
         app.register_blueprint(blueprint)
+    from office.views import feeds
+
+    feeds.init_app(app)  # blueprint, nav item and the 304 fast path for polling clients
 
 
 def _register_cli(app: Flask) -> None:

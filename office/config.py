@@ -86,6 +86,8 @@ class Config:
         self.LOGIN_MAX_FAILURES = int(env.get("LOGIN_MAX_FAILURES", "5"))
         self.LOGIN_LOCK_SECONDS = int(env.get("LOGIN_LOCK_SECONDS", "900"))
         self.LOGIN_RATE_PER_ADDRESS = env.get("LOGIN_RATE_PER_ADDRESS", "20 per 15 minutes")
+        # Per calendar-feed token (office/feeds.py); clients poll about hourly.
+        self.FEED_RATE_LIMIT = env.get("FEED_RATE_LIMIT", "60 per minute")
 
         # Booking policy (office/booking.py): longest booking per resource type and how
         # far ahead staff (and the coordinator) may book.

@@ -21,6 +21,7 @@ from office.models.bookings import (
     ReservationKind,
     ReservationOccurrence,
 )
+from office.models.feeds import FeedToken
 from office.models.meetings import Attendance, MeetingMember, MeetingSeries
 from office.models.operations import RateLimitCounter
 from office.models.people import Agency, Invitation, Role, Unit, User
@@ -35,7 +36,7 @@ from office.models.trepartssamtal import (
 
 __all__ = [
     "Absence", "AbsenceKind", "Agency", "AgencyAllocationSettings", "Allocation",
-    "AllocationRelease", "Attendance", "AuditEntry", "Closure", "Consent", "Invitation",
+    "AllocationRelease", "Attendance", "AuditEntry", "Closure", "Consent", "FeedToken", "Invitation",
     "MeetingMember", "MeetingMode", "MeetingSeries", "MeetingStatus", "OccurrenceState",
     "OpeningHours", "RateLimitCounter", "ReleasePolicy", "Reservation", "ReservationKind",
     "ReservationOccurrence", "Resource", "ResourceKind", "Role", "Site", "Term", "TermKind",

@@ -256,6 +256,22 @@ def show_occurrence(occurrence_id: int):
                           form=_change_form(occurrence), cancel_form=CancelForm(), dated=[])
 
 
+@bp.get("/bookings/<int:reservation_id>")
+@login_required
+def show_reservation(reservation_id: int):
+    """A booking as calendar feeds link to it: its next occasion (or its last one)."""
+    occurrences = db.session.scalars(
+        select(ReservationOccurrence).where(ReservationOccurrence.reservation_id == reservation_id)
+        .order_by(ReservationOccurrence.starts_at)
+    ).all()
+    if not occurrences:
+        abort(404)
+    now = utcnow()
+    upcoming = [o for o in occurrences if o.ends_at > now and o.is_active]
+    target = upcoming[0] if upcoming else occurrences[-1]
+    return redirect(url_for("bookings.show_occurrence", occurrence_id=target.id))
+
+
 @bp.post("/bookings/occurrences/<int:occurrence_id>/change")
 @login_required
 def change_occurrence(occurrence_id: int):

@@ -1,0 +1,589 @@
+"""Calendar feeds (office/feeds.py, office/views/feeds.py): private links, standards, HTTP.
+
+Feeds are read back by independent parsers: the icalendar library, vobject, and Mozilla's
+ical.js (Thunderbird's parser, vendored in tests/vendor, run with node);
+recurring-ical-events expands them like a subscribed client.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import re
+import shutil
+import subprocess
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import icalendar
+import pytest
+import recurring_ical_events
+import vobject
+from sqlalchemy import select
+
+from office import booking, feeds
+from office.booking import BookingRequest
+from office.extensions import db
+from office.models import (
+    FeedToken, OccurrenceState, Reservation, ReservationKind, ReservationOccurrence, Role,
+)
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+NOW = datetime(2026, 1, 5, 6, 0, tzinfo=timezone.utc)
+# Spans both daylight-saving changes of 2026 (29 March, 25 October).
+WINDOW = (datetime(2026, 3, 1, tzinfo=STOCKHOLM), datetime(2026, 12, 1, tzinfo=STOCKHOLM))
+HERE = Path(__file__).parent
+NODE = shutil.which("node")
+INDIVIDUAL = "Nora Nilsson 19990101-1234"
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    feeds.clear_caches()
+    yield
+    feeds.clear_caches()
+
+
+@pytest.fixture
+def room(create_resource, create_site):
+    site = create_site(name="Drivhuset", opens=time(7, 0), closes=time(18, 0), weekdays=range(7))
+    site.address = "Järnvägsgatan 1, Oxelösund"
+    db.session.commit()
+    return create_resource(site=site, name="Samtalsrum Ö", capacity=4)
+
+
+@pytest.fixture
+def staff(create_user, create_agency):
+    agency = create_agency(name="Arbetsförmedlingen", short_name="AF")
+    return create_user(role=Role.staff, agency=agency, name="Åsa Öberg")
+
+
+def book(room, user, day, start, end, **fields) -> Reservation:
+    fields.setdefault("title", "Möte om språkstöd")
+    return booking.book(BookingRequest(resource=room, first_day=day, start_time=start,
+                                       end_time=end, booked_by=user, **fields),
+                        now=NOW, allow_partial=True)
+
+
+def new_token(user, kind="personal", target_id=None) -> str:
+    token = feeds.issue_token(user, kind, target_id)
+    db.session.commit()
+    return token
+
+
+def parse(body: bytes) -> icalendar.Calendar:
+    return icalendar.Calendar.from_ical(body)
+
+
+def exdates_of(event) -> list:
+    found = event.get("EXDATE")
+    return [d.dt for prop in (found if isinstance(found, list) else [found]) for d in prop.dts]
+
+
+def db_occurrences(*reservations) -> set[tuple]:
+    """(local start, local end) of every active occurrence in the window, from the database."""
+    ids = [r.id for r in reservations]
+    rows = db.session.scalars(select(ReservationOccurrence).where(
+        ReservationOccurrence.reservation_id.in_(ids),
+        ReservationOccurrence.state == OccurrenceState.active)).all()
+    return {(o.starts_at.astimezone(STOCKHOLM).replace(tzinfo=None),
+             o.ends_at.astimezone(STOCKHOLM).replace(tzinfo=None)) for o in rows
+            if WINDOW[0] <= o.starts_at < WINDOW[1]}
+
+
+def expanded_by_recurring_ical_events(body: bytes) -> set[tuple]:
+    events = recurring_ical_events.of(parse(body)).between(*WINDOW)
+    result = set()
+    for event in events:
+        if str(event.get("STATUS", "CONFIRMED")) == "CANCELLED":
+            continue
+        start, end = event["DTSTART"].dt, event["DTEND"].dt
+        assert start.tzinfo is not None and str(start.tzinfo) == "Europe/Stockholm"
+        result.add((start.replace(tzinfo=None), end.replace(tzinfo=None)))
+    return result
+
+
+def expanded_by_ical_js(body: bytes) -> dict:
+    if NODE is None:
+        pytest.fail("node is needed for the ical.js check (.ci/test installs it)")
+    completed = subprocess.run(
+        [NODE, str(HERE / "ical_js_expand.mjs"), "2026-03-01T00:00:00", "2026-12-01T00:00:00"],
+        input=body, capture_output=True, check=True, timeout=60,
+    )
+    return json.loads(completed.stdout)
+
+
+def ical_js_occurrences(result: dict) -> set[tuple]:
+    return {(datetime.fromisoformat(o["start"]), datetime.fromisoformat(o["end"]))
+            for o in result["occurrences"] if o["status"] != "CANCELLED"}
+
+
+def expanded_by_vobject(body: bytes) -> set[tuple]:
+    calendar = vobject.readOne(body.decode("utf-8"))
+    overrides = {}
+    masters = []
+    for event in calendar.vevent_list:
+        if hasattr(event, "recurrence_id"):
+            overrides[(event.uid.value, event.recurrence_id.value)] = event
+        else:
+            masters.append(event)
+    result = set()
+    for event in masters:
+        if getattr(event, "status", None) and event.status.value == "CANCELLED":
+            continue
+        length = event.dtend.value - event.dtstart.value
+        starts = event.getrruleset() if hasattr(event, "rrule") else [event.dtstart.value]
+        for start in starts:
+            override = overrides.get((event.uid.value, start))
+            if override is not None:
+                start, end = override.dtstart.value, override.dtend.value
+            else:
+                end = start + length
+            if WINDOW[0] <= start < WINDOW[1]:
+                result.add((start.astimezone(STOCKHOLM).replace(tzinfo=None),
+                            end.astimezone(STOCKHOLM).replace(tzinfo=None)))
+    return result
+
+
+# --- tokens -------------------------------------------------------------------------
+
+def test_token_is_random_long_and_stored_only_as_its_hash(staff):
+    token = new_token(staff)
+    assert len(token) >= 43 and re.fullmatch(r"[A-Za-z0-9_-]+", token)  # 32 bytes = 256 bits
+    row = db.session.scalars(select(FeedToken)).one()
+    assert row.token_hash == feeds.hash_token(token) and token not in row.token_hash
+    assert feeds.lookup_token(token).subject.user_id == staff.id
+    assert new_token(staff) != token
+
+
+def test_unknown_token_is_404_and_revoked_is_410(client, staff):
+    token = new_token(staff)
+    assert client.get(f"/feeds/{token}.ics").status_code == 200
+    assert client.get(f"/feeds/{'x' * 43}.ics").status_code == 404
+    assert client.get("/feeds/short.ics").status_code == 404
+    feeds.revoke_token(db.session.scalars(select(FeedToken)).one())
+    db.session.commit()
+    assert client.get(f"/feeds/{token}.ics").status_code == 410
+    # Also when the client asks conditionally (the 304 fast path must not answer).
+    assert client.get(f"/feeds/{token}.ics", headers={"If-None-Match": "*"}).status_code == 410
+
+
+def test_regenerating_stops_the_old_link_at_once(client, staff):
+    old = new_token(staff)
+    etag = client.get(f"/feeds/{old}.ics").headers["ETag"]
+    new = new_token(staff)
+    assert client.get(f"/feeds/{old}.ics", headers={"If-None-Match": etag}).status_code == 410
+    assert client.get(f"/feeds/{new}.ics").status_code == 200
+
+
+def test_deactivated_user_feeds_are_gone(client, staff):
+    token = new_token(staff)
+    staff.active = False
+    db.session.commit()
+    assert client.get(f"/feeds/{token}.ics").status_code == 410
+
+
+def test_agency_feed_only_for_own_agency_unless_coordinator(staff, create_user, create_agency):
+    other = create_agency()
+    with pytest.raises(PermissionError):
+        feeds.issue_token(staff, "agency", other.id)
+    coordinator = create_user(role=Role.coordinator)
+    assert feeds.issue_token(coordinator, "agency", other.id)
+    assert feeds.issue_token(staff, "agency", staff.agency_id)
+
+
+def test_tokens_never_reach_the_log(client, staff, caplog, monkeypatch):
+    # Alembic's fileConfig (run by the migrations fixture) disables existing loggers.
+    monkeypatch.setattr(logging.getLogger("samlokal.request"), "disabled", False)
+    token = new_token(staff)
+    with caplog.at_level(logging.INFO):
+        etag = client.get(f"/feeds/{token}.ics").headers["ETag"]
+        client.get(f"/feeds/{token}.ics", headers={"If-None-Match": etag})
+        client.get(f"/feeds/{token[:-1]}A.ics")
+        client.get(f"/feeds/{token}.ics?x=1", headers={"If-Modified-Since": "bad"})
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert '"route": "/feeds/<token>.ics"' in text and '"status": 304' in text
+    assert token not in text and token[:20] not in text
+
+
+# --- the page -------------------------------------------------------------------------
+
+def test_page_needs_login_and_shows_a_new_link_once(client, auth, staff, room, app):
+    assert client.get("/feeds/").status_code == 302
+    auth.login(staff)
+    page = client.get("/feeds/").get_data(as_text=True)
+    assert "Kalenderflöden" in page and 'href="/feeds/"' in page  # nav item
+    response = auth.post("/feeds/", {"prefix": "personal", "personal-kind": "personal"})
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    base = app.config["BASE_URL"]
+    https = re.search(rf'value="({re.escape(base)}/feeds/([A-Za-z0-9_-]+)\.ics)"', html)
+    assert https, html
+    token = https.group(2)
+    host = base.split("://", 1)[1]
+    assert f'value="webcal://{host}/feeds/{token}.ics"' in html
+    assert 'data-copy-target="new-link-https"' in html
+    for client_name in ("Outlook", "Google", "Apple", "Thunderbird"):
+        assert client_name in html
+    assert client.get(f"/feeds/{token}.ics").status_code == 200
+    assert token not in client.get("/feeds/").get_data(as_text=True)
+
+
+def test_page_creates_resource_feed_and_revokes_and_regenerates(client, auth, staff, room):
+    auth.login(staff)
+    html = auth.post("/feeds/", {"prefix": "resource", "resource-kind": "resource",
+                                 "resource-target_id": str(room.id)}).get_data(as_text=True)
+    token = re.search(r"/feeds/([A-Za-z0-9_-]{43,})\.ics", html).group(1)
+    row = db.session.scalars(select(FeedToken)).one()
+    assert (row.kind, row.target_id) == ("resource", room.id)
+    html = auth.post(f"/feeds/{row.id}/regenerate").get_data(as_text=True)
+    renewed = re.search(r"/feeds/([A-Za-z0-9_-]{43,})\.ics", html).group(1)
+    assert client.get(f"/feeds/{token}.ics").status_code == 410
+    assert client.get(f"/feeds/{renewed}.ics").status_code == 200
+    current = db.session.scalars(select(FeedToken).where(FeedToken.revoked_at.is_(None))).one()
+    auth.post(f"/feeds/{current.id}/revoke")
+    assert client.get(f"/feeds/{renewed}.ics").status_code == 410
+
+
+def test_cannot_revoke_someone_elses_link_or_feed_another_agency(client, auth, staff,
+                                                                  create_user, create_agency):
+    other_user = create_user()
+    new_token(other_user)
+    row = db.session.scalars(select(FeedToken)).one()
+    auth.login(staff)
+    assert auth.post(f"/feeds/{row.id}/revoke").status_code == 404
+    assert db.session.get(FeedToken, row.id).revoked_at is None
+    other_agency = create_agency()
+    response = auth.post("/feeds/", {"prefix": "agency", "agency-kind": "agency",
+                                     "agency-target_id": str(other_agency.id)})
+    assert response.status_code == 422
+    assert db.session.scalars(select(FeedToken).where(FeedToken.kind == "agency")).all() == []
+
+
+# --- content and standards -----------------------------------------------------------------
+
+def test_calendar_properties_follow_rfc_5545_and_7986(client, staff, room):
+    book(room, staff, date(2026, 3, 3), time(9, 0), time(10, 0))
+    body = client.get(f"/feeds/{new_token(staff)}.ics").get_data()
+    text = body.decode("utf-8")
+    assert text.startswith("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n")
+    assert "\nMETHOD" not in text
+    calendar = parse(body)
+    assert "UID" not in calendar and calendar["NAME"] == calendar["X-WR-CALNAME"]
+    assert "REFRESH-INTERVAL;VALUE=DURATION:PT1H\r\n" in text
+    assert "X-PUBLISHED-TTL:PT1H\r\n" in text and "DESCRIPTION" in calendar
+    zones = calendar.walk("VTIMEZONE")
+    assert len(zones) == 1 and zones[0]["TZID"] == "Europe/Stockholm"
+    assert "RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3" in text
+    assert "RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10" in text
+    assert text.count("BEGIN:DAYLIGHT") == 1 and text.count("BEGIN:STANDARD") == 1
+    (event,) = calendar.walk("VEVENT")
+    assert str(event["SUMMARY"]) == "Möte om språkstöd"  # å ä ö intact, UTF-8
+    assert "Möte om språkstöd".encode() in body
+    assert str(event["LOCATION"]) == "Samtalsrum Ö, Drivhuset, Järnvägsgatan 1, Oxelösund"
+    assert re.fullmatch(r"reservation-\d+@[\w.-]+", str(event["UID"]))
+    assert str(event["URL"]).startswith("http")
+    assert event["DTSTART"].dt == datetime(2026, 3, 3, 9, 0, tzinfo=STOCKHOLM)
+    assert "DTSTART;TZID=Europe/Stockholm:20260303T090000" in text
+    assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))
+
+
+def test_trepartssamtal_show_only_the_word_in_every_feed(client, staff, room):
+    reservation = book(room, staff, date(2026, 3, 3), time(9, 0), time(10, 0),
+                       title=INDIVIDUAL, kind=ReservationKind.trepartssamtal)
+    for kind, target in (("personal", None), ("resource", room.id), ("agency", staff.agency_id)):
+        body = client.get(f"/feeds/{new_token(staff, kind, target)}.ics").get_data()
+        assert b"Nora" not in body and b"19990101" not in body
+        (event,) = parse(body).walk("VEVENT")
+        assert str(event["SUMMARY"]) == "Trepartssamtal"
+        assert "DESCRIPTION" not in event
+    assert reservation.title == INDIVIDUAL  # the app keeps it; feeds never show it
+
+
+def test_a_source_cannot_leak_a_trepartssamtal_either(app, staff, monkeypatch):
+    event = feeds.FeedEvent(uid="trepart-1", summary=INDIVIDUAL, description=INDIVIDUAL,
+                            start=datetime(2026, 4, 1, 9, tzinfo=STOCKHOLM),
+                            end=datetime(2026, 4, 1, 10, tzinfo=STOCKHOLM),
+                            last_modified=NOW, kind="trepartssamtal")
+    monkeypatch.setitem(feeds._SOURCES, "personal", [feeds.Source("personal", lambda s: [event])])
+    body = feeds.render_feed(feeds.FeedSubject("personal", None, staff.id, "sv"))
+    assert b"Nora" not in body and b"SUMMARY:Trepartssamtal" in body
+
+
+def test_dtstamp_and_last_modified_come_from_the_change_and_feeds_are_byte_identical(staff, room):
+    reservation = book(room, staff, date(2026, 3, 3), time(9, 0), time(10, 0))
+    subject = feeds.FeedSubject("personal", None, staff.id, "sv")
+    first = feeds.render_feed(subject, use_cache=False)
+    assert feeds.render_feed(subject, use_cache=False) == first
+    (event,) = parse(first).walk("VEVENT")
+    changed = reservation.updated_at.replace(microsecond=0)
+    assert event["DTSTAMP"].dt == changed and event["LAST-MODIFIED"].dt == changed
+    assert event["SEQUENCE"] == 0
+    booking.change_reservation(reservation, staff, title="Nytt möte", attendees=2,
+                               start_time=time(10, 0), end_time=time(11, 0), now=NOW)
+    (event,) = parse(feeds.render_feed(subject, use_cache=False)).walk("VEVENT")
+    assert event["SEQUENCE"] == 1 and str(event["SUMMARY"]) == "Nytt möte"
+
+
+def test_cancelled_single_event_stays_30_days_as_cancelled(staff, room):
+    reservation = book(room, staff, date(2026, 3, 3), time(9, 0), time(10, 0))
+    booking.cancel_reservation(reservation, staff)
+    subject = feeds.FeedSubject("personal", None, staff.id, "sv")
+    soon = reservation.cancelled_at + timedelta(days=29)
+    (event,) = parse(feeds.render_feed(subject, now=soon)).walk("VEVENT")
+    assert str(event["STATUS"]) == "CANCELLED" and event["SEQUENCE"] == 1
+    later = reservation.cancelled_at + timedelta(days=31)
+    assert parse(feeds.render_feed(subject, now=later)).walk("VEVENT") == []
+    assert feeds.feed_version(subject, soon) != feeds.feed_version(subject, later)
+
+
+@pytest.fixture
+def series_across_dst(room, staff):
+    """A weekly series over both DST changes, one cancelled, one moved, one split."""
+    weekly = book(room, staff, date(2026, 3, 2), time(9, 0), time(10, 30),
+                  rrule="FREQ=WEEKLY;BYDAY=MO;COUNT=40")
+    daily = book(room, staff, date(2026, 10, 19), time(13, 0), time(14, 0),
+                 title="Handläggargruppen", rrule="FREQ=DAILY;UNTIL=20261030T235959")
+    occurrences = {o.original_start.astimezone(STOCKHOLM).date(): o for o in weekly.occurrences}
+    booking.cancel_occurrence(occurrences[date(2026, 3, 30)], staff)       # after spring change
+    booking.change_occurrence(occurrences[date(2026, 10, 26)], staff,      # after autumn change
+                              day=date(2026, 10, 27), start_time=time(15, 0),
+                              end_time=time(16, 0), now=NOW)
+    daily_days = {o.original_start.astimezone(STOCKHOLM).date(): o for o in daily.occurrences}
+    tail = booking.change_following(daily_days[date(2026, 10, 26)], staff, title="Nya tider",
+                                    attendees=1, start_time=time(8, 0), end_time=time(9, 0),
+                                    now=NOW)
+    return [weekly, daily, tail]
+
+
+def test_series_are_rrule_with_exdate_and_recurrence_id(series_across_dst, staff):
+    body = feeds.render_feed(feeds.FeedSubject("personal", None, staff.id, "sv"))
+    calendar = parse(body)
+    weekly_id = series_across_dst[0].id
+    events = [e for e in calendar.walk("VEVENT") if str(e["UID"]).startswith(f"reservation-{weekly_id}@")]
+    master = next(e for e in events if "RRULE" in e)
+    override = next(e for e in events if "RECURRENCE-ID" in e)
+    assert master["DTSTART"].dt == datetime(2026, 3, 2, 9, 0, tzinfo=STOCKHOLM)
+    exdates = exdates_of(master)
+    assert datetime(2026, 3, 30, 9, 0, tzinfo=STOCKHOLM) in exdates
+    assert datetime(2026, 4, 6, 9, 0, tzinfo=STOCKHOLM) in exdates  # Easter Monday: closed
+    assert override["RECURRENCE-ID"].dt == datetime(2026, 10, 26, 9, 0, tzinfo=STOCKHOLM)
+    assert override["DTSTART"].dt == datetime(2026, 10, 27, 15, 0, tzinfo=STOCKHOLM)
+    assert override["SEQUENCE"] == master["SEQUENCE"] == 2
+    text = body.decode()
+    assert re.search(r"RRULE:FREQ=DAILY;UNTIL=20261025T\d{6}Z", text)  # UNTIL in UTC
+
+
+@pytest.mark.parametrize("kind", ["personal", "resource", "agency"])
+def test_recurring_ical_events_gives_exactly_the_database_occurrences(series_across_dst, kind):
+    first = series_across_dst[0]
+    subject = {"personal": feeds.FeedSubject("personal", None, first.booked_by_id, "sv"),
+               "resource": feeds.FeedSubject("resource", first.resource_id, None, "sv"),
+               "agency": feeds.FeedSubject("agency", first.agency_id, None, "sv")}[kind]
+    body = feeds.render_feed(subject)
+    expected = db_occurrences(*series_across_dst)
+    assert len(expected) > 40
+    assert expanded_by_recurring_ical_events(body) == expected
+    # The wall-clock time holds across both changes: 09:00 before, between and after.
+    assert (datetime(2026, 3, 23, 9, 0), datetime(2026, 3, 23, 10, 30)) in expected
+    assert (datetime(2026, 4, 13, 9, 0), datetime(2026, 4, 13, 10, 30)) in expected
+    assert (datetime(2026, 11, 2, 9, 0), datetime(2026, 11, 2, 10, 30)) in expected
+
+
+def test_ical_js_thunderbirds_parser_agrees(series_across_dst, room, staff):
+    book(room, staff, date(2026, 5, 5), time(9, 0), time(10, 0), title=INDIVIDUAL,
+         kind=ReservationKind.trepartssamtal)
+    reservations = series_across_dst + list(db.session.scalars(
+        select(Reservation).where(Reservation.kind == ReservationKind.trepartssamtal)))
+    body = feeds.render_feed(feeds.FeedSubject("personal", None, staff.id, "sv"))
+    result = expanded_by_ical_js(body)
+    assert result["calendar"]["method"] is None and result["calendar"]["uid"] is None
+    assert result["calendar"]["timezones"] == 1
+    assert result["calendar"]["name"] == result["calendar"]["xWrCalname"] == "Samlokal: min kalender"
+    assert ical_js_occurrences(result) == db_occurrences(*reservations)
+    assert {o["zone"] for o in result["occurrences"]} == {"Europe/Stockholm"}
+    assert "Trepartssamtal" in {o["summary"] for o in result["occurrences"]}
+    assert "Möte om språkstöd" in {o["summary"] for o in result["occurrences"]}
+
+
+def test_vobject_agrees(series_across_dst, staff):
+    body = feeds.render_feed(feeds.FeedSubject("personal", None, staff.id, "sv"))
+    assert expanded_by_vobject(body) == db_occurrences(*series_across_dst)
+
+
+def test_all_day_and_multi_day_items_from_a_source(app, staff, monkeypatch):
+    all_day = feeds.FeedEvent(uid="seminar-7", summary="Utbildning: Supported Employment",
+                              start=date(2026, 10, 12), end=date(2026, 10, 15),
+                              last_modified=NOW, location="Campus Oxelösund")
+    overnight = feeds.FeedEvent(uid="seminar-8", summary="Konferens",
+                                start=datetime(2026, 10, 24, 13, 0, tzinfo=STOCKHOLM),
+                                end=datetime(2026, 10, 26, 12, 0, tzinfo=STOCKHOLM),
+                                last_modified=NOW)
+    monkeypatch.setitem(feeds._SOURCES, "public_seminars",
+                        [feeds.Source("public_seminars", lambda s: [all_day, overnight])])
+    body = feeds.render_feed(feeds.public_subject("public_seminars"))
+    text = body.decode()
+    assert "DTSTART;VALUE=DATE:20261012\r\nDTEND;VALUE=DATE:20261015" in text
+    occurrences = expanded_by_ical_js(body)["occurrences"]
+    assert {(o["start"], o["end"], o["allDay"]) for o in occurrences} == {
+        ("2026-10-12", "2026-10-15", True),
+        ("2026-10-24T13:00:00", "2026-10-26T12:00:00", False),
+    }
+    events = recurring_ical_events.of(parse(body)).between(date(2026, 10, 14), date(2026, 10, 15))
+    assert [str(e["SUMMARY"]) for e in events] == ["Utbildning: Supported Employment"]
+    assert vobject.readOne(text).vevent_list[0].dtstart.value == date(2026, 10, 12)
+
+
+# --- registered sources and the public feeds ------------------------------------------------
+
+def test_public_seminars_feed_is_an_empty_valid_calendar_until_seminars_register(client):
+    response = client.get("/feeds/seminars.ics")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/calendar; charset=utf-8"
+    body = response.get_data()
+    assert parse(body).walk("VEVENT") == [] and len(parse(body).walk("VTIMEZONE")) == 1
+    assert vobject.readOne(body.decode()).name == "VCALENDAR"
+    assert expanded_by_ical_js(body)["occurrences"] == []
+    assert client.get("/feeds/seminars/1.ics").status_code == 404
+
+
+def test_registered_sources_join_the_personal_and_seminar_feeds(client, staff, monkeypatch):
+    def registrations(subject):
+        from flask_babel import gettext
+
+        return [feeds.FeedEvent(uid=f"registration-{subject.user_id}", summary=gettext("Kick-off"),
+                                start=datetime(2026, 9, 1, 9, tzinfo=STOCKHOLM),
+                                end=datetime(2026, 9, 1, 12, tzinfo=STOCKHOLM),
+                                last_modified=NOW, url="https://example.org/seminars/1")]
+
+    def one_seminar(subject):
+        return registrations(subject) if subject.target_id == 1 else []
+
+    monkeypatch.setitem(feeds._SOURCES, "personal", [])
+    monkeypatch.setitem(feeds._SOURCES, "seminar", [])
+    feeds.add_source("personal", registrations)  # no stamp: events are built to make one
+    feeds.add_source("seminar", one_seminar,
+                     stamp=lambda s: feeds.Stamp(NOW if s.target_id == 1 else None,
+                                                 1 if s.target_id == 1 else 0))
+    url = f"/feeds/{new_token(staff)}.ics"
+    response = client.get(url)
+    body = response.get_data()
+    assert [str(e["SUMMARY"]) for e in parse(body).walk("VEVENT")] == ["Kick-off"]
+    conditional = client.get(url, headers={"If-None-Match": response.headers["ETag"]})
+    assert conditional.status == "304 Not Modified"  # also with a stamp-less source
+    assert client.get("/feeds/seminars/1.ics").status_code == 200
+    assert client.get("/feeds/seminars/2.ics").status_code == 404
+
+
+# --- HTTP ---------------------------------------------------------------------------------
+
+def test_http_headers_conditional_get_head_and_gzip(client, staff, room):
+    reservation = book(room, staff, date(2026, 3, 3), time(9, 0), time(10, 0))
+    url = f"/feeds/{new_token(staff)}.ics"
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/calendar; charset=utf-8"
+    assert response.headers["Cache-Control"] == "private, no-cache"
+    assert "Set-Cookie" not in response.headers
+    etag, modified = response.headers["ETag"], response.headers["Last-Modified"]
+    assert modified == reservation.updated_at.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    body = response.get_data()
+
+    not_modified = client.get(url, headers={"If-None-Match": etag})
+    assert not_modified.status_code == 304 and not_modified.get_data() == b""
+    assert not_modified.headers["ETag"] == etag
+    assert client.get(url, headers={"If-Modified-Since": modified}).status_code == 304
+    assert client.get(url, headers={"If-None-Match": '"other"'}).status_code == 200
+
+    head = client.head(url)
+    assert head.status_code == 200 and head.get_data() == b""
+    assert head.headers["ETag"] == etag and int(head.headers["Content-Length"]) == len(body)
+    assert client.head(url, headers={"If-None-Match": etag}).status_code == 304
+
+    packed = client.get(url, headers={"Accept-Encoding": "gzip, deflate"})
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(packed.get_data()) == body
+    assert packed.headers["ETag"] != etag and "Accept-Encoding" in packed.headers["Vary"]
+    assert client.get(url, headers={"Accept-Encoding": "gzip",
+                                    "If-None-Match": packed.headers["ETag"]}).status_code == 304
+    assert "Content-Encoding" not in client.get(url, headers={"Accept-Encoding": "gzip;q=0"}).headers
+
+    booking.cancel_reservation(reservation, staff)
+    changed = client.get(url, headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+
+
+def test_conditional_get_answers_without_rendering(client, staff, room):
+    book(room, staff, date(2026, 3, 3), time(9, 0), time(10, 0))
+    url = f"/feeds/{new_token(staff)}.ics"
+    etag = client.get(url).headers["ETag"]
+    feeds.clear_caches()
+    response = client.get(url, headers={"If-None-Match": etag})
+    assert response.status == "304 Not Modified"  # the fast path's words (Flask's: NOT MODIFIED)
+    assert len(feeds.BODY_CACHE) == 0 and len(feeds.EVENT_CACHE) == 0
+
+
+@pytest.mark.parametrize("app_config", [{"RATELIMIT_ENABLED": True,
+                                         "FEED_RATE_LIMIT": "3 per minute"}], indirect=True)
+def test_rate_limit_per_token(client, staff, create_user):
+    url = f"/feeds/{new_token(staff)}.ics"
+    etag = client.get(url).headers["ETag"]
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    assert client.get(url).status_code == 200
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 429
+    assert client.get(url).status_code == 429
+    assert client.get(f"/feeds/{new_token(create_user())}.ics").status_code == 200
+
+
+# --- the caches stay correct ---------------------------------------------------------------
+
+def test_cached_feed_equals_a_fresh_render_after_change_cancel_and_delete(client, staff, room):
+    singles = [book(room, staff, date(2026, 3, 3 + i), time(9, 0), time(10, 0)) for i in range(4)]
+    series = book(room, staff, date(2026, 3, 9), time(13, 0), time(14, 0),
+                  rrule="FREQ=WEEKLY;COUNT=10")
+    url = f"/feeds/{new_token(staff)}.ics"
+    subject = feeds.FeedSubject("personal", None, staff.id, "sv")
+
+    def check():
+        served = client.get(url).get_data()
+        assert served == feeds.render_feed(subject, use_cache=False)
+        return served
+
+    before = check()
+    booking.change_reservation(singles[0], staff, title="Ändrad", attendees=1,
+                               start_time=time(11, 0), end_time=time(12, 0), now=NOW)
+    assert check() != before
+    booking.cancel_occurrence(series.occurrences[2], staff)
+    check()
+    booking.change_occurrence(series.occurrences[4], staff, day=date(2026, 4, 7),
+                              start_time=time(15, 0), end_time=time(16, 0), now=NOW)
+    check()
+    booking.cancel_reservation(singles[1], staff)
+    check()
+    db.session.delete(singles[2])
+    db.session.commit()
+    after_delete = check()
+    assert "Ändrad".encode() in after_delete and f"reservation-{singles[2].id}@".encode() not in after_delete
+
+
+def test_feeds_page_has_no_inline_script_or_style(auth, client, staff, room):
+    auth.login(staff)
+    for html in (client.get("/feeds/").get_data(as_text=True),
+                 auth.post("/feeds/", {"prefix": "personal", "personal-kind": "personal"})
+                 .get_data(as_text=True)):
+        assert "<script>" not in html and " style=" not in html and "<style" not in html
+        assert html.count("<h1>") == 1 and 'for="new-link-https"' in html or "new-link" not in html
+
+
+def test_agency_feed_stops_when_its_owner_moves_to_another_agency(client, auth, staff,
+                                                                   create_agency):
+    token = new_token(staff, "agency", staff.agency_id)
+    assert client.get(f"/feeds/{token}.ics").status_code == 200
+    staff.agency_id = create_agency().id
+    db.session.commit()
+    assert client.get(f"/feeds/{token}.ics").status_code == 410
+    row = db.session.scalars(select(FeedToken)).one()
+    auth.login(staff)
+    assert auth.post(f"/feeds/{row.id}/regenerate").status_code == 403
