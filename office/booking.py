@@ -42,8 +42,12 @@ from office.models import (
     Role,
     User,
 )
+from office.observability import register_counter
 
 UTC = timezone.utc
+BOOKING_CONFLICTS = register_counter(
+    "samlokal_booking_conflicts", "Bookings refused because another booking holds the time: "
+    "taken (seen as booked) or just_taken (someone else won a race).", ["reason"])
 
 
 # --- problems ---------------------------------------------------------------
@@ -76,6 +80,15 @@ class BookingConflict(BookingRefused):
     """Someone else got there first (HTTP 409)."""
 
     status = 409
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__(problems)
+        # Every 409 of a booking is made here (rule check or the database's constraint).
+        BOOKING_CONFLICTS.labels(_conflict_reason(problems)).inc()
+
+
+def _conflict_reason(problems: list[Problem]) -> str:
+    return "just_taken" if any(p.code == "just_taken" for p in problems) else "taken"
 
 
 MESSAGES = {
