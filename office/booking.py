@@ -708,13 +708,17 @@ def can_manage(user: User, reservation: Reservation) -> bool:
 def upcoming_for(user: User, *, now: datetime | None = None, limit: int = 200):
     """Active occurrences still ahead that the user booked or that are booked for them."""
     from sqlalchemy import or_
-    from sqlalchemy.orm import contains_eager
+    from sqlalchemy.orm import contains_eager, joinedload
 
     now = now or utcnow()
+    reservation = contains_eager(ReservationOccurrence.reservation)
     query = (
         select(ReservationOccurrence)
         .join(ReservationOccurrence.reservation)
-        .options(contains_eager(ReservationOccurrence.reservation))
+        # The page shows each row's place, booker and agency: loaded here, not one by one.
+        .options(reservation.joinedload(Reservation.resource).joinedload(Resource.site),
+                 reservation.joinedload(Reservation.booked_by),
+                 reservation.joinedload(Reservation.agency))
         .where(
             or_(Reservation.booked_by_id == user.id, Reservation.booked_for_id == user.id),
             ReservationOccurrence.state == OccurrenceState.active,
