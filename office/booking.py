@@ -42,8 +42,12 @@ from office.models import (
     Role,
     User,
 )
+from office.observability import register_counter
 
 UTC = timezone.utc
+BOOKING_CONFLICTS = register_counter(
+    "samlokal_booking_conflicts", "Bookings refused because another booking holds the time: "
+    "taken (seen as booked) or just_taken (someone else won a race).", ["reason"])
 
 
 # --- problems ---------------------------------------------------------------
@@ -76,6 +80,15 @@ class BookingConflict(BookingRefused):
     """Someone else got there first (HTTP 409)."""
 
     status = 409
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__(problems)
+        # Every 409 of a booking is made here (rule check or the database's constraint).
+        BOOKING_CONFLICTS.labels(_conflict_reason(problems)).inc()
+
+
+def _conflict_reason(problems: list[Problem]) -> str:
+    return "just_taken" if any(p.code == "just_taken" for p in problems) else "taken"
 
 
 MESSAGES = {
@@ -695,13 +708,17 @@ def can_manage(user: User, reservation: Reservation) -> bool:
 def upcoming_for(user: User, *, now: datetime | None = None, limit: int = 200):
     """Active occurrences still ahead that the user booked or that are booked for them."""
     from sqlalchemy import or_
-    from sqlalchemy.orm import contains_eager
+    from sqlalchemy.orm import contains_eager, joinedload
 
     now = now or utcnow()
+    reservation = contains_eager(ReservationOccurrence.reservation)
     query = (
         select(ReservationOccurrence)
         .join(ReservationOccurrence.reservation)
-        .options(contains_eager(ReservationOccurrence.reservation))
+        # The page shows each row's place, booker and agency: loaded here, not one by one.
+        .options(reservation.joinedload(Reservation.resource).joinedload(Resource.site),
+                 reservation.joinedload(Reservation.booked_by),
+                 reservation.joinedload(Reservation.agency))
         .where(
             or_(Reservation.booked_by_id == user.id, Reservation.booked_for_id == user.id),
             ReservationOccurrence.state == OccurrenceState.active,

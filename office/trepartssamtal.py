@@ -631,15 +631,20 @@ def record_outcome(meeting: Trepartssamtal, actor: User, status: MeetingStatus,
 def purge_references(now: datetime | None = None, days: int | None = None) -> int:
     """Erase reference, consent and video link of meetings ended `days` ago; keep the counts.
 
-    Idempotent: a second run finds nothing left to erase. Returns how many were purged.
+    Idempotent and safe on two machines at once: a second run finds nothing left to erase.
+    Returns how many were purged.
     """
     now = now or utcnow()
     if days is None:
         days = current_app.config.get("TREPARTSSAMTAL_RETENTION_DAYS", 90)
     cutoff = now - timedelta(days=days)
+    # Two runners at once (two machines): the second skips the rows the first holds and,
+    # once those are committed, no longer sees them as unpurged; one erasure, one audit line.
     meetings = db.session.scalars(
         select(Trepartssamtal).where(Trepartssamtal.ends_at < cutoff,
                                      Trepartssamtal.purged_at.is_(None))
+        .with_for_update(skip_locked=True, of=Trepartssamtal)
+        .execution_options(populate_existing=True)
     ).all()
     for meeting in meetings:
         meeting._reference = None

@@ -22,7 +22,7 @@ from pathlib import Path
 from flask import current_app, g, has_request_context, url_for
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from office.database import utcnow
 from office.extensions import db
@@ -101,18 +101,28 @@ def queue_reminders(now: datetime | None = None, days_before: int | None = None)
 
     now = now or utcnow()
     days = current_app.config.get("SEMINAR_REMINDER_DAYS", 2) if days_before is None else days_before
-    queued = 0
-    for seminar in db.session.scalars(select(Seminar).where(Seminar.state == SeminarState.published)):
-        start = starts_at(seminar)
-        if start is None or not now < start <= now + timedelta(days=days):
-            continue
-        for registration in seminar.registrations:
-            if registration.status == RegistrationStatus.confirmed and registration.reminded_at is None:
-                registration.reminded_at = now
-                queue_for_registration("reminder", registration)
-                queued += 1
+    soon = [seminar.id for seminar in db.session.scalars(
+        select(Seminar).where(Seminar.state == SeminarState.published))
+        if (start := starts_at(seminar)) is not None and now < start <= now + timedelta(days=days)]
+    if not soon:
+        db.session.commit()
+        return 0
+    # Safe on two machines at once: each registration is taken FOR UPDATE SKIP LOCKED and
+    # read afresh, so a second runner skips what the first holds and then sees reminded_at.
+    due = db.session.scalars(
+        select(Registration).where(
+            Registration.seminar_id.in_(soon),
+            Registration.status == RegistrationStatus.confirmed,
+            Registration.reminded_at.is_(None),
+        ).order_by(Registration.id)
+        .with_for_update(skip_locked=True, of=Registration)
+        .execution_options(populate_existing=True)
+    ).all()
+    for registration in due:
+        registration.reminded_at = now
+        queue_for_registration("reminder", registration)
     db.session.commit()
-    return queued
+    return len(due)
 
 
 # --- sending ------------------------------------------------------------------------------
@@ -199,6 +209,12 @@ def send_due(limit: int = 20, now: datetime | None = None) -> tuple[int, int]:
             mail.last_error = ""
         db.session.commit()
     return sent, failed
+
+
+def queue_length() -> int:
+    """Mails still to be sent (the /metrics gauge; the same whichever worker is asked)."""
+    return db.session.scalar(select(func.count()).select_from(OutboxMail).where(
+        OutboxMail.status == MailStatus.queued))
 
 
 def failing_mails() -> list[OutboxMail]:

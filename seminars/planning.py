@@ -303,7 +303,10 @@ def finish_past_seminars(now: datetime | None = None) -> int:
     """Mark published seminars whose last day has ended as finished (scheduled job)."""
     now = now or utcnow()
     done = 0
-    for seminar in db.session.scalars(select(Seminar).where(Seminar.state == SeminarState.published)):
+    # SKIP LOCKED: a second runner (another machine) leaves what the first holds.
+    published = select(Seminar).where(Seminar.state == SeminarState.published).with_for_update(
+        skip_locked=True, of=Seminar).execution_options(populate_existing=True)
+    for seminar in db.session.scalars(published):
         end = ends_at(seminar)
         if end is not None and end <= now:
             seminar.state = SeminarState.finished

@@ -60,6 +60,10 @@ def _set_up(state) -> None:
 
     demo.add_demo_step(seed_seminars)
     register_commands(state.app)
+    from office.observability import register_gauge
+
+    register_gauge("samlokal_mail_queue_length", "Mails in the outbox waiting to be sent "
+                   "(queued, due now or later after a failure).", mail.queue_length)
 
 
 def _seminar_for(seminar_id: int) -> Seminar:

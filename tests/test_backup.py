@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import glob
 import os
+import random
 import shutil
 import sqlite3
 import subprocess
 import threading
 import uuid
+from datetime import time, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -16,32 +18,55 @@ from sqlalchemy.engine import make_url
 
 from office.backup import BackupError, backup_sqlite
 from office.extensions import db
-from office.models import Agency, Unit
+from sqlalchemy import func, select
+
+from office.models import Agency, Reservation, Resource, ResourceKind, Role, User
 from tests.conftest import BACKEND
+from wsgi import create_app
 
 
-def _write_agencies_until(app, stop: threading.Event, committed: list[int]) -> None:
-    """Each transaction adds an agency and its unit: a backup must hold both or neither."""
+def _book_until(app, stop: threading.Event, committed: list[int], refused: list[str]) -> None:
+    """Real bookings through office.booking.book(), some clashing: a backup holds whole ones."""
+    from office import booking, premises
+    from office.i18n import today_local
+
+    rng = random.Random(10)
     with app.app_context():
         try:
-            n = 0
+            user = db.session.scalar(select(User).where(User.role == Role.coordinator).limit(1))
+            rooms = db.session.scalars(select(Resource).where(
+                Resource.kind == ResourceKind.room).order_by(Resource.id).limit(3)).all()
+            days = [d for d in (today_local() + timedelta(days=n) for n in range(30, 60))
+                    if d.weekday() < 5 and not premises.public_holiday(d)][:10]
             while not stop.is_set():
-                n += 1
-                db.session.add(Agency(name=f"Writer {n}", short_name=f"W{n}",
-                                      units=[Unit(name="Enheten")]))
-                db.session.commit()
-                committed.append(n)
+                hour, minutes = rng.randrange(8, 16), rng.choice([0, 30])
+                request = booking.BookingRequest(
+                    resource=rng.choice(rooms), title="Skrivare", first_day=rng.choice(days),
+                    start_time=time(hour, minutes), end_time=time(hour + 1, minutes),
+                    booked_by=user, attendees=1)
+                try:
+                    committed.append(booking.book(request).id)
+                except booking.BookingRefused as error:
+                    refused.append(str(error))
         finally:
             stop.set()  # a failed writer must not leave the test waiting
             db.session.remove()
+
+
+OVERLAPS = """
+    SELECT count(*) FROM reservation_occurrence a JOIN reservation_occurrence b
+      ON a.resource_id = b.resource_id AND a.id < b.id
+     AND a.starts_at < b.ends_at AND b.starts_at < a.ends_at
+     WHERE a.state = 'active' AND b.state = 'active'
+"""
 
 
 @pytest.mark.skipif(BACKEND != "sqlite", reason="the SQLite backup (PostgreSQL: pg_dump below)")
 def test_backup_of_a_live_sqlite_database_restores(app, tmp_path):
     app.test_cli_runner().invoke(args=["seed-demo"])
     db.session.commit()  # the command's last read must not keep SQLite's write lock
-    stop, committed = threading.Event(), []
-    writer = threading.Thread(target=_write_agencies_until, args=(app, stop, committed))
+    stop, committed, refused = threading.Event(), [], []
+    writer = threading.Thread(target=_book_until, args=(app, stop, committed, refused))
     writer.start()
     try:
         while len(committed) < 20 and not stop.wait(0.01):
@@ -55,6 +80,7 @@ def test_backup_of_a_live_sqlite_database_restores(app, tmp_path):
         writer.join(30)
     assert result.exit_code == 0, result.output
     assert "integrity check ok" in result.output
+    assert refused, "the writer should also have met taken times"
 
     # Restore: the backup file becomes the database of a fresh installation.
     restored = tmp_path / "restored" / "samlokal.sqlite3"
@@ -62,13 +88,28 @@ def test_backup_of_a_live_sqlite_database_restores(app, tmp_path):
     shutil.copyfile(tmp_path / "backup.sqlite3", restored)
     with sqlite3.connect(restored) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-        writers = conn.execute("SELECT count(*) FROM agency WHERE short_name LIKE 'W%'").fetchone()[0]
-        units = conn.execute("SELECT count(*) FROM unit WHERE name = 'Enheten'").fetchone()[0]
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        bookings = conn.execute("SELECT count(*) FROM reservation WHERE title = 'Skrivare'").fetchone()[0]
+        occurrences = conn.execute(
+            "SELECT count(*) FROM reservation_occurrence o JOIN reservation r"
+            " ON r.id = o.reservation_id WHERE r.title = 'Skrivare'").fetchone()[0]
+        audited = conn.execute("SELECT count(*) FROM audit_entry WHERE action = 'create'"
+                               " AND object_type = 'reservation'").fetchone()[0]
+        overlaps = conn.execute(OVERLAPS).fetchone()[0]
         demo_users = conn.execute("SELECT count(*) FROM user_account").fetchone()[0]
         revision = conn.execute("SELECT version_num FROM alembic_version").fetchone()
     conn.close()
-    assert 20 <= writers <= len(committed) and units == writers
+    assert 20 <= bookings <= len(committed) and occurrences == bookings  # whole bookings only
+    assert audited >= bookings  # each with its audit entry (same transaction)
+    assert overlaps == 0
     assert demo_users >= 18 and revision is not None
+    # The restored copy is a working database: the app opens it and reads the bookings.
+    copy = create_app({**app.config, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{restored}"})
+    with copy.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Reservation).where(
+            Reservation.title == "Skrivare")) == bookings
+        db.session.remove()
+        db.engine.dispose()
 
 
 def test_backup_refuses_to_overwrite_and_leaves_no_partial_file(tmp_path):

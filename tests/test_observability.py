@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 import pytest
 
 from office.models import Role
 from office.observability import register_counter, register_gauge
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, csrf_token_from
 
 TOKEN = "a-long-random-metrics-token-for-the-scraper"
 WITH_TOKEN = pytest.mark.parametrize("app_config", [{"METRICS_TOKEN": TOKEN}], indirect=True)
@@ -115,3 +116,80 @@ def test_metrics_sum_over_gunicorn_workers(app, database_url, tmp_path):
             urlopen(base + "/login").read()
         seen = {logins_counted(base) for _ in range(6)}
     assert seen == {before + 30}  # whichever worker answered each scrape
+
+
+@WITH_TOKEN
+def test_every_blueprint_logs_one_line_per_request_without_personal_data(
+        auth, client, caplog, create_user, create_site, create_resource):
+    """Bookings, allocations, meetings, availability, trepartssamtal and seminars, as people use them."""
+    from datetime import time, timedelta
+
+    from office.i18n import today_local
+    from seminars.models import Audience
+    from tests.seminar_factories import make_seminar
+
+    coordinator = create_user(role=Role.coordinator, email="greta.personlig@example.org",
+                              name="Greta Personlig")
+    site = create_site(opens=time(8), closes=time(17))
+    room = create_resource(site=site, name="Rum Ek")
+    seminar = make_seminar(coordinator, audience=Audience.public, title="Forum")
+    day = today_local() + timedelta(days=14)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    booking = {"title": "Samtal", "resource_id": room.id, "day": day.isoformat(), "start": "10:00",
+               "end": "11:00", "attendees": 1, "booked_for_id": 0, "repeat": "none",
+               "ends": "count", "count": 1}
+    pages = [f"/bookings/?site={site.id}&view=week&day={day}", "/bookings/mine", f"/bookings/new?resource={room.id}", "/allocations/plan",
+             "/meetings/", "/availability/", "/trepartssamtal/", "/seminars/",
+             f"/seminars/{seminar.id}", f"/seminars/plan/{day.year}"]
+    with caplog.at_level(logging.INFO, logger="samlokal.request"):
+        auth.login(coordinator)
+        for page in pages:
+            assert auth.client.get(page).status_code == 200, page
+        assert auth.post("/bookings/new", booking).status_code == 302
+        assert auth.post("/bookings/new", booking).status_code == 409  # the slot is taken now
+        guest = client.application.test_client()
+        html = guest.get(f"/seminars/public/{seminar.id}").get_data(as_text=True)
+        guest.post(f"/seminars/public/{seminar.id}", data={
+            "csrf_token": csrf_token_from(html), "name": "Hemlig Gäst", "organisation": "SSAB",
+            "email": "hemlig.gast@example.se", "locale": "sv", "attendance_mode": "on_site"})
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    for secret in ("greta.personlig", "Greta Personlig", "Hemlig Gäst", "hemlig.gast", "SSAB",
+                   PASSWORD):
+        assert secret not in text
+    lines = _request_lines(caplog)
+    assert len(lines) == 3 + len(pages) + 2 + 2  # login (GET, POST, dashboard), pages, bookings, guest
+    assert all(set(line) == {"method", "route", "endpoint", "status", "duration_ms", "user_id"}
+               and line["duration_ms"] >= 0 for line in lines)
+    staff_lines = lines[3:-2]
+    assert [line["route"].split("?")[0] for line in staff_lines[:len(pages)]] == [
+        "/bookings/", "/bookings/mine", "/bookings/new", "/allocations/plan", "/meetings/",
+        "/availability/", "/trepartssamtal/", "/seminars/", "/seminars/<int:seminar_id>",
+        "/seminars/plan/<int:year>"]
+    assert {line["user_id"] for line in staff_lines} == {coordinator.id}
+    assert [(line["method"], line["status"]) for line in staff_lines[-2:]] == [("POST", 302), ("POST", 409)]
+    guest_lines = lines[-2:]
+    assert [line["route"] for line in guest_lines] == ["/seminars/public/<int:seminar_id>"] * 2
+    assert {line["user_id"] for line in guest_lines} == {None}
+
+    body = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).get_data(as_text=True)
+    assert re.search(r'samlokal_booking_conflicts_total\{reason="taken"\} [1-9]', body)
+    assert re.search(r"^samlokal_mail_queue_length [1-9]", body, re.MULTILINE)  # the confirmations
+
+
+def test_booking_conflicts_are_counted_where_they_are_made(app, create_user, create_resource):
+    from datetime import date
+
+    from office import booking
+    from office.booking import BookingConflict, BookingRefused
+
+    before = {reason: booking.BOOKING_CONFLICTS.labels(reason)._value.get()
+              for reason in ("taken", "just_taken")}
+    with pytest.raises(BookingConflict):
+        raise booking.refusal([booking.problem("just_taken")])
+    with pytest.raises(BookingRefused) as refused:
+        raise booking.refusal([booking.problem("empty_title"), booking.problem("just_taken")])
+    assert refused.value.status == 422  # bad input too: not a conflict, not counted
+    BookingConflict([booking.problem("taken", date(2026, 3, 30), start="10:00", end="11:00")])
+    assert booking.BOOKING_CONFLICTS.labels("just_taken")._value.get() == before["just_taken"] + 1
+    assert booking.BOOKING_CONFLICTS.labels("taken")._value.get() == before["taken"] + 1

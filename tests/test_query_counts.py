@@ -1,0 +1,62 @@
+"""Pages on the load scenario's path (bench/bench_load.py) query a fixed number of times.
+
+A page whose statements grow with its rows (N+1) is what the load profile found; these
+tests keep it from coming back.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import event
+
+from office.extensions import db
+from office.i18n import today_local
+from office.models import Reservation, ReservationOccurrence
+
+ZONE = ZoneInfo("Europe/Stockholm")
+
+
+@contextmanager
+def counted_statements():
+    statements: list[str] = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+
+
+def book_directly(resource, user, day, hour):
+    start = datetime.combine(day, time(hour), ZONE).astimezone(timezone.utc)
+    reservation = Reservation(resource=resource, title="Möte", booked_by=user, agency_id=user.agency_id,
+                              first_day=day, start_time=time(hour), end_time=time(hour + 1))
+    reservation.occurrences = [ReservationOccurrence(resource_id=resource.id, starts_at=start,
+                                                     ends_at=start + timedelta(hours=1),
+                                                     original_start=start)]
+    db.session.add(reservation)
+
+
+def test_my_bookings_takes_the_same_statements_for_two_rows_or_twenty(
+        auth, client, create_user, create_site, create_resource):
+    user = create_user()
+    sites = [create_site(), create_site()]
+    resources = [create_resource(site=sites[n % 2]) for n in range(10)]
+    day = today_local() + timedelta(days=3)
+    book_directly(resources[0], user, day, 9)
+    book_directly(resources[1], user, day, 10)
+    db.session.commit()
+    auth.login(user)
+    with counted_statements() as few:
+        assert client.get("/bookings/mine").status_code == 200
+    for n, resource in enumerate(resources):
+        book_directly(resource, user, day + timedelta(days=1 + n // 5), 11 + n % 5)
+        book_directly(resource, create_user(), day + timedelta(days=1), 8)  # booked by others
+    db.session.commit()
+    with counted_statements() as many:
+        html = client.get("/bookings/mine").get_data(as_text=True)
+    assert html.count('href="/bookings/occurrences/') == 12
+    assert len(many) == len(few) <= 3, many
