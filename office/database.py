@@ -65,6 +65,12 @@ class DatabaseIdConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+def valid_id(value) -> int | None:
+    """The value when it could name a row (1..MAX_ID), else None: query strings and forms
+    that are read before validation must not send the driver a number it refuses."""
+    return value if isinstance(value, int) and 0 < value <= MAX_ID else None
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 

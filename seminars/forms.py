@@ -81,7 +81,7 @@ class SessionForm(FlaskForm):
     end_time = TimeField(_l("Ends"), validators=[InputRequired()])
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200), no_control_characters])
     room = StringField(_l("Room"), validators=[Optional(), Length(max=120)])
-    capacity = IntegerField(_l("Places in this session"), validators=[Optional(), NumberRange(min=1)])
+    capacity = IntegerField(_l("Places in this session"), validators=[Optional(), NumberRange(min=1, max=5000)])
     presenters = TextAreaField(_l("Presenters (one per line: name, agency)"),
                                validators=[Optional(), Length(max=2000)])
 

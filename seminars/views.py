@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from office.database import valid_id
 from office.extensions import db, htmx, limiter
 from office.forms import ConfirmForm, choices
 from office.i18n import today_local
@@ -452,7 +453,8 @@ def copy_to_next_year(year: int):
     """Drafts of the chosen seminars a year later (same weekday, nearest date)."""
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    ids = [int(v) for v in request.form.getlist("seminar") if v.isdigit()]
+    ids = [valid_id(int(v)) for v in request.form.getlist("seminar") if v.isdecimal()]
+    ids = [i for i in ids if i is not None]
     copies = planning.copy_to_next_year(ids, current_user)
     flash(_("%(count)d drafts created for %(year)d.", count=len(copies), year=year + 1), "success")
     return redirect(url_for("seminars.year_plan", year=year + 1))

@@ -13,6 +13,7 @@ e.g. the failed-login counter).
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -26,6 +27,7 @@ from office import accounts
 from office.extensions import db
 from office.models import Closure, Role, User
 from tests.conftest import PASSWORD, AuthActions
+from tests.feature_world import add_features
 
 ANONYMOUS = "anonymous"
 # `make test` runs a few fixed examples per endpoint (seconds, never flaky); a deeper,
@@ -73,6 +75,21 @@ def _weekday_hours():
 EMAILS = st.sampled_from(["staff@example.org", "new.person@example.org", "ADMIN@EXAMPLE.ORG", "a@b"])
 NAMES = st.sampled_from(["Samtalsrum 9", "Arbetsförmedlingen", "Å", "Konferensrummet"])
 BOOLEANS = st.sampled_from(["y", "n", "on", ""])
+TIMES = st.sampled_from(["09:00", "12:00", "13:00", "16:30", "08:00"])
+DAYS = st.sampled_from(["{day}", "2031-01-07", "2000-01-03"])
+TEXTS = st.sampled_from(["Arbetsplats", "Glutenfri", "Rullstol, hörslinga", "", "Å" * 300])
+STAFF, ADMIN, COORDINATOR = Role.staff.value, Role.agency_admin.value, Role.coordinator.value
+SEMINAR_FIELDS = {
+    "title": NAMES, "kind": st.sampled_from(["employer_forum", "kick_off", "party"]),
+    "description": TEXTS, "audience": st.sampled_from(["public", "internal", "secret"]),
+    "invited_agencies": st.just("{agency_id}"), "audience_note": TEXTS,
+    "venue_kind": st.sampled_from(["on_site", "external", "online", "hybrid"]),
+    "external_address": NAMES, "online_url": st.sampled_from(["https://meet.example/x", "javascript:alert(1)", ""]),
+    "capacity": st.sampled_from(["30", "0", "5001"]), "registration_deadline": DAYS,
+}
+ANSWERS = {"dietary_needs": TEXTS, "accessibility_needs": TEXTS,
+           "attendance_mode": st.sampled_from(["on_site", "online", "teleport"])}
+EVALUATION = {"rating": st.sampled_from(["1", "5", "0", "6"]), "comment": TEXTS}
 
 FORMS = [
     Form("/login", (ANONYMOUS,), {"email": EMAILS, "password": st.just(PASSWORD), "remember": BOOLEANS},
@@ -112,6 +129,70 @@ FORMS = [
     Form("/resources/<int:resource_id>/edit", (Role.coordinator.value,),
          {"name": NAMES, "site_id": st.just("{site_id}"), "kind": st.just("desk"),
           "capacity": st.sampled_from(["2", "0"])}),
+    # allocations
+    Form("/allocations/new", (COORDINATOR,),
+         {"agency_id": st.just("{agency_id}"), "resource_ids": st.just("{resource_id}"),
+          "weekdays": st.sampled_from(["1", "3", "7"]), "start_time": TIMES, "end_time": TIMES,
+          "pattern": st.sampled_from(["every_week", "odd_weeks", "every_n_weeks", "weeks_of_month", "x"]),
+          "interval_weeks": st.sampled_from(["2", "0", "53"]), "weeks_of_month": st.sampled_from(["1", "L", "9"]),
+          "term_id": st.sampled_from(["{term_id}", "0"]), "first_day": DAYS, "last_day": DAYS,
+          "note": NAMES, "covered": st.sampled_from(["", "keep", "cancel", "explode"])}),
+    Form("/allocations/<int:allocation_id>/delete", (COORDINATOR,),
+         {"next": st.sampled_from(["/allocations/plan", "//evil.example", "/allocations/../x"])}),
+    Form("/allocations/plan/cell/<int:resource_id>/<day>", (COORDINATOR,),
+         {"agency_id": st.just("{agency_id}"), "start_time": TIMES, "end_time": TIMES,
+          "pattern": st.sampled_from(["every_week", "odd_weeks", "even_weeks", "every_n_weeks"]),
+          "covered": st.sampled_from(["", "keep", "cancel"])}),
+    Form("/allocations/plan/copy", (COORDINATOR,), {"term_id": st.just("{term_id}")}),
+    Form("/allocations/<int:allocation_id>/release", (ADMIN, COORDINATOR),
+         {"first_day": DAYS, "last_day": DAYS}),
+    Form("/allocations/book", (STAFF, COORDINATOR),
+         {"resource_id": st.just("{resource_id}"), "day": DAYS, "start_time": TIMES, "end_time": TIMES,
+          "title": NAMES}),
+    Form("/allocations/settings/policy/<int:site_id>", (COORDINATOR,),
+         {"working_days_before": st.sampled_from(["1", "0", "31", "-1"]), "release_time": TIMES}),
+    Form("/allocations/settings/agency/<int:agency_id>", (ADMIN, COORDINATOR),
+         {"staff_may_release": BOOLEANS}),
+    Form("/allocations/settings/resource/<int:resource_id>", (COORDINATOR,), {"allocated_only": BOOLEANS}),
+    Form("/allocations/settings/terms", (COORDINATOR,), {"year": st.sampled_from(["2031", "1999", "2101"])}),
+    Form("/allocations/settings/terms/<int:term_id>", (COORDINATOR,), {"first_day": DAYS, "last_day": DAYS}),
+    # meetings
+    Form("/meetings/series", (COORDINATOR,),
+         {"name": NAMES, "description": NAMES, "resource_id": st.just("{resource_id}"),
+          "frequency": st.sampled_from(["weekly", "twice_per_term", "daily"]),
+          "weekday": st.sampled_from(["0", "4", "6"]), "start_time": TIMES, "end_time": TIMES,
+          "term_id": st.just("{term_id}")}),
+    Form("/meetings/series/<int:series_id>/members", (COORDINATOR,),
+         {"user_id": st.just("{user_id}"),
+          "attendance": st.sampled_from(["every_meeting", "odd_weeks", "monthly", "never"])}),
+    Form("/meetings/series/<int:series_id>/members/<int:member_id>/delete", (COORDINATOR,)),
+    # seminars
+    Form("/seminars/new", (COORDINATOR,), SEMINAR_FIELDS),
+    Form("/seminars/<int:seminar_id>/edit", (COORDINATOR,), SEMINAR_FIELDS),
+    Form("/seminars/<int:seminar_id>/days", (COORDINATOR,),
+         {"day": DAYS, "start_time": TIMES, "end_time": TIMES,
+          "resource_id": st.sampled_from(["0", "{resource_id}"])}),
+    Form("/seminars/<int:seminar_id>/days/<int:day_id>/delete", (COORDINATOR,)),
+    Form("/seminars/<int:seminar_id>/days/<int:day_id>/sessions", (COORDINATOR,),
+         {"day{day_id}-start_time": TIMES, "day{day_id}-end_time": TIMES, "day{day_id}-title": NAMES,
+          "day{day_id}-room": NAMES, "day{day_id}-capacity": st.sampled_from(["10", "0", ""]),
+          "day{day_id}-presenters": st.sampled_from(["Anna Lind, RAR", "Erik Holm, AF\nKarin, Kommunen", ","])}),
+    Form("/seminars/<int:seminar_id>/sessions/<int:session_id>/delete", (COORDINATOR,)),
+    Form("/seminars/<int:seminar_id>/<any(publish, cancel, finish):action>", (COORDINATOR,)),
+    Form("/seminars/<int:seminar_id>/capacity", (COORDINATOR,), {"capacity": st.sampled_from(["1", "60", "0"])}),
+    Form("/seminars/<int:seminar_id>/register", (STAFF, COORDINATOR), ANSWERS),
+    Form("/seminars/<int:seminar_id>/unregister", (STAFF, COORDINATOR)),
+    Form("/seminars/<int:seminar_id>/evaluate", (STAFF, COORDINATOR), EVALUATION),
+    Form("/seminars/<int:seminar_id>/registrations/<int:registration_id>/check-in", (COORDINATOR,),
+         {"present": st.sampled_from(["1", "0"])}),
+    Form("/seminars/plan/<int:year>/copy", (COORDINATOR,), {"seminar": st.just("{seminar_id}")}),
+    Form("/seminars/outbox/<int:mail_id>/retry", (COORDINATOR,)),
+    Form("/seminars/public/<int:seminar_id>", (ANONYMOUS,),
+         {"name": NAMES, "organisation": NAMES, "email": EMAILS, "locale": st.sampled_from(["sv", "en", "fi"]),
+          **ANSWERS}),
+    Form("/seminars/r/<token>", (ANONYMOUS,), {"locale": st.sampled_from(["sv", "en"]), **ANSWERS}),
+    Form("/seminars/r/<token>/cancel", (ANONYMOUS,)),
+    Form("/seminars/r/<token>/evaluate", (ANONYMOUS,), EVALUATION),
 ]
 FORMS_BY_RULE = {form.rule: form for form in FORMS}
 
@@ -124,7 +205,8 @@ def test_every_form_endpoint_is_fuzzed(app):
 
 @pytest.fixture
 def world(app, create_agency, create_user, create_site, create_resource):
-    """Two agencies (ours and a foreign one) with staff, a site with a closure, a room."""
+    """Two agencies (ours and a foreign one) with staff, a site with a closure, a room,
+    and one of each feature object for each agency."""
     ours = create_agency(units=["Enhet A"])
     foreign = create_agency(units=["Enhet B"])
     actors = {role.value: create_user(role=role, agency=ours) for role in Role}
@@ -136,13 +218,28 @@ def world(app, create_agency, create_user, create_site, create_resource):
     db.session.add(closure)
     token = accounts.create_invitation(colleague, actors[Role.coordinator.value])
     db.session.commit()
+    coordinator = actors[COORDINATOR]
+    mine = add_features(agency=ours, coordinator=coordinator, desk=room,
+                        room=create_resource(site=site, name="Konferensrummet"),
+                        members=[colleague], registered=[actors[STAFF]])
+    theirs = add_features(agency=foreign, coordinator=coordinator, desk=create_resource(site=site),
+                          room=create_resource(site=site, name="Grupprummet"),
+                          members=[stranger], registered=[stranger])
+    both = (mine, theirs)
     ids = {
         "agency_id": [ours.id, foreign.id], "unit_id": [ours.units[0].id, foreign.units[0].id],
         "user_id": [colleague.id, stranger.id, actors[Role.agency_admin.value].id],
         "site_id": [site.id], "closure_id": [closure.id], "resource_id": [room.id],
+        "term_id": [mine.term.id], "day": [mine.day.isoformat(), "9999-12-31", "0001-01-01", "2024-02-30"],
+        "year": [mine.day.year, 1, 9999],
+        **{name: [getattr(f, name) for f in both]
+           for name in ("allocation_id", "series_id", "member_id", "seminar_id", "day_id",
+                        "session_id", "mail_id")},
+        "registration_id": [mine.guest_registration_id, *mine.registration_ids.values(),
+                            theirs.guest_registration_id],
     }
     actor_ids = {role: user.id for role, user in actors.items()}
-    return {"ids": ids, "token": token, "actors": actor_ids,
+    return {"ids": ids, "token": token, "guest_token": mine.guest_token, "actors": actor_ids,
             "password_hash": actors[Role.staff.value].password_hash}
 
 
@@ -177,13 +274,19 @@ def _fill(value, ids):
 def requests(draw, form: Form, world):
     role = draw(st.sampled_from(form.roles))
     path_values = {}
-    for name in ("agency_id", "unit_id", "user_id", "site_id", "closure_id", "resource_id"):
-        if f"<int:{name}>" in form.rule:
-            path_values[name] = draw(st.sampled_from(world["ids"][name] + HUGE_IDS))
+    for name in re.findall(r"<int:(\w+)>", form.rule):
+        path_values[name] = draw(st.sampled_from(world["ids"][name] + HUGE_IDS))
+    if "<day>" in form.rule:
+        path_values["day"] = draw(st.sampled_from(world["ids"]["day"] + ["x", "%00", "2026-13-01"]))
+    if "<any(publish, cancel, finish):action>" in form.rule:
+        path_values["action"] = draw(st.sampled_from(["publish", "cancel", "finish"]))
     if "<token>" in form.rule:
-        path_values["token"] = draw(st.sampled_from([world["token"], "nope", "x" * 300, "%00"]))
+        secret = world["guest_token"] if form.rule.startswith("/seminars/") else world["token"]
+        path_values["token"] = draw(st.sampled_from([secret, "nope", "x" * 300, "%00"]))
     data = {}
-    for name, plausible in form.fields.items():
+    for template, plausible in form.fields.items():
+        # Prefixed fields (a day's programme form) carry the day's id in their names.
+        name = template.format(**path_values) if "{" in template else template
         choice = draw(st.sampled_from(["plausible", "hostile", "omitted", "repeated"]))
         if choice == "plausible":
             data[name] = _fill(draw(plausible), world["ids"])
@@ -223,3 +326,18 @@ def test_hostile_form_input_never_breaks_anything(app, world, rule):
             assert _snapshot(form.refusal_may_change) == before, (url, data, response.status_code)
 
     check()
+
+
+@pytest.mark.parametrize("path", [
+    "/allocations/plan?site={n}&week=9999-W99", "/allocations/book?resource_id={n}&day=0001-01-01",
+    "/allocations/utilization?site_id={n}&term_id={n}&month=9999-12", "/allocations/utilization.csv?term_id={n}",
+    "/seminars/plan/2031?agency={n}&kind=x",
+])
+def test_huge_ids_in_query_strings_are_refused_not_a_500(app, world, path):
+    """Query strings are read before any form validates them: numbers beyond the database's
+    integer range must not reach the driver (PostgreSQL refuses them)."""
+    client = app.test_client()
+    assert AuthActions(client).login(db.session.get(User, world["actors"][COORDINATOR])).status_code == 302
+    for n in HUGE_IDS:
+        response = client.get(path.format(n=n))
+        assert response.status_code < 500, (path, n, response.status_code)

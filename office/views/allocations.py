@@ -18,6 +18,7 @@ from office.allocation_forms import (
     PlanCellForm, ReleaseForm, ReleasePolicyForm, ResourceAccessForm, TermForm,
     UtilizationForm, YearForm,
 )
+from office.database import valid_id
 from office.extensions import db, htmx
 from office.forms import WEEKDAY_NAMES, ConfirmForm, choices
 from office.i18n import today_local
@@ -49,7 +50,7 @@ def _agency_choices():
 
 
 def _site_from_args() -> Site | None:
-    site_id = request.args.get("site", type=int)
+    site_id = valid_id(request.args.get("site", type=int))
     site = db.session.get(Site, site_id) if site_id else None
     return site or db.session.scalar(select(Site).order_by(Site.name).limit(1))
 
@@ -235,7 +236,8 @@ def plan_cell(resource_id: int, day: str):
         pattern=WeekPattern(form.pattern.data), term=term,
     )
     choice = rules.CoveredChoice(form.covered.data) if form.covered.data in ("keep", "cancel") else None
-    _, error = _save_allocations(spec, choice, lambda status, **c: _render_cell(
+    # Not `_, error`: a local `_` would shadow gettext for the whole view (a 500 above).
+    _created, error = _save_allocations(spec, choice, lambda status, **c: _render_cell(
         resource, day_value, form, status, **c))
     return error or _render_cell(resource, day_value, None, 200, saved=True)
 
@@ -293,7 +295,8 @@ def release(allocation_id: int):
 def book_window():
     """Book a room or desk from the plan; the allocation rules decide who may."""
     form = BookWindowForm(request.args) if request.method == "GET" else BookWindowForm()
-    resource = db.session.get(Resource, form.resource_id.data or 0)
+    resource_id = valid_id(form.resource_id.data)
+    resource = db.session.get(Resource, resource_id) if resource_id else None
     if resource is None:
         abort(404)
     if request.method == "POST" and form.validate():
@@ -430,7 +433,8 @@ def _report_from_args():
     form = UtilizationForm(request.args)
     form.site_id.choices = choices([(s.id, s.name) for s in _sites()])
     form.term_id.choices = choices([(0, "–")] + [(t.id, rules.term_name(t)) for t in _terms()])
-    site = db.session.get(Site, form.site_id.data or 0) if form.site_id.data else _site_from_args()
+    site_id = valid_id(form.site_id.data)
+    site = db.session.get(Site, site_id) if site_id else _site_from_args()
     period = _period(form)
     if site is None or period is None:
         return form, None
@@ -439,11 +443,14 @@ def _report_from_args():
 
 
 def _period(form: UtilizationForm) -> tuple[date, date] | None:
-    term = db.session.get(Term, form.term_id.data) if form.term_id.data else None
+    term_id = valid_id(form.term_id.data)
+    term = db.session.get(Term, term_id) if term_id else None
     if term is not None:
         return term.first_day, term.last_day
     try:
         year, month = (int(p) for p in (form.month.data or "").split("-"))
+        if not 2000 <= year <= 2100:  # the terms' range; year 9999 would overflow below
+            raise ValueError(year)
         first = date(year, month, 1)
     except ValueError:
         if form.month.data:

@@ -21,7 +21,10 @@ from sqlalchemy import select
 from office import accounts
 from office.demo import DEMO_PASSWORD
 from office.extensions import db
-from office.models import Agency, Resource, Role, Site, User
+from office.i18n import today_local
+from office.models import Agency, Allocation, MeetingSeries, Resource, Role, Site, User
+from seminars import registration
+from seminars.models import Audience, Seminar, SeminarState
 
 pytestmark = pytest.mark.browser
 
@@ -37,6 +40,7 @@ class Page:
     who: str | None  # e-mail of the user to log in as; None: public
     path: str = ""  # may name {site}, {resource}, {agency}, {token}
     then: Callable | None = None  # steps after loading the path (e.g. send a bad form)
+    status: int = 200  # what loading the path answers: a typo in a row must not test a 404 page
 
 
 def _send_wrong_password(page):
@@ -63,14 +67,19 @@ def _make_invitation_link(page):
     expect(page.locator("#invitation-link")).to_be_visible()
 
 
+def _open_a_plan_cell(page):
+    page.locator("main td[id^=cell-] button[hx-get]").first.click()  # "Edit" (htmx)
+    expect(page.locator("main form.cell-form select").first).to_be_visible()
+
+
 PAGES = [
     Page("login", None, "/login"),
     Page("login refused", None, "/login", _send_wrong_password),
-    Page("not found", None, "/no/such/page"),
+    Page("not found", None, "/no/such/page", status=404),
     Page("accept invitation", None, "/invitation/{token}"),
     Page("accept invitation refused", None, "/invitation/{token}", _send_empty_form),
     Page("dashboard (staff)", STAFF, "/dashboard"),
-    Page("forbidden (staff)", STAFF, "/users/"),
+    Page("forbidden (staff)", STAFF, "/users/", status=403),
     Page("dashboard", COORDINATOR, "/dashboard"),
     Page("sites", COORDINATOR, "/sites/"),
     Page("site", COORDINATOR, "/sites/{site}"),
@@ -89,6 +98,42 @@ PAGES = [
     Page("invitation link", COORDINATOR, "/users/", _make_invitation_link),
     Page("change password", COORDINATOR, "/password"),
     Page("change password refused", COORDINATOR, "/password", _send_empty_form),
+    # allocations and the meeting structure
+    Page("allocations", COORDINATOR, "/allocations/"),
+    Page("allocation plan", COORDINATOR, "/allocations/plan"),
+    Page("allocation plan cell editor", COORDINATOR, "/allocations/plan", _open_a_plan_cell),
+    Page("new allocation refused", COORDINATOR, "/allocations/new", _send_empty_form),
+    Page("release", COORDINATOR, "/allocations/{allocation}/release"),
+    Page("release refused", COORDINATOR, "/allocations/{allocation}/release", _send_empty_form),
+    Page("book from the plan", COORDINATOR, "/allocations/book?resource_id={resource}&day={day}"),
+    Page("allocation settings", COORDINATOR, "/allocations/settings"),
+    Page("utilization", COORDINATOR, "/allocations/utilization"),
+    Page("meeting series", COORDINATOR, "/meetings/series"),
+    Page("meeting series refused", COORDINATOR, "/meetings/series", _send_empty_form),
+    Page("meeting series detail", COORDINATOR, "/meetings/series/{series}"),
+    Page("allocation plan (staff)", STAFF, "/allocations/plan"),
+    Page("allocations (staff)", STAFF, "/allocations/"),
+    Page("my meetings", STAFF, "/meetings/"),
+    # seminars
+    Page("seminars", COORDINATOR, "/seminars/"),
+    Page("seminar (coordinator)", COORDINATOR, "/seminars/{seminar}"),
+    Page("draft seminar", COORDINATOR, "/seminars/{draft}"),
+    Page("new seminar refused", COORDINATOR, "/seminars/new", _send_empty_form),
+    Page("edit seminar", COORDINATOR, "/seminars/{seminar}/edit"),
+    Page("attendance list", COORDINATOR, "/seminars/{seminar}/attendance"),
+    Page("printable list", COORDINATOR, "/seminars/{seminar}/print"),
+    Page("seminar report", COORDINATOR, "/seminars/{seminar}/report"),
+    Page("evaluate", COORDINATOR, "/seminars/{seminar}/evaluate"),
+    Page("evaluate refused", COORDINATOR, "/seminars/{seminar}/evaluate", _send_empty_form),
+    Page("yearly plan", COORDINATOR, "/seminars/plan/"),
+    Page("mail outbox", COORDINATOR, "/seminars/outbox"),
+    Page("seminars (staff)", STAFF, "/seminars/"),
+    Page("seminar (staff)", STAFF, "/seminars/{seminar}"),
+    Page("public seminars", None, "/seminars/public/"),
+    Page("public seminar", None, "/seminars/public/{public}"),
+    Page("public seminar refused", None, "/seminars/public/{public}", _send_empty_form),
+    Page("guest registration", None, "/seminars/r/{guest_token}"),
+    Page("guest evaluation", None, "/seminars/r/{guest_token}/evaluate"),
 ]
 
 
@@ -105,10 +150,29 @@ def _ids(live) -> dict:
             "site": db.session.scalar(select(Site.id).where(Site.name == "Drivhuset")),
             "resource": db.session.scalar(select(Resource.id).order_by(Resource.id)),
             "agency": db.session.scalar(select(Agency.id).where(Agency.short_name == "Kommunen")),
+            **_feature_ids(coordinator),
         }
         db.session.commit()
         db.session.remove()
     return ids
+
+
+def _feature_ids(coordinator) -> dict:
+    """Allocations, meetings and seminars of the demo, a guest's link and the coordinator's
+    own registration (the evaluation page needs one)."""
+    public = db.session.scalar(select(Seminar.id).where(Seminar.audience == Audience.public))
+    internal = db.session.scalar(select(Seminar.id).where(
+        Seminar.audience == Audience.internal, Seminar.state == SeminarState.published))
+    registration.register_staff(internal, coordinator)
+    guest = registration.register_guest(public, name="Gustav Gäst", organisation="Oxelösunds Hamn",
+                                        email="gustav@example.org")
+    allocation = db.session.scalar(select(Allocation).order_by(Allocation.id))
+    return {
+        "allocation": allocation.id, "day": today_local().isoformat(),
+        "series": db.session.scalar(select(MeetingSeries.id).order_by(MeetingSeries.id)),
+        "seminar": internal, "public": public, "guest_token": guest.token,
+        "draft": db.session.scalar(select(Seminar.id).where(Seminar.state == SeminarState.draft)),
+    }
 
 
 def _choose_language(page, language: str) -> None:
@@ -150,7 +214,8 @@ def test_every_page_meets_wcag_21_aa(demo, open_page, language):
         if who:
             _log_in(page, who)
         for row in rows:
-            page.goto(row.path.format(**ids))
+            response = page.goto(row.path.format(**ids))
+            assert response.status == row.status, (row.name, page.url, response.status)
             if row.then:
                 row.then(page)
             expect(page.locator("html")).to_have_attribute("lang", language)
@@ -185,5 +250,13 @@ def test_page_list_covers_every_page_template():
         "office/resources.html", "office/resource_form.html", "office/agencies.html",
         "office/agency_form.html", "office/users.html", "office/invite_user.html",
         "office/invitation_link.html", "office/change_password.html",
+        "office/allocations.html", "office/allocation_plan.html", "office/allocation_form.html",
+        "office/allocation_release.html", "office/allocation_book.html",
+        "office/allocation_settings.html", "office/utilization.html", "office/meeting_series.html",
+        "office/meeting_series_detail.html", "office/my_meetings.html",
+        "seminars/list.html", "seminars/show.html", "seminars/form.html", "seminars/attendance.html",
+        "seminars/print.html", "seminars/report.html", "seminars/evaluate.html", "seminars/year.html",
+        "seminars/outbox.html", "seminars/public_list.html", "seminars/public_seminar.html",
+        "seminars/guest.html",
     }
     assert templates - covered == set(), "add the page to PAGES and to `covered`"

@@ -1,13 +1,13 @@
 """Journeys through the app in a real browser, as a person would make them.
 
-Each journey runs at a laptop and at a phone viewport. Later features add theirs here
+Each journey runs at a laptop and at a phone viewport; the later ones with the keyboard alone. Later features add theirs here
 (book a room from the week view, plan a seminar, copy a feed link, ...).
 """
 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -16,8 +16,9 @@ from sqlalchemy import select
 from office.demo import DEMO_PASSWORD
 from office.extensions import db
 from office.i18n import today_local
-from office.models import Closure, Site, User
+from office.models import Allocation, AllocationRelease, Closure, Resource, Site, User
 from office.premises import public_holiday
+from seminars.models import Registration, RegistrationStatus, Seminar, SeminarState
 
 pytestmark = pytest.mark.browser
 
@@ -195,3 +196,138 @@ def test_user_saved_language_follows_the_login(demo, open_page):
     page.get_by_label("Lösenord", exact=True).fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Logga in").click()
     expect(page.get_by_role("heading", name="Hello, Sara Berg")).to_be_visible()
+
+
+# --- keyboard alone -------------------------------------------------------------------------
+# The journeys below never click: every control is reached with Tab and used with Enter,
+# Space or typing, so a control a keyboard cannot reach fails the journey.
+
+def tab_to(page, locator, limit: int = 250) -> None:
+    """Press Tab until `locator` has the focus (from wherever the focus is now)."""
+    target = locator.element_handle()
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("el => document.activeElement === el", target):
+            return
+    raise AssertionError(f"not reachable with Tab: {locator}")
+
+
+def key_type(page, locator, text: str) -> None:
+    tab_to(page, locator)
+    page.keyboard.type(text)
+
+
+def key_set(page, locator, value: str) -> None:
+    """Date and time fields: reached with Tab like any field; the value is then set as a
+    complete entry, because the segment order of Chromium's own date widget follows the
+    operating system's locale (mm/dd/yyyy here), not the page's."""
+    tab_to(page, locator)
+    locator.fill(value)
+
+
+def key_press(page, locator, key: str = "Enter") -> None:
+    tab_to(page, locator)
+    page.keyboard.press(key)
+
+
+def log_in_with_keyboard(page, email: str) -> None:
+    page.goto("/login")
+    key_type(page, page.get_by_label("E-postadress"), email)
+    key_type(page, page.get_by_label("Lösenord", exact=True), DEMO_PASSWORD)
+    key_press(page, page.get_by_role("button", name="Logga in"))
+    expect(page.get_by_role("heading", name=re.compile(r"^Hej, "))).to_be_visible()
+
+
+def open_weekday(first: date, weekday: int | None = None) -> date:
+    """The first day from `first` (on `weekday` if given) that is no public holiday."""
+    day = first
+    while public_holiday(day) or day.weekday() > 4 or (weekday is not None and day.weekday() != weekday):
+        day += timedelta(days=1)
+    return day
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_agency_admin_releases_an_allocation_with_the_keyboard(demo, open_page, viewport):
+    with demo.app_context():
+        day = open_weekday(today_local() + timedelta(days=9))
+        office = db.session.scalar(select(Allocation).join(Resource).where(Resource.name == "AF:s kontor"))
+        allocation_id = office.id
+        db.session.remove()
+    page = open_page(viewport)
+    log_in_with_keyboard(page, "erik.holm@drivhuset.example")  # AF's agency admin
+    key_press(page, page.get_by_role("navigation", name="Huvudmeny").get_by_role("link", name="Fördelningsplan"))
+    key_press(page, page.get_by_role("link", name="Alla tilldelningar"))
+    key_press(page, page.get_by_role("link", name="Lämna tillbaka tid – AF:s kontor, AF"))
+    expect(page.get_by_role("heading", name="Lämna tillbaka tilldelad tid")).to_be_visible()
+    key_set(page, page.get_by_label("Första dag"), day.isoformat())
+    key_press(page, page.get_by_role("button", name="Lämna tillbaka", exact=True))
+    expect(page.locator("#flashes")).to_contain_text("1 dagar tillbakalämnade: nu kan alla boka den tiden.")
+    with demo.app_context():
+        released = db.session.scalars(select(AllocationRelease.day).where(
+            AllocationRelease.allocation_id == allocation_id)).all()
+        db.session.remove()
+    assert released == [day]
+    assert_no_console_errors(page)
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_coordinator_plans_and_publishes_a_seminar_with_the_keyboard(demo, open_page, viewport):
+    with demo.app_context():
+        day = open_weekday(today_local() + timedelta(days=45), weekday=0)
+        db.session.remove()
+    page = open_page(viewport)
+    log_in_with_keyboard(page, COORDINATOR)
+    key_press(page, page.get_by_role("navigation", name="Huvudmeny").get_by_role("link", name="Seminarier"))
+    key_press(page, page.get_by_role("link", name="Planera ett seminarium"))
+    key_type(page, page.get_by_label("Titel"), "Studiebesök från Nyköping")
+    key_press(page, page.get_by_role("button", name="Spara"))
+    expect(page.locator("#flashes")).to_contain_text("Seminariet är sparat.")
+    expect(page.get_by_role("heading", name="Studiebesök från Nyköping")).to_be_visible()
+
+    key_press(page, page.get_by_text("Lägg till en dag", exact=True))  # opens the <details>
+    key_set(page, page.get_by_label("Datum"), day.isoformat())
+    key_set(page, page.get_by_label("Börjar"), "10:00")
+    key_set(page, page.get_by_label("Slutar"), "12:00")
+    room = page.get_by_label("Rum", exact=True)
+    tab_to(page, room)
+    page.keyboard.type("Stora salen")  # type-ahead picks the option
+    expect(room).to_have_value(re.compile(r"^\d+$"))
+    assert room.evaluate("el => el.options[el.selectedIndex].text").startswith("Stora salen")
+    key_press(page, page.get_by_role("button", name="Lägg till dagen"))
+    expect(page.locator("#flashes")).to_contain_text("Dagen är tillagd.")
+
+    key_press(page, page.get_by_role("button", name="Publicera och boka rummen"))
+    expect(page.locator("#flashes")).to_contain_text("Seminariet är publicerat och rummen är bokade.")
+    with demo.app_context():
+        seminar = db.session.scalar(select(Seminar).where(Seminar.title == "Studiebesök från Nyköping"))
+        assert seminar.state == SeminarState.published
+        assert [(d.day, d.resource.name, d.reservation_id is not None) for d in seminar.days] == [
+            (day, "Stora salen", True)]
+        db.session.remove()
+    assert_no_console_errors(page)
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_guest_registers_and_cancels_through_the_secret_link_with_the_keyboard(demo, open_page, viewport):
+    page = open_page(viewport)
+    page.goto("/seminars/public/")
+    key_press(page, page.get_by_role("link", name=re.compile("^Arbetsgivarforum")))
+    key_type(page, page.get_by_label("Namn"), "Greta Gäst")
+    key_type(page, page.get_by_label("Organisation"), "Oxelösunds Hamn AB")
+    key_type(page, page.get_by_label("E-postadress"), "greta@hamn.example")
+    key_press(page, page.get_by_role("button", name="Anmäl dig"))
+    expect(page.get_by_text("Tack! Spara adressen till den här sidan", exact=False)).to_be_focused()
+    secret_link = page.url
+    assert re.search(r"/seminars/r/[\w-]{40,}\?new=1$", secret_link)
+    assert_no_console_errors(page)
+
+    later = open_page(viewport)  # another day, another browser: only the link opens it
+    later.goto(secret_link.removesuffix("?new=1"))
+    expect(later.get_by_text("Greta Gäst, Oxelösunds Hamn AB")).to_be_visible()
+    key_press(later, later.get_by_role("button", name="Avboka min anmälan"))
+    expect(later.locator("#flashes")).to_contain_text("Din anmälan är avbokad.")
+    with demo.app_context():
+        registration = db.session.scalar(select(Registration).where(Registration.email == "greta@hamn.example"))
+        assert registration.status == RegistrationStatus.cancelled
+        db.session.remove()
+    assert_no_console_errors(later)

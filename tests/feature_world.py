@@ -1,0 +1,79 @@
+"""One of each feature object (allocation, meeting series, seminar, registrations), for the
+table-driven checks (access control, hostile input) and the object-access tests.
+
+A plain function over the conftest factories' results, so each test file builds its world
+its own way and adds these on top.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, time
+
+from sqlalchemy import select
+
+from office import allocations, meetings
+from office.extensions import db
+from office.i18n import today_local
+from office.models import Agency, Allocation, Attendance, Resource, Term, User
+from seminars import planning, registration
+from seminars.models import OutboxMail, Seminar
+from tests.seminar_factories import make_seminar, next_weekday
+
+
+@dataclass
+class Features:
+    term: Term
+    allocation_id: int
+    series_id: int
+    member_id: int
+    seminar_id: int
+    day_id: int
+    session_id: int
+    registration_ids: dict[int, int]  # user id -> their registration
+    guest_registration_id: int
+    guest_token: str
+    mail_id: int
+    day: date  # a weekday ahead inside the term
+
+
+def coming_term() -> Term:
+    today = today_local()
+    terms = allocations.ensure_terms(today.year) + allocations.ensure_terms(today.year + 1)
+    db.session.commit()
+    return next(t for t in terms if t.last_day >= next_weekday())
+
+
+def add_features(*, agency: Agency, coordinator: User, desk: Resource, room: Resource,
+                 members: list[User], registered: list[User]) -> Features:
+    """An allocation of `desk` to `agency` for the coming term (Mon-Fri 8-12), a weekly
+    meeting in `room` with `members`, and a published public seminar with a day, a
+    programme item, staff registrations of `registered` and one guest."""
+    term = coming_term()
+    allocations.create_allocations(allocations.AllocationSpec(
+        agency=agency, resources=[desk], weekdays=[0, 1, 2, 3, 4], start_time=time(8),
+        end_time=time(12), first_day=term.first_day, last_day=term.last_day, term=term,
+    ), coordinator, allocations.CoveredChoice.keep)
+    series = meetings.create_meeting_series(
+        name=f"Arbetsgruppen {agency.short_name}", resource=room, first_day=next_weekday(0),
+        start_time=time(13), end_time=time(14), rrule=meetings.weekly_rule(0, term.last_day),
+        members=[(user, Attendance.every_meeting) for user in members], actor=coordinator)
+    seminar = make_seminar(coordinator, capacity=50, day=next_weekday(2), title=f"Forum {agency.short_name}")
+    seminar_day = seminar.days[0]
+    planning.add_session(seminar_day, start_time=time(9), end_time=time(10), title="Välkomna",
+                         room="", capacity=None, presenters="")
+    db.session.commit()
+    own = {user.id: registration.register_staff(seminar.id, user).registration.id for user in registered}
+    guest = registration.register_guest(seminar.id, name="Gunnel Gäst", organisation="Föreningen",
+                                        email=f"gunnel.{agency.id}@example.org")
+    allocation_id = db.session.scalar(select(Allocation.id).where(
+        Allocation.agency_id == agency.id, Allocation.resource_id == desk.id))
+    seminar = db.session.get(Seminar, seminar.id)
+    return Features(
+        term=term, allocation_id=allocation_id, series_id=series.id,
+        member_id=series.members[0].id, seminar_id=seminar.id, day_id=seminar.days[0].id,
+        session_id=seminar.days[0].sessions[0].id, registration_ids=own,
+        guest_registration_id=guest.registration.id, guest_token=guest.token,
+        mail_id=db.session.scalar(select(OutboxMail.id).order_by(OutboxMail.id)),
+        day=next_weekday(1),
+    )
