@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -171,11 +172,6 @@ class AllocationCalendar:
         self.zone = ZoneInfo(site.timezone)
         self.first, self.last = first, last
         self.now = now or utcnow()
-        self.policy = release_policy(site)
-        lead = self.policy.working_days_before
-        # Closed days back far enough to count the lead time in working days.
-        self.closed = premises.closed_days(site, first - timedelta(days=14 + 3 * lead), last)
-        self.open_weekdays = set(premises.opening_hours_by_weekday(site))
         ids = list(resource_ids)
         self.allocations: list[Allocation] = list(db.session.scalars(
             select(Allocation).where(
@@ -193,6 +189,21 @@ class AllocationCalendar:
         self.by_resource: dict[int, list[Allocation]] = {}
         for allocation in self.allocations:
             self.by_resource.setdefault(allocation.resource_id, []).append(allocation)
+
+    # Loaded only when some resource has allocations: most booking checks need none of it.
+    @cached_property
+    def policy(self) -> ReleasePolicy:
+        return release_policy(self.site)
+
+    @cached_property
+    def closed(self):
+        # Closed days back far enough to count the lead time in working days.
+        lead = self.policy.working_days_before
+        return premises.closed_days(self.site, self.first - timedelta(days=14 + 3 * lead), self.last)
+
+    @cached_property
+    def open_weekdays(self) -> set[int]:
+        return set(premises.opening_hours_by_weekday(self.site))
 
     def is_working_day(self, day: date) -> bool:
         return day.weekday() < 5 and day not in self.closed
@@ -212,10 +223,11 @@ class AllocationCalendar:
         return day not in self.closed and day.weekday() in self.open_weekdays
 
     def windows_on(self, resource_id: int, day: date) -> list[AllocationWindow]:
-        if not self.is_open(day):
+        allocations = self.by_resource.get(resource_id)
+        if not allocations or not self.is_open(day):
             return []
         windows = []
-        for allocation in self.by_resource.get(resource_id, ()):
+        for allocation in allocations:
             if not applies_on(allocation, day):
                 continue
             try:
