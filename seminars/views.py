@@ -57,9 +57,11 @@ def _set_up(state) -> None:
     from office import demo
     from seminars.demo import seed_seminars
     from seminars.cli import register_commands
+    from seminars.calendar import register_feeds
 
     demo.add_demo_step(seed_seminars)
     register_commands(state.app)
+    register_feeds()
 
 
 def _seminar_for(seminar_id: int) -> Seminar:
