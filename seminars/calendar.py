@@ -77,12 +77,13 @@ _SHOWN = or_(_S.state == SeminarState.published, _S.state == SeminarState.finish
              and_(_S.state == SeminarState.cancelled, _S.updated_at >= _CUTOFF))
 _DAYS = select(func.count(SeminarDay.id)).where(SeminarDay.seminar_id == _S.id).scalar_subquery()
 
+# Every registration of the person, not only confirmed ones: a cancelled one's change time
+# then still moves Last-Modified forward (for clients that only send If-Modified-Since).
 _REGISTERED = feeds.RawSelect(
-    select(Registration.updated_at, _S.updated_at, _S.id, _DAYS)
+    select(Registration.updated_at, _S.updated_at, _S.id, _DAYS, Registration.status)
     .join(_S, _S.id == Registration.seminar_id)
-    .where(Registration.user_id == _TARGET,
-           Registration.status == RegistrationStatus.confirmed, _SHOWN)
-    .order_by(_S.id)
+    .where(Registration.user_id == _TARGET, _SHOWN)
+    .order_by(_S.id, Registration.id)
 )
 _PUBLIC = feeds.RawSelect(
     select(_S.updated_at, _S.id, _DAYS).where(_S.audience == Audience.public, _SHOWN)
@@ -125,7 +126,8 @@ def registered_stamp(subject: feeds.FeedSubject) -> feeds.Stamp:
 def registered_events(subject: feeds.FeedSubject) -> list[feeds.FeedEvent]:
     """The seminars a person has a confirmed place at (waiting list and cancelled: not)."""
     rows = _REGISTERED.all(raw_results=True, target=subject.user_id, cutoff=_cutoff())
-    return [event for seminar in _seminars([row[2] for row in rows])
+    confirmed = [row[2] for row in rows if row[4] == RegistrationStatus.confirmed.value]
+    return [event for seminar in _seminars(confirmed)
             for event in seminar_events(seminar, _url(seminar))]
 
 
