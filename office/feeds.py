@@ -18,7 +18,7 @@ kind without office importing them (the arrow points one way)::
 
 ``events(subject)`` returns ``FeedEvent`` values (aware datetimes, or dates for all-day
 items; ``end`` is exclusive). ``stamp(subject)`` returns a cheap ``Stamp`` (latest change,
-count) that must change whenever the events do: the ETag is built from it, so a
+count) that must change whenever the events do, and only reads (it runs without a locale): the ETag is built from it, so a
 conditional GET answers 304 without building events. Without a stamp the events are built
 to compute one (correct, slower).
 
@@ -57,7 +57,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, exists, func, or_, select
+from sqlalchemy import and_, bindparam, exists, func, or_, select
 
 from office.booking import expand_days
 from office.database import utcnow
@@ -65,6 +65,8 @@ from office.extensions import db, limiter
 from office.models import (
     Agency,
     FeedToken,
+    MeetingMember,
+    MeetingSeries,
     OccurrenceState,
     Reservation,
     ReservationKind,
@@ -72,6 +74,8 @@ from office.models import (
     Resource,
     Role,
     Site,
+    Trepartssamtal,
+    TrepartssamtalParticipant,
     User,
 )
 
@@ -263,6 +267,7 @@ class FeedEvent:
     exdates: tuple[datetime, ...] = ()
     recurrence_id: datetime | date | None = None
     kind: str = ""
+    transparent: bool = False     # held space (an allocation), not busy time
 
 
 @dataclass(frozen=True)
@@ -312,6 +317,9 @@ class FeedKind:
     may_subscribe: Callable[[Owner, int | None], bool] = lambda owner, target_id: True
     # The target's name on the feeds page ("Samtalsrum 1, Drivhuset"); None when gone.
     describe: Callable[[int], str | None] | None = None
+    # Public kinds: who may fetch the feed of a target without a token: "public" (anyone),
+    # "login" (signed-in staff) or None (no such feed). Default: public when it has events.
+    access: Callable[[int | None], str | None] | None = None
 
 
 _KINDS: dict[str, FeedKind] = {}
@@ -320,7 +328,8 @@ _KINDS: dict[str, FeedKind] = {}
 def add_feed_kind(name: str, label, *, private: bool = True, needs_target: bool = False,
                   title: Callable[[FeedSubject], str] | None = None,
                   may_subscribe: Callable[[Owner, int | None], bool] | None = None,
-                  describe: Callable[[int], str | None] | None = None) -> FeedKind:
+                  describe: Callable[[int], str | None] | None = None,
+                  access: Callable[[int | None], str | None] | None = None) -> FeedKind:
     """Register a kind of feed (a meeting series feed: ``add_feed_kind("series", ...)``).
 
     A private kind's links are made with ``issue_token(user, kind, target_id)`` and listed,
@@ -330,7 +339,7 @@ def add_feed_kind(name: str, label, *, private: bool = True, needs_target: bool 
     if len(name) > 20:
         raise ValueError("feed kind names have at most 20 characters (feed_token.kind)")
     kind = FeedKind(name, label, private, needs_target, title,
-                    may_subscribe or (lambda owner, target_id: True), describe)
+                    may_subscribe or (lambda owner, target_id: True), describe, access)
     _KINDS[name] = kind
     return kind
 
@@ -534,8 +543,19 @@ _VISIBLE = or_(
     _R.cancelled_at >= _CUTOFF,
     exists().where(_OCC.reservation_id == _R.id, _OCC.state == OccurrenceState.active),
 )
+# A meeting the person is a member of, or a trepartssamtal they take part in, reaches their
+# personal feed from its own source (office/feed_sources.py: attendance pattern applied,
+# one event per trepartssamtal), so the booking itself is left out for them.
+_SHOWN_BY_A_FEATURE = or_(
+    exists().where(MeetingSeries.reservation_id == _R.id,
+                   MeetingMember.series_id == MeetingSeries.id, MeetingMember.user_id == _TARGET),
+    exists().where(Trepartssamtal.reservation_id == _R.id,
+                   TrepartssamtalParticipant.trepartssamtal_id == Trepartssamtal.id,
+                   TrepartssamtalParticipant.user_id == _TARGET),
+)
 _WHO = {
-    "personal": or_(_R.booked_by_id == _TARGET, _R.booked_for_id == _TARGET),
+    "personal": and_(or_(_R.booked_by_id == _TARGET, _R.booked_for_id == _TARGET),
+                     ~_SHOWN_BY_A_FEATURE),
     "resource": _R.resource_id == _TARGET,
     "agency": _R.agency_id == _TARGET,
 }
@@ -682,6 +702,21 @@ def reservation_events(row, occurrences: list[_Occurrence]) -> list[FeedEvent]:
     return [master, *overrides, *extras]
 
 
+# For sources inside office (office/feed_sources.py): the same reads and builders.
+RawSelect = _RawSelect
+VISIBLE_RESERVATION = _VISIBLE
+load_reservations = _load_reservations
+
+
+def cutoff(now: datetime) -> datetime:
+    """Cancelled items that ended their CANCELLED_KEPT before this are left out."""
+    return _cutoff(now)
+
+
+def parsed_time(query: _RawSelect, raw):
+    return _parsed_time(query, raw)
+
+
 def _reservation_description(resource_name: str, site_name: str, agency: str | None) -> str:
     text = _("Booked in Samlokal: %(resource)s, %(site)s.", resource=resource_name, site=site_name)
     if agency:
@@ -794,7 +829,8 @@ def serialise_event(event: FeedEvent, host: str, zone: ZoneInfo) -> bytes:
     if event.url:
         vevent.add("url", event.url)
     vevent.add("status", event.status)
-    vevent.add("transp", "TRANSPARENT" if event.status == "CANCELLED" else "OPAQUE")
+    transparent = event.transparent or event.status == "CANCELLED"
+    vevent.add("transp", "TRANSPARENT" if transparent else "OPAQUE")
     return vevent.to_ical()
 
 
@@ -911,8 +947,10 @@ def _calendar_texts(subject: FeedSubject) -> tuple[str, str]:
     descriptions = {
         "personal": _("Your bookings, meetings and seminars in Samlokal."),
         "resource": _("Every booking of this room or desk in Samlokal."),
-        "agency": _("The bookings of this agency in Samlokal."),
+        "agency": _("The bookings and allocated time of this agency in Samlokal."),
+        "series": _("Every meeting of this meeting series in Samlokal."),
         "public_seminars": _("Published public seminars in Samlokal."),
+        "seminar": _("A seminar in Samlokal."),
     }
     return title, descriptions.get(subject.kind, _("A calendar from Samlokal."))
 
@@ -958,10 +996,13 @@ def _stamps(subject: FeedSubject, now: datetime) -> list[Stamp]:
     if subject.kind in _WHO:
         stamps.append(reservation_stamp(subject, now))
     sources = sources_for(subject.kind)
-    if sources:
-        # Sources may translate; the 304 path runs with no request (so no session locale).
+    if any(source.stamp is None for source in sources):
+        # Events built for a stamp may translate; the 304 path has no request (no session
+        # locale). Stamps themselves only read (forcing a locale costs a 304 a third).
         with force_locale(subject.locale):
             stamps.extend(_source_stamp(source, subject) for source in sources)
+    else:
+        stamps.extend(source.stamp(subject) for source in sources)
     return stamps
 
 
@@ -972,6 +1013,16 @@ def feed_exists(subject: FeedSubject, now: datetime | None = None) -> bool:
     if subject.kind == "public_seminars":
         return True
     return any(stamp.count for stamp in _stamps(subject, now or utcnow()))
+
+
+def feed_access(subject: FeedSubject, now: datetime | None = None) -> str | None:
+    """Who may fetch a public kind's feed: "public", "login" (staff only) or None (404)."""
+    info = _KINDS.get(subject.kind)
+    if info is None or info.private:
+        return None
+    if info.access is not None:
+        return info.access(subject.target_id)
+    return "public" if feed_exists(subject, now) else None
 
 
 def feed_version(subject: FeedSubject, now: datetime | None = None) -> FeedVersion:
@@ -1064,15 +1115,34 @@ def _reservation_parts(subject: FeedSubject, now: datetime, host: str, zone: Zon
     return parts
 
 
-def _calendar_head(title: str, description: str, zone_name: str, year: int) -> bytes:
+def calendar_file(events: Iterable[FeedEvent], title: str, description: str = "", *,
+                  method: str | None = None, now: datetime | None = None) -> bytes:
+    """A standalone .ics with the feeds' serialiser (a mail attachment: method="PUBLISH").
+
+    Feeds never carry METHOD (a subscription is not a scheduling message); a file sent by
+    mail does, so clients offer to add it.
+    """
+    now = now or utcnow()
+    zone = _feed_zone()
+    head = _calendar_head(title, description, zone.key, now.year, method=method)
+    host = _host()
+    return b"".join([head, *(serialise_event(e, host, zone) for e in events),
+                     b"END:VCALENDAR\r\n"])
+
+
+def _calendar_head(title: str, description: str, zone_name: str, year: int,
+                   method: str | None = None) -> bytes:
     calendar = icalendar.Calendar()
     calendar.add("version", "2.0")
     calendar.add("prodid", PRODID)
     calendar.add("calscale", "GREGORIAN")
+    if method:
+        calendar.add("method", method)
     calendar.add("name", title)
     calendar.add("x-wr-calname", title)
-    calendar.add("description", description)
-    calendar.add("x-wr-caldesc", description)
+    if description:
+        calendar.add("description", description)
+        calendar.add("x-wr-caldesc", description)
     calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", "PT1H")
     calendar.add_component(vtimezone(zone_name, year))

@@ -537,6 +537,7 @@ def book_proposal(search: Search, key: str, *, reference: str | None, consent: C
         meeting = replacing
         _cancel_room(meeting, now)
         action = "reschedule"
+        meeting.touch()
     meeting.starts_at, meeting.ends_at = proposal.starts_at, proposal.ends_at
     db.session.flush()
     _audit(search.booked_by, action, meeting, f"mode={meeting.mode.value} "
@@ -606,6 +607,7 @@ def cancel_meeting(meeting: Trepartssamtal, actor: User, status: MeetingStatus,
     meeting.status = status
     meeting.outcome_recorded_at = now
     _cancel_room(meeting, now)
+    meeting.touch()
     _audit(actor, "cancel", meeting, f"status={status.value}")
     db.session.commit()
 
@@ -622,6 +624,7 @@ def record_outcome(meeting: Trepartssamtal, actor: User, status: MeetingStatus,
         raise TrepartssamtalRefused(["not_started"])
     meeting.status = status
     meeting.outcome_recorded_at = now
+    meeting.touch()
     _audit(actor, "outcome", meeting, f"status={status.value}")
     db.session.commit()
 

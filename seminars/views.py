@@ -58,6 +58,7 @@ def _set_up(state) -> None:
     from office import demo
     from seminars.demo import seed_seminars
     from seminars.cli import register_commands
+    from seminars.calendar import register_feeds
 
     demo.add_demo_step(seed_seminars)
     register_commands(state.app)
@@ -65,6 +66,8 @@ def _set_up(state) -> None:
 
     register_gauge("samlokal_mail_queue_length", "Mails in the outbox waiting to be sent "
                    "(queued, due now or later after a failure).", mail.queue_length)
+
+    register_feeds()
 
 
 def _seminar_for(seminar_id: int) -> Seminar:

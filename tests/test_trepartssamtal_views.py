@@ -233,6 +233,18 @@ def test_reference_never_leaks_to_non_participants_logs_or_error_pages(app, clie
         if is_participant:
             assert REFERENCE in visitor.client.get(f"/trepartssamtal/{meeting.id}").get_data(as_text=True)
     assert visited > 50
+    # Nor in any calendar feed, not even a participant's own (feed URLs get forwarded).
+    from office import feeds
+
+    for user in outsiders + [place["sara"], place["ali"]]:
+        for kind, target in (("personal", None), ("resource", place["room"].id),
+                             ("agency", user.agency_id)):
+            token = feeds.issue_token(user, kind, target)
+            db.session.commit()
+            body = client.get(f"/feeds/{token}.ics").get_data(as_text=True)
+            assert REFERENCE not in body and "QZ-8132" not in body, (user.role, kind)
+            if user in (place["sara"], place["ali"]) and kind == "personal":
+                assert body.count("SUMMARY:Trepartssamtal") == 2  # both meetings, nothing more
     for record in caplog.records:
         text = record.getMessage() + (record.exc_text or "")
         assert REFERENCE not in text and "QZ-8132" not in text

@@ -14,7 +14,8 @@ import enum
 from datetime import date, datetime
 
 from sqlalchemy import (
-    CheckConstraint, Column, Date, Enum, ForeignKey, Index, String, Table, UniqueConstraint,
+    CheckConstraint, Column, Date, Enum, ForeignKey, Index, Integer, String, Table,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -74,6 +75,9 @@ class Trepartssamtal(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     outcome_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # iCalendar (office/feed_sources.py): SEQUENCE and LAST-MODIFIED of the feed event.
+    sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     reservation: Mapped[Reservation | None] = relationship()
     booked_by: Mapped[User | None] = relationship()
@@ -87,6 +91,11 @@ class Trepartssamtal(db.Model):
 
     def __repr__(self) -> str:  # never the reference
         return f"<Trepartssamtal {self.id}>"
+
+    def touch(self) -> None:
+        """Record a change for calendar clients (time, place or status moved)."""
+        self.sequence = (self.sequence or 0) + 1
+        self.updated_at = utcnow()
 
     @property
     def participant_ids(self) -> set[int]:

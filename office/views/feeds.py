@@ -196,10 +196,13 @@ def public_seminars():
 @bp.get("/seminars/<int:seminar_id>.ics")
 @limiter.limit(lambda: current_app.config.get("FEED_RATE_LIMIT", feeds.DEFAULT_RATE_LIMIT))
 def seminar(seminar_id: int):
-    """One seminar to add to a calendar (the seminars feature supplies its events)."""
+    """One seminar to add to a calendar: public ones for anyone, internal ones for staff."""
     subject = feeds.public_subject("seminar", seminar_id)
-    if not feeds.feed_exists(subject):
+    access = feeds.feed_access(subject)
+    if access is None:
         abort(404)
+    if access == "login" and not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
     return calendar_response(subject)
 
 
@@ -336,6 +339,9 @@ _FAST_LOG = ('{"method": "%s", "route": ' + json.dumps(PRIVATE_RULE)
 
 def init_app(app: Flask) -> None:
     """Register the blueprint, the navigation entry and the 304 fast path."""
+    from office import feed_sources
+
+    feed_sources.register()  # meetings, trepartssamtal, allocations (seminars add their own)
     app.register_blueprint(bp)
     add_nav_item("feeds.manage_feeds", _l("Calendar feeds"))
     app.wsgi_app = FeedFastPath(app, app.wsgi_app)

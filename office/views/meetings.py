@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from office import allocations as allocation_rules
-from office import booking, meetings
+from office import booking, feeds, meetings
 from office.allocation_forms import ATTENDANCE_LABELS, MeetingMemberForm, MeetingSeriesForm
 from office.extensions import db
 from office.forms import ConfirmForm, choices
@@ -96,12 +96,33 @@ def show_series(series_id: int):
     return _render_series(series, _member_form())
 
 
-def _render_series(series, form, status=200):
+def _render_series(series, form, status=200, new_link=None):
     first, last = meetings.next_weeks(today_local(), 12)
+    owner = feeds.Owner(current_user.id, current_user.agency_id, current_user.role)
     return render_template(
         "office/meeting_series_detail.html", series=series, form=form, confirm=ConfirmForm(),
         dates=meetings.meeting_dates(series, first, last), attendance_labels=ATTENDANCE_LABELS,
+        may_follow=feeds.feed_kind("series").may_subscribe(owner, series.id),
+        new_link=new_link, new_label=series.name,
     ), status
+
+
+@bp.post("/series/<int:series_id>/feed")
+@login_required
+def series_feed(series_id: int):
+    """A secret calendar link to every meeting of the series (members and the coordinator)."""
+    from office.views.feeds import subscribe_links
+
+    series = db.get_or_404(MeetingSeries, series_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        token = feeds.issue_token(current_user, "series", series.id)
+    except PermissionError:
+        abort(403)
+    db.session.commit()
+    return _render_series(series, _member_form(),
+                          new_link=subscribe_links("feeds.private_feed", token=token))
 
 
 @bp.post("/series/<int:series_id>/members")
