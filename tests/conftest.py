@@ -257,3 +257,23 @@ class AuthActions:
 @pytest.fixture
 def auth(client):
     return AuthActions(client)
+
+
+# --- the browser ----------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Chromium per worker, shared by every browser test.
+
+    Playwright's sync API runs one instance per thread: a second sync_playwright() in the
+    same worker fails ("inside the asyncio loop"), so no test starts its own.
+    """
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser.conftest import CHROMIUM_ARGS, chromium_path
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), headless=True,
+                                             args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -3,7 +3,6 @@ swaps the grid without a page load and announces it; a refusal shows in the form
 
 from __future__ import annotations
 
-import os
 from datetime import time
 
 import pytest
@@ -16,17 +15,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture
-def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=os.environ.get("SAMLOKAL_CHROMIUM", "/usr/bin/chromium"), headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update"])
-        page = browser.new_page()
-        yield page
-        browser.close()
+def page(chromium):
+    context = chromium.new_context()
+    yield context.new_page()
+    context.close()
 
 
 def test_book_from_the_grid_with_the_keyboard(app, server, page, create_user, create_resource, create_site):  # noqa: F811

@@ -96,16 +96,9 @@ def demo(live_server):
 
 
 @pytest.fixture(scope="session")
-def browser():
-    """One headless Chromium per worker; each test opens its own context (fresh cookies)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
+def browser(chromium):
+    """One headless Chromium per worker (tests/conftest.py); each test opens its own context."""
+    return chromium
 
 
 @pytest.fixture
