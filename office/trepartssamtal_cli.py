@@ -1,4 +1,4 @@
-"""`flask --app wsgi purge-references`: the daily retention job for trepartssamtal."""
+"""`flask --app wsgi purge` (alias `purge-references`): the daily retention job for trepartssamtal."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from flask import Flask
 
 
 def register_trepartssamtal_commands(app: Flask) -> None:
-    @app.cli.command("purge-references")
+    @app.cli.command("purge")
     @click.option("--days", type=click.IntRange(min=0), default=None,
                   help="Days after a meeting (default: TREPARTSSAMTAL_RETENTION_DAYS, 90).")
     def purge_references_command(days):
@@ -19,3 +19,6 @@ def register_trepartssamtal_commands(app: Flask) -> None:
 
         count = purge_references(days=days)
         click.echo(f"Purged the reference of {count} trepartssamtal.")
+
+    # The name the first version used; kept so existing cron lines go on working.
+    app.cli.add_command(purge_references_command, "purge-references")

@@ -391,11 +391,11 @@ def test_purge_erases_reference_and_consent_but_keeps_counts(office, app):
 
 def test_purge_command(office, app):
     meeting = booked_meeting(office)
-    result = app.test_cli_runner().invoke(args=["purge-references", "--days", "0"])
+    result = app.test_cli_runner().invoke(args=["purge", "--days", "0"])
     assert result.exit_code == 0 and "1" in result.output
     db.session.expire_all()
     assert db.session.get(Trepartssamtal, meeting.id).purged_at is not None
-    again = app.test_cli_runner().invoke(args=["purge-references", "--days", "0"])
+    again = app.test_cli_runner().invoke(args=["purge", "--days", "0"])
     assert again.exit_code == 0 and "0" in again.output
 
 
