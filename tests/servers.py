@@ -66,3 +66,22 @@ def _wait_until_serving(process: subprocess.Popen, base: str) -> None:
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"gunicorn for {base} did not answer")
+
+
+def post_all_at_once(clients, path: str, forms: list[dict], timeout: float = 120) -> list:
+    """POST forms[n] from clients[n], all released together by a barrier; results in order."""
+    import threading
+
+    barrier = threading.Barrier(len(clients))
+    results: list = [None] * len(clients)
+
+    def race(n: int) -> None:
+        barrier.wait()
+        results[n] = clients[n].request(path, forms[n])
+
+    threads = [threading.Thread(target=race, args=(n,)) for n in range(len(clients))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    return results

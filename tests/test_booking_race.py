@@ -27,7 +27,6 @@ import re
 import socket
 import subprocess
 import sys
-import threading
 import time as clock
 import urllib.error
 import urllib.parse
@@ -44,6 +43,7 @@ from office import premises
 from office.extensions import db
 from office.models import OccurrenceState, ReservationOccurrence, Role
 from tests.conftest import BACKEND, PASSWORD, csrf_token_from
+from tests.servers import post_all_at_once
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENTS = 24
@@ -144,18 +144,7 @@ def test_concurrent_requests_for_one_slot_book_it_once(app, server, create_user,
                       "resource_id": room_id, "day": day.isoformat(), "start": "10:00", "end": "11:00",
                       "attendees": 2, "booked_for_id": 0, "repeat": "none", "ends": "count", "count": 1})
 
-    barrier = threading.Barrier(CLIENTS)
-    results: list[tuple[int, str]] = [None] * CLIENTS
-
-    def race(n: int) -> None:
-        barrier.wait()
-        results[n] = clients[n].request("/bookings/new", forms[n])
-
-    threads = [threading.Thread(target=race, args=(n,)) for n in range(CLIENTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    results = post_all_at_once(clients, "/bookings/new", forms)
 
     statuses = sorted(status for status, _ in results)
     booked = db.session.scalar(select(func.count()).select_from(ReservationOccurrence).where(

@@ -16,7 +16,6 @@ on two machines at once: tests/test_jobs_on_two_machines.py.
 from __future__ import annotations
 
 import re
-import threading
 from datetime import time
 
 import pytest
@@ -25,7 +24,7 @@ from sqlalchemy import func, select
 from office.extensions import db
 from office.models import OccurrenceState, ReservationOccurrence, Role
 from tests.conftest import csrf_token_from
-from tests.servers import gunicorn_servers
+from tests.servers import gunicorn_servers, post_all_at_once
 from tests.test_booking_race import Client, next_open_weekday
 
 CLIENTS = 24
@@ -58,18 +57,7 @@ def test_bookings_racing_across_two_servers_book_the_slot_once(
                           "start": "10:00", "end": "11:00", "attendees": 2, "booked_for_id": 0,
                           "repeat": "none", "ends": "count", "count": 1})
 
-        barrier = threading.Barrier(CLIENTS)
-        results: list[tuple[int, str] | None] = [None] * CLIENTS
-
-        def race(n: int) -> None:
-            barrier.wait()
-            results[n] = clients[n].request("/bookings/new", forms[n])
-
-        threads = [threading.Thread(target=race, args=(n,)) for n in range(CLIENTS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
+        results = post_all_at_once(clients, "/bookings/new", forms)
 
     statuses = sorted(status for status, _ in results)
     booked = db.session.scalar(select(func.count()).select_from(ReservationOccurrence).where(
