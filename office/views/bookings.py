@@ -264,8 +264,8 @@ def show_reservation(reservation_id: int):
         select(ReservationOccurrence).where(ReservationOccurrence.reservation_id == reservation_id)
         .order_by(ReservationOccurrence.starts_at)
     ).all()
-    if not occurrences:
-        abort(404)
+    if not occurrences or not booking.can_manage(current_user, occurrences[0].reservation):
+        abort(404)  # as for the occasion itself: do not confirm that someone else's exists
     now = utcnow()
     upcoming = [o for o in occurrences if o.ends_at > now and o.is_active]
     target = upcoming[0] if upcoming else occurrences[-1]
