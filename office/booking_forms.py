@@ -18,7 +18,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from office import recurrence
-from office.forms import choices, no_control_characters
+from office.forms import choices, no_control_characters, sensible_year
 
 REPEAT_LABELS = [
     (recurrence.NONE, _l("Does not repeat")),
@@ -108,6 +108,6 @@ class AuditFilterForm(FlaskForm):
 
     action = SelectField(_l("Action"), validators=[Optional()], default="")
     actor_id = SelectField(_l("Who"), coerce=int, validators=[Optional()], default=0)
-    date_from = DateField(_l("From"), validators=[Optional()])
-    date_to = DateField(_l("To"), validators=[Optional()])
+    date_from = DateField(_l("From"), validators=[Optional(), sensible_year])
+    date_to = DateField(_l("To"), validators=[Optional(), sensible_year])
     object_id = IntegerField(_l("Object id"), validators=[Optional(), NumberRange(min=1)])

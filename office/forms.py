@@ -48,6 +48,18 @@ def no_control_characters(form, field):
         raise ValidationError(_l("The text contains characters that are not allowed."))
 
 
+# Dates people plan with; year 1 or 9999 would overflow the date arithmetic (time zones,
+# weeks, series) long before anyone meant them.
+SENSIBLE_YEARS = (2000, 2100)
+
+
+def sensible_year(form, field):
+    """Date and date-time fields: refuse years outside SENSIBLE_YEARS."""
+    if field.data and not SENSIBLE_YEARS[0] <= field.data.year <= SENSIBLE_YEARS[1]:
+        raise ValidationError(_l("Give a date between %(first)d and %(last)d.",
+                                 first=SENSIBLE_YEARS[0], last=SENSIBLE_YEARS[1]))
+
+
 class LoginForm(FlaskForm):
     email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])

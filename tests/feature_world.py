@@ -1,5 +1,6 @@
-"""One of each feature object (allocation, meeting series, seminar, registrations), for the
-table-driven checks (access control, hostile input) and the object-access tests.
+"""One of each feature object (allocation, meeting series, seminar, registrations, a booking,
+a trepartssamtal with consent, a feed link, an absence), for the table-driven checks (access
+control, hostile input) and the object-access tests.
 
 A plain function over the conftest factories' results, so each test file builds its world
 its own way and adds these on top.
@@ -8,14 +9,18 @@ its own way and adds these on top.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import select
 
-from office import allocations, meetings
+from office import allocations, availability, booking, feeds, meetings, recurrence
+from office import trepartssamtal as trepartssamtal_rules
 from office.extensions import db
-from office.i18n import today_local
-from office.models import Agency, Allocation, Attendance, Resource, Term, User
+from office.i18n import local_zone, today_local
+from office.models import (
+    AbsenceKind, Agency, Allocation, Attendance, FeedToken, MeetingMode, Resource, Site, Term, User,
+)
+from office.premises import public_holiday
 from seminars import planning, registration
 from seminars.models import OutboxMail, Seminar
 from tests.seminar_factories import make_seminar, next_weekday
@@ -76,4 +81,55 @@ def add_features(*, agency: Agency, coordinator: User, desk: Resource, room: Res
         guest_registration_id=guest.registration.id, guest_token=guest.token,
         mail_id=db.session.scalar(select(OutboxMail.id).order_by(OutboxMail.id)),
         day=next_weekday(1),
+    )
+
+
+@dataclass
+class BookingFeatures:
+    reservation_id: int
+    occurrence_id: int  # the booking's first occasion
+    meeting_id: int  # a trepartssamtal with consent and a room
+    reference: str  # the individual's reference on it (only participants may see it)
+    feed_token_id: int
+    feed_token: str  # the secret of the booker's personal feed
+    absence_id: int  # the booker's
+    day: date  # the booking's first day
+
+
+def open_weekday(first: date) -> date:
+    """The first weekday from `first` that is no public holiday."""
+    day = first
+    while day.weekday() > 4 or public_holiday(day) is not None:
+        day += timedelta(days=1)
+    return day
+
+
+def add_booking_features(*, site: Site, room: Resource, booker: User, booked_for: User,
+                         participants: list[User], reference: str = "QZ-4711",
+                         weeks_ahead: int = 4) -> BookingFeatures:
+    """A weekly booking of `room` (3 times, 15-16) by `booker` for `booked_for`; a
+    trepartssamtal booked by participants[0] with them all (two agencies at least) and
+    consent; a personal feed link and an absence of `booker`."""
+    day = open_weekday(today_local() + timedelta(weeks=weeks_ahead))
+    reservation = booking.book(booking.BookingRequest(
+        resource=room, title="Handledning", first_day=day, start_time=time(15), end_time=time(16),
+        booked_by=booker, booked_for=booked_for, attendees=2,
+        rrule=recurrence.repeat_rule(recurrence.WEEKLY, day, count=3)), allow_partial=True)
+    search = trepartssamtal_rules.Search(
+        participants=participants, booked_by=participants[0], first_day=day,
+        last_day=day + timedelta(days=13), site=site, mode=MeetingMode.on_site, buffer_minutes=0)
+    proposal = trepartssamtal_rules.find_proposals(search, limit=1)[0]
+    consent = trepartssamtal_rules.ConsentInput(
+        given=True, given_on=today_local(), agency_ids={u.agency_id for u in participants})
+    meeting = trepartssamtal_rules.book_proposal(search, proposal.key, reference=reference, consent=consent)
+    secret = feeds.issue_token(booker, "personal")
+    starts = datetime.combine(day + timedelta(days=1), time(8), local_zone()).astimezone(timezone.utc)
+    absence = availability.add_absence(booker.id, AbsenceKind.course, starts, starts + timedelta(hours=8))
+    db.session.commit()
+    return BookingFeatures(
+        reservation_id=reservation.id, occurrence_id=min(o.id for o in reservation.occurrences),
+        meeting_id=meeting.id, reference=reference,
+        feed_token_id=db.session.scalar(select(FeedToken.id).where(
+            FeedToken.user_id == booker.id, FeedToken.revoked_at.is_(None))),
+        feed_token=secret, absence_id=absence.id, day=day,
     )

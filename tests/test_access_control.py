@@ -6,7 +6,11 @@ new feature decides its access on purpose. Each row is then tried as every role:
 allowed roles get through; others are sent to the login page (anonymous) or get 403.
 
 Access to *objects* (agency A's staff may not touch agency B's) is checked where those
-objects live (tests/test_users.py and, as features land, their own test files).
+objects live (tests/test_users.py, tests/test_object_access.py).
+
+Rows for objects only their owners may use (a booking, a trepartssamtal, a feed link) list
+every role that may own one; the world makes the roles' users the owners, and
+tests/test_object_access.py checks that nobody else gets through.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from office import accounts
 from office.extensions import db
 from office.models import Closure, Role
 from tests.conftest import AuthActions
-from tests.feature_world import add_features
+from tests.feature_world import add_booking_features, add_features
 
 ANONYMOUS = "anonymous"
 STAFF, ADMIN, COORDINATOR = Role.staff.value, Role.agency_admin.value, Role.coordinator.value
@@ -39,6 +43,9 @@ class Access:
     # URL values taken from other entries of the world than the argument's own name (a
     # name the rule does not have becomes a query parameter), e.g. {"token": "guest_token"}.
     values: tuple[tuple[str, str], ...] = ()
+    # What refused roles get when it is not the usual (login page for anonymous, else 403):
+    # e.g. 404 for an endpoint that must not even be seen to exist.
+    refused_with: int | None = None
 
 
 # rule -> who may use it. Keep one row per rule, in the order of the blueprints.
@@ -135,13 +142,54 @@ ACCESS: dict[str, Access] = {
                                          values=(("token", "guest_token"),)),
     "/seminars/r/<token>/evaluate": Access(EVERYONE, "the secret link is the credential",
                                            values=(("token", "guest_token"),)),
+    # bookings (the grid is the shared picture; one booking is its booker's, the person's it
+    # is booked for and the coordinator's: 404 for anyone else)
+    "/bookings/": Access(LOGGED_IN, "titles of other agencies' bookings are not shown"),
+    "/bookings/new": Access(LOGGED_IN, "the booking rules decide what may be booked"),
+    "/bookings/close": Access(LOGGED_IN),
+    "/bookings/<int:reservation_id>": Access(LOGGED_IN, "those who may manage the booking"),
+    "/bookings/occurrences/<int:occurrence_id>": Access(LOGGED_IN, "those who may manage it"),
+    "/bookings/occurrences/<int:occurrence_id>/change": Access(LOGGED_IN, "those who may manage it"),
+    "/bookings/occurrences/<int:occurrence_id>/cancel": Access(LOGGED_IN, "those who may manage it"),
+    "/bookings/mine": Access(LOGGED_IN, "your own bookings"),
+    "/audit/": Access(ONLY_COORDINATOR),
+    # availability and trepartssamtal (a meeting: its participants only, 404 for others)
+    "/availability/": Access(LOGGED_IN, "your own working hours"),
+    "/availability/absences": Access(LOGGED_IN, "your own absences"),
+    "/availability/absences/<int:absence_id>/delete": Access(LOGGED_IN, "your own absence only"),
+    "/trepartssamtal/": Access(LOGGED_IN, "the meetings you take part in"),
+    "/trepartssamtal/new": Access(LOGGED_IN, "the booker must take part"),
+    "/trepartssamtal/<int:meeting_id>": Access(LOGGED_IN, "participants only"),
+    "/trepartssamtal/<int:meeting_id>/cancel": Access(LOGGED_IN, "participants only"),
+    "/trepartssamtal/<int:meeting_id>/outcome": Access(LOGGED_IN, "participants only"),
+    "/trepartssamtal/<int:meeting_id>/reschedule": Access(LOGGED_IN, "participants only"),
+    "/trepartssamtal/statistics": Access(ADMINS, "counts only, no personal data"),
+    "/trepartssamtal/statistics.csv": Access(ADMINS, "counts only, no personal data"),
+    # calendar feeds
+    "/feeds/": Access(LOGGED_IN, "your own feed links; agency feeds of your own agency"),
+    "/feeds/<int:token_id>/regenerate": Access(LOGGED_IN, "your own link only"),
+    "/feeds/<int:token_id>/revoke": Access(LOGGED_IN, "your own link only"),
+    "/feeds/<token>.ics": Access(EVERYONE, "the secret link is the credential",
+                                 values=(("token", "feed_token"),)),
+    "/feeds/seminars.ics": Access(EVERYONE, "published public seminars only"),
+    # Public, but no feature plugs events into the "seminar" feed kind yet, so it answers 404
+    # to everyone; when seminars adds its source, this row becomes EVERYONE.
+    "/feeds/seminars/<int:seminar_id>.ics": Access(frozenset(), "404 unless a source knows the seminar",
+                                                   refused_with=404),
+    # operations
+    "/metrics": Access(frozenset(), "only a scraper with the bearer token (tests/test_observability.py)",
+                       refused_with=404),
 }
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 
 
-def _rules(app):
-    return {rule.rule: rule for rule in app.url_map.iter_rules()}
+def _rules(app) -> dict[str, list]:
+    """Rule text -> its rules (GET and POST of one path may be two views)."""
+    found: dict[str, list] = {}
+    for rule in app.url_map.iter_rules():
+        found.setdefault(rule.rule, []).append(rule)
+    return found
 
 
 def test_every_url_rule_has_a_row(app):
@@ -152,10 +200,11 @@ def test_every_url_rule_has_a_row(app):
 
 def test_table_agrees_with_the_role_decorators(app):
     """Where a view declares its roles (office.security.roles_required), the table says the same."""
-    for path, rule in _rules(app).items():
-        declared = getattr(app.view_functions[rule.endpoint], "allowed_roles", None)
-        if declared is not None:
-            assert {r.value for r in declared} == ACCESS[path].roles, path
+    for path, rules in _rules(app).items():
+        for rule in rules:
+            declared = getattr(app.view_functions[rule.endpoint], "allowed_roles", None)
+            if declared is not None:
+                assert {r.value for r in declared} == ACCESS[path].roles, path
 
 
 @pytest.fixture
@@ -173,6 +222,10 @@ def world(app, create_agency, create_user, create_site, create_resource):
     db.session.commit()
     features = add_features(agency=agency, coordinator=users[COORDINATOR], desk=resource, room=room,
                             members=[target], registered=list(users.values()))
+    # A trepartssamtal needs a second agency: its case worker joins the roles' users.
+    partner = create_user(agency=create_agency())
+    bookings = add_booking_features(site=site, room=room, booker=users[STAFF], booked_for=users[ADMIN],
+                                    participants=[users[STAFF], users[ADMIN], users[COORDINATOR], partner])
     values = {
         "filename": "css/app.css", "agency_id": agency.id, "unit_id": agency.units[0].id,
         "site_id": site.id, "closure_id": closure.id, "resource_id": resource.id,
@@ -184,6 +237,9 @@ def world(app, create_agency, create_user, create_site, create_resource):
         "registration_id": features.guest_registration_id, "what": "registrations",
         "year": features.day.year, "mail_id": features.mail_id,
         "guest_token": features.guest_token,
+        "reservation_id": bookings.reservation_id, "occurrence_id": bookings.occurrence_id,
+        "meeting_id": bookings.meeting_id, "token_id": bookings.feed_token_id,
+        "feed_token": bookings.feed_token, "absence_id": bookings.absence_id,
     }
     return users, values
 
@@ -204,16 +260,17 @@ def test_access_follows_the_table(app, world, path):
     """Each rule tried as every role in turn (one world per rule keeps the suite fast);
     roles that are refused come first, so what the allowed ones change cannot mislead."""
     users, values = world
-    rule = _rules(app)[path]
-    url = _url(app, rule, values)
-    methods = rule.methods - IGNORED_METHODS
+    rules = _rules(app)[path]
+    url = _url(app, rules[0], values)
+    methods = set().union(*(rule.methods for rule in rules)) - IGNORED_METHODS
     assert methods <= {"GET", "POST"}, f"{path}: add checks for {methods - {'GET', 'POST'}}"
     allowed_roles = ACCESS[path].roles
     for role in sorted(ROLES, key=lambda r: (r in allowed_roles, ROLES.index(r))):
-        _try_as(app, users, url, methods, role, allowed=role in allowed_roles)
+        _try_as(app, users, url, methods, role, allowed=role in allowed_roles,
+                refused_with=ACCESS[path].refused_with)
 
 
-def _try_as(app, users, url, methods, role, allowed) -> None:
+def _try_as(app, users, url, methods, role, allowed, refused_with=None) -> None:
     client = app.test_client()
     auth = AuthActions(client)
     if role == ANONYMOUS:
@@ -225,6 +282,8 @@ def _try_as(app, users, url, methods, role, allowed) -> None:
         if allowed:
             assert response.status_code in (200, 302), (url, role, response.status_code)
             assert not _sent_to_login(response), (url, role)
+        elif refused_with is not None:
+            assert response.status_code == refused_with, (url, role, response.status_code)
         elif role == ANONYMOUS:
             assert _sent_to_login(response), (url, role, response.status_code)
         else:
@@ -236,6 +295,8 @@ def _try_as(app, users, url, methods, role, allowed) -> None:
             assert response.status_code not in (401, 403) and not _sent_to_login(response), (
                 url, role, response.status_code)
             assert response.status_code < 500, (url, role)
+        elif refused_with is not None:
+            assert response.status_code == refused_with, (url, role, response.status_code)
         elif role == ANONYMOUS:
             assert _sent_to_login(response), (url, role, response.status_code)
         else:

@@ -27,7 +27,7 @@ from office import accounts
 from office.extensions import db
 from office.models import Closure, Role, User
 from tests.conftest import PASSWORD, AuthActions
-from tests.feature_world import add_features
+from tests.feature_world import add_booking_features, add_features
 
 ANONYMOUS = "anonymous"
 # `make test` runs a few fixed examples per endpoint (seconds, never flaky); a deeper,
@@ -90,6 +90,35 @@ SEMINAR_FIELDS = {
 ANSWERS = {"dietary_needs": TEXTS, "accessibility_needs": TEXTS,
            "attendance_mode": st.sampled_from(["on_site", "online", "teleport"])}
 EVALUATION = {"rating": st.sampled_from(["1", "5", "0", "6"]), "comment": TEXTS}
+
+SCOPES = st.sampled_from(["one", "following", "all", "none"])
+BOOKING_FIELDS = {
+    "title": NAMES, "resource_id": st.just("{resource_id}"), "day": DAYS, "start": TIMES, "end": TIMES,
+    "attendees": st.sampled_from(["1", "0", "7", "2147483648", "99999999999999999999"]),
+    "booked_for_id": st.sampled_from(["0", "{user_id}"]),
+    "repeat": st.sampled_from(["none", "weekly", "every_other_week", "every_n_weeks", "monthly_nth_weekday",
+                               "yearly"]),
+    "interval": st.sampled_from(["3", "0", "53"]), "ends": st.sampled_from(["count", "until", "never"]),
+    "count": st.sampled_from(["3", "0", "521"]), "until": DAYS,
+    "seen_at": st.sampled_from(["2031-01-01T08:00:00+00:00", "2031-01-01T08:00:00", "yesterday"]),
+    "partial": st.sampled_from(["Book the other dates", ""]),
+}
+MOMENTS = st.sampled_from(["2031-01-07T09:00", "2031-01-07T08:00", "2031-01-08T17:00",
+                           "0001-01-01T00:00", "9999-12-31T23:59", "2031-01-07"])
+MEETING_STATUSES = st.sampled_from(["held", "no_show", "cancelled_by_individual", "cancelled_by_staff",
+                                    "booked", "x"])
+TREPARTSSAMTAL_FIELDS = {
+    "participants": st.sampled_from([["{staff_id}", "{partner_id}"], ["{staff_id}"], ["{partner_id}", "2147483648"]]),
+    "minutes": st.sampled_from(["60", "45", "7"]), "mode": st.sampled_from(["on_site", "phone", "video", "x"]),
+    "video_link": st.sampled_from(["https://meet.example/abc", "javascript:alert(1)", ""]),
+    "site_id": st.sampled_from(["{site_id}", "0"]), "needs_accessible": BOOLEANS,
+    "others": st.sampled_from(["1", "0", "6"]), "first_day": DAYS, "last_day": DAYS,
+    "buffer_minutes": st.sampled_from(["15", "0", "121"]),
+    "slot": st.sampled_from(["", "20310107T0800-1", "20310107T0807-0", "99999999T9999-999999999"]),
+    "find": st.just("1"),
+    "reference": st.sampled_from(["QZ-1", "19811218-9876", "", "Å" * 101]), "consent_given": BOOLEANS,
+    "consent_given_on": DAYS, "consent_agencies": st.sampled_from([["{agency_id}", "{partner_agency_id}"], []]),
+}
 
 FORMS = [
     Form("/login", (ANONYMOUS,), {"email": EMAILS, "password": st.just(PASSWORD), "remember": BOOLEANS},
@@ -193,6 +222,31 @@ FORMS = [
     Form("/seminars/r/<token>", (ANONYMOUS,), {"locale": st.sampled_from(["sv", "en"]), **ANSWERS}),
     Form("/seminars/r/<token>/cancel", (ANONYMOUS,)),
     Form("/seminars/r/<token>/evaluate", (ANONYMOUS,), EVALUATION),
+    # bookings
+    Form("/bookings/new", (STAFF, COORDINATOR), BOOKING_FIELDS),
+    Form("/bookings/occurrences/<int:occurrence_id>/change", (STAFF, COORDINATOR),
+         {"scope": SCOPES, **{name: BOOKING_FIELDS[name] for name in ("title", "day", "start", "end", "attendees")}}),
+    Form("/bookings/occurrences/<int:occurrence_id>/cancel", (STAFF, COORDINATOR), {"scope": SCOPES}),
+    # availability
+    Form("/availability/", (STAFF,), _weekday_hours()),
+    Form("/availability/absences", (STAFF,),
+         {"kind": st.sampled_from(["leave", "course", "other", "holiday"]), "starts": MOMENTS, "ends": MOMENTS}),
+    Form("/availability/absences/<int:absence_id>/delete", (STAFF,)),
+    # trepartssamtal
+    Form("/trepartssamtal/new", (STAFF, COORDINATOR), TREPARTSSAMTAL_FIELDS),
+    Form("/trepartssamtal/<int:meeting_id>/reschedule", (STAFF, COORDINATOR),
+         {name: TREPARTSSAMTAL_FIELDS[name] for name in ("first_day", "last_day", "buffer_minutes", "slot",
+                                                         "find")}),
+    Form("/trepartssamtal/<int:meeting_id>/outcome", (STAFF, COORDINATOR), {"status": MEETING_STATUSES}),
+    Form("/trepartssamtal/<int:meeting_id>/cancel", (STAFF, COORDINATOR), {"status": MEETING_STATUSES}),
+    # calendar feeds
+    Form("/feeds/", (STAFF, ADMIN, COORDINATOR),
+         {"prefix": st.sampled_from(["personal", "agency", "resource", "series", ""]),
+          "personal-kind": st.sampled_from(["personal", "agency"]),
+          "agency-kind": st.just("agency"), "agency-target_id": st.just("{agency_id}"),
+          "resource-kind": st.just("resource"), "resource-target_id": st.just("{resource_id}")}),
+    Form("/feeds/<int:token_id>/regenerate", (STAFF,)),
+    Form("/feeds/<int:token_id>/revoke", (STAFF,)),
 ]
 FORMS_BY_RULE = {form.rule: form for form in FORMS}
 
@@ -225,6 +279,14 @@ def world(app, create_agency, create_user, create_site, create_resource):
     theirs = add_features(agency=foreign, coordinator=coordinator, desk=create_resource(site=site),
                           room=create_resource(site=site, name="Grupprummet"),
                           members=[stranger], registered=[stranger])
+    # A trepartssamtal needs two agencies: ours with the stranger; theirs with a third one.
+    outsider = create_user(agency=create_agency())
+    my_bookings = add_booking_features(
+        site=site, room=create_resource(site=site, name="Samtalsrum 1"), booker=actors[STAFF],
+        booked_for=colleague, participants=[actors[STAFF], actors[COORDINATOR], stranger])
+    their_bookings = add_booking_features(
+        site=site, room=create_resource(site=site, name="Samtalsrum 2"), booker=stranger,
+        booked_for=stranger, participants=[stranger, outsider])
     both = (mine, theirs)
     ids = {
         "agency_id": [ours.id, foreign.id], "unit_id": [ours.units[0].id, foreign.units[0].id],
@@ -237,6 +299,10 @@ def world(app, create_agency, create_user, create_site, create_resource):
                         "session_id", "mail_id")},
         "registration_id": [mine.guest_registration_id, *mine.registration_ids.values(),
                             theirs.guest_registration_id],
+        **{name: [getattr(f, name) for f in (my_bookings, their_bookings)]
+           for name in ("occurrence_id", "meeting_id", "absence_id")},
+        "token_id": [my_bookings.feed_token_id, their_bookings.feed_token_id],
+        "staff_id": [actors[STAFF].id], "partner_id": [stranger.id], "partner_agency_id": [foreign.id],
     }
     actor_ids = {role: user.id for role, user in actors.items()}
     return {"ids": ids, "token": token, "guest_token": mine.guest_token, "actors": actor_ids,
@@ -265,6 +331,8 @@ def _snapshot(ignored: frozenset[str]) -> dict:
 
 def _fill(value, ids):
     """Plausible values may name an id of the world: '{site_id}' becomes one of ours."""
+    if isinstance(value, list):
+        return [_fill(item, ids) for item in value]
     if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
         return str(ids[value[1:-1]][0])
     return value
@@ -331,7 +399,8 @@ def test_hostile_form_input_never_breaks_anything(app, world, rule):
 @pytest.mark.parametrize("path", [
     "/allocations/plan?site={n}&week=9999-W99", "/allocations/book?resource_id={n}&day=0001-01-01",
     "/allocations/utilization?site_id={n}&term_id={n}&month=9999-12", "/allocations/utilization.csv?term_id={n}",
-    "/seminars/plan/2031?agency={n}&kind=x",
+    "/seminars/plan/2031?agency={n}&kind=x", "/bookings/?site={n}&view=week&day=2031-01-07",
+    "/bookings/new?resource={n}&day=2031-01-07", "/audit/?object_id={n}&actor_id={n}",
 ])
 def test_huge_ids_in_query_strings_are_refused_not_a_500(app, world, path):
     """Query strings are read before any form validates them: numbers beyond the database's
@@ -341,3 +410,54 @@ def test_huge_ids_in_query_strings_are_refused_not_a_500(app, world, path):
     for n in HUGE_IDS:
         response = client.get(path.format(n=n))
         assert response.status_code < 500, (path, n, response.status_code)
+
+
+EXTREME_DAYS = ["0001-01-01", "0001-01-02", "9999-12-30", "9999-12-31"]
+
+
+@pytest.mark.parametrize("rule, fields", [
+    ("/bookings/new", {"resource_id": "{resource_id}", "title": "Möte", "start": "09:00", "end": "10:00",
+                       "attendees": "1", "repeat": "weekly", "ends": "until", "day": None, "until": None}),
+    ("/bookings/occurrences/{occurrence_id}/change", {"scope": "all", "start": "09:00", "end": "10:00",
+                                                      "attendees": "1", "day": None}),
+    ("/availability/absences", {"kind": "leave", "starts": None, "ends": None}),
+    ("/trepartssamtal/new", {"participants": ["{staff_id}", "{partner_id}"], "minutes": "60", "mode": "phone",
+                             "others": "1", "buffer_minutes": "0", "find": "1", "first_day": None,
+                             "last_day": None}),
+    ("/trepartssamtal/{meeting_id}/reschedule", {"buffer_minutes": "0", "find": "1", "first_day": None,
+                                                 "last_day": None}),
+])
+def test_first_and_last_days_of_the_calendar_are_refused_not_a_500(app, world, rule, fields):
+    """Every pair of the calendar's extreme days in the date fields (None above), the rest
+    plausible: the edges of date arithmetic (timezones, a week or a series beyond 9999)."""
+    auth = AuthActions(app.test_client())
+    assert auth.login(db.session.get(User, world["actors"][STAFF])).status_code == 302
+    url = rule.format(**{name: values[0] for name, values in world["ids"].items()})
+    date_fields = [name for name, value in fields.items() if value is None]
+    for first in EXTREME_DAYS:
+        for last in EXTREME_DAYS:
+            data = {name: _fill(value, world["ids"]) for name, value in fields.items() if value is not None}
+            data.update(zip(date_fields, (first, last)))
+            if rule == "/availability/absences":
+                data = {**data, "starts": f"{first}T00:00", "ends": f"{last}T23:45"}
+            before = _snapshot(frozenset())
+            response = auth.post(url, data)
+            assert response.status_code < 500, (url, data, response.status_code)
+            if response.status_code >= 400:
+                assert _snapshot(frozenset()) == before, (url, data)
+
+
+@pytest.mark.parametrize("path", [
+    "/bookings/?site={site_id}&view=week&day={day}", "/bookings/?site={site_id}&view=day&day={day}",
+    "/bookings/new?resource={resource_id}&day={day}&start=23:45", "/audit/?date_from={day}&date_to={day}",
+    "/trepartssamtal/statistics?from={day}&to={day}&by=week",
+    "/trepartssamtal/statistics.csv?from={day}&to={day}&by=month",
+])
+def test_first_and_last_days_in_query_strings_are_not_a_500(app, world, path):
+    """A week view or a statistics period at the calendar's very edges."""
+    client = app.test_client()
+    assert AuthActions(client).login(db.session.get(User, world["actors"][COORDINATOR])).status_code == 302
+    ids = {name: values[0] for name, values in world["ids"].items()}
+    for day in EXTREME_DAYS:
+        response = client.get(path.format(**{**ids, "day": day}))
+        assert response.status_code < 500, (path, day, response.status_code)

@@ -12,12 +12,13 @@ from contextlib import contextmanager
 import pytest
 import sqlalchemy as sa
 
-from office import allocations
+from office import allocations, feeds
 from office.extensions import db
-from office.models import Role
+from office.i18n import to_local
+from office.models import ReservationOccurrence, Role, Trepartssamtal
 from seminars.models import Registration, RegistrationStatus
 from tests.conftest import AuthActions
-from tests.feature_world import add_features
+from tests.feature_world import add_booking_features, add_features
 
 
 @pytest.fixture
@@ -165,3 +166,109 @@ def test_a_guests_registration_needs_its_secret_link(app, client, two_agencies):
     page = client.get(f"/seminars/r/{fa.guest_token}").get_data(as_text=True)
     assert "Gunnel Gäst" in page
     assert db.session.get(Registration, guest).email not in page
+
+
+# --- bookings, trepartssamtal and feed links ------------------------------------------------
+
+REFERENCE_B = "QZ-8131"
+
+
+@pytest.fixture
+def bookings_b(app, two_agencies, create_agency, create_user, create_site, create_resource):
+    """B's booking (by staff_b for admin_b), B's trepartssamtal (staff_b with a case worker of a
+    third agency; nobody of A takes part) and staff_b's feed link."""
+    people = two_agencies[0]
+    site = create_site()
+    create_resource(site=site, name="Samtalsrum 1", is_conversation_room=True)
+    partner = create_user(agency=create_agency(short_name="Regionen"))
+    return add_booking_features(site=site, room=create_resource(site=site), booker=people["staff_b"],
+                                booked_for=people["admin_b"], participants=[people["staff_b"], partner],
+                                reference=REFERENCE_B)
+
+
+@pytest.mark.parametrize("who", ["admin_a", "staff_a"])
+def test_agency_a_cannot_read_change_or_cancel_bs_booking(app, two_agencies, bookings_b, who):
+    people = two_agencies[0]
+    auth = _client_as(app, people[who])
+    occurrence = f"/bookings/occurrences/{bookings_b.occurrence_id}"
+    change = {"scope": "all", "title": "Kapat", "start": "09:00", "end": "10:00", "attendees": "1",
+              "day": bookings_b.day.isoformat()}
+    with unchanged():
+        assert auth.client.get(occurrence).status_code == 404
+        assert auth.client.get(f"/bookings/{bookings_b.reservation_id}").status_code == 404
+        assert auth.post(f"{occurrence}/change", change).status_code == 404
+        assert auth.post(f"{occurrence}/cancel", {"scope": "all"}).status_code == 404
+        assert "Handledning" not in auth.client.get("/bookings/mine").get_data(as_text=True)
+
+
+def test_the_person_a_booking_is_for_may_change_it(app, two_agencies, bookings_b):
+    """The control for the test above: admin_b (booked for) opens and changes the same booking."""
+    auth = _client_as(app, two_agencies[0]["admin_b"])
+    occurrence = f"/bookings/occurrences/{bookings_b.occurrence_id}"
+    assert auth.client.get(occurrence).status_code == 200
+    response = auth.post(f"{occurrence}/change", {"scope": "one", "start": "14:00", "end": "15:00",
+                                                  "attendees": "2", "day": bookings_b.day.isoformat()})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    moved = db.session.get(ReservationOccurrence, bookings_b.occurrence_id)
+    assert to_local(moved.starts_at).hour == 14
+
+
+@pytest.mark.parametrize("who", ["admin_a", "staff_a", "coordinator"])
+def test_only_participants_open_or_change_a_trepartssamtal(app, two_agencies, bookings_b, who):
+    """Not even the coordinator: the meeting concerns an individual's case."""
+    auth = _client_as(app, two_agencies[0][who])
+    meeting = f"/trepartssamtal/{bookings_b.meeting_id}"
+    with unchanged():
+        assert auth.client.get(meeting).status_code == 404
+        assert auth.client.get(f"{meeting}/reschedule").status_code == 404
+        assert auth.post(f"{meeting}/reschedule", {"find": "1"}).status_code == 404
+        assert auth.post(f"{meeting}/cancel", {"status": "cancelled_by_staff"}).status_code == 404
+        assert auth.post(f"{meeting}/outcome", {"status": "held"}).status_code == 404
+
+
+@pytest.mark.parametrize("who", ["admin_a", "staff_a", "coordinator"])
+def test_the_reference_never_shows_to_non_participants(app, two_agencies, bookings_b, who):
+    """Every page that shows the meeting's room, time or counts, and its room's calendar feed."""
+    meeting = db.session.get(Trepartssamtal, bookings_b.meeting_id)
+    day = to_local(meeting.starts_at).date().isoformat()
+    room = meeting.reservation.resource
+    occurrence = meeting.reservation.occurrences[0].id
+    user = two_agencies[0][who]
+    auth = _client_as(app, user)
+    pages = [f"/bookings/?site={room.site_id}&view={view}&day={day}" for view in ("day", "week")]
+    pages += ["/trepartssamtal/", "/bookings/mine", "/dashboard", f"/bookings/occurrences/{occurrence}",
+              "/audit/", "/trepartssamtal/statistics", "/trepartssamtal/statistics.csv?by=agency"]
+    for page in pages:
+        response = auth.client.get(page)
+        assert response.status_code in (200, 403, 404), (page, response.status_code)
+        assert REFERENCE_B not in response.get_data(as_text=True), page
+    feed = feeds.issue_token(user, "resource", room.id)
+    db.session.commit()
+    calendar = auth.client.get(f"/feeds/{feed}.ics")
+    assert calendar.status_code == 200 and "BEGIN:VEVENT" in calendar.get_data(as_text=True)
+    assert REFERENCE_B not in calendar.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("who", ["admin_a", "staff_a", "coordinator"])
+def test_nobody_revokes_or_renews_someone_elses_feed_link(app, two_agencies, bookings_b, who):
+    auth = _client_as(app, two_agencies[0][who])
+    token_id = bookings_b.feed_token_id
+    with unchanged():
+        assert auth.post(f"/feeds/{token_id}/revoke").status_code == 404
+        assert auth.post(f"/feeds/{token_id}/regenerate").status_code == 404
+        assert f"/feeds/{token_id}/" not in auth.client.get("/feeds/").get_data(as_text=True)
+    assert auth.client.get(f"/feeds/{bookings_b.feed_token}.ics").status_code == 200  # still works
+
+
+def test_the_owner_revokes_their_feed_link(app, two_agencies, bookings_b):
+    """The control for the test above."""
+    auth = _client_as(app, two_agencies[0]["staff_b"])
+    assert auth.post(f"/feeds/{bookings_b.feed_token_id}/revoke").status_code == 200
+    assert auth.client.get(f"/feeds/{bookings_b.feed_token}.ics").status_code == 410
+
+
+@pytest.mark.parametrize("who", ["admin_a", "staff_a"])
+def test_agency_a_cannot_remove_bs_absence(app, two_agencies, bookings_b, who):
+    auth = _client_as(app, two_agencies[0][who])
+    with unchanged():
+        assert auth.post(f"/availability/absences/{bookings_b.absence_id}/delete").status_code == 404

@@ -11,12 +11,12 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import DateTimeLocalField, SelectField
-from wtforms.validators import DataRequired
+from wtforms.validators import DataRequired, ValidationError
 
 from office import availability
 from office.database import utcnow
 from office.extensions import db
-from office.forms import WEEKDAY_NAMES, ConfirmForm, add_opening_hour_fields, choices
+from office.forms import WEEKDAY_NAMES, ConfirmForm, add_opening_hour_fields, choices, sensible_year
 from office.i18n import local_zone
 from office.models import Absence, AbsenceKind
 from office.templating import add_nav_item
@@ -50,14 +50,12 @@ class WorkingHoursForm(FlaskForm):
 class AbsenceForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=choices((k.value, v) for k, v in ABSENCE_LABELS.items()))
     starts = DateTimeLocalField(_l("From"), format="%Y-%m-%dT%H:%M",
-                                validators=[DataRequired(message=_l("Give a valid date and time."))])
+                                validators=[DataRequired(message=_l("Give a valid date and time.")), sensible_year])
     ends = DateTimeLocalField(_l("Until"), format="%Y-%m-%dT%H:%M",
-                              validators=[DataRequired(message=_l("Give a valid date and time."))])
+                              validators=[DataRequired(message=_l("Give a valid date and time.")), sensible_year])
 
     def validate_ends(self, field):
         if self.starts.data and field.data and field.data <= self.starts.data:
-            from wtforms.validators import ValidationError
-
             raise ValidationError(_l("The end must be after the start."))
 
 

@@ -21,10 +21,10 @@ from werkzeug.datastructures import MultiDict
 from office import audit_log, booking, grid as grids
 from office.booking import BookingRefused, BookingRequest
 from office.booking_forms import AuditFilterForm, BookingForm, CancelForm, ChangeForm
-from office.database import utcnow
+from office.database import utcnow, valid_id
 from office.extensions import db, htmx
 from office.grid_cells import CellWords, timeline
-from office.forms import choices
+from office.forms import SENSIBLE_YEARS, choices
 from office.i18n import to_local, today_local
 from office.models import ReservationOccurrence, Resource, Role, Site, User
 from office.security import coordinator_required
@@ -48,14 +48,17 @@ PROBLEM_FIELDS = {
 # --- the grid -------------------------------------------------------------------
 
 def _parse_day(value: str | None) -> date | None:
+    """A date from a query string; None for nonsense and for years nobody books in."""
     try:
-        return date.fromisoformat(value) if value else None
+        day = date.fromisoformat(value) if value else None
     except ValueError:
         return None
+    return day if day and SENSIBLE_YEARS[0] <= day.year <= SENSIBLE_YEARS[1] else None
 
 
 def _grid_from_args(args) -> grids.Grid | None:
-    site = db.session.get(Site, int(args["site"])) if args.get("site", "").isdigit() else None
+    site_id = valid_id(int(args["site"])) if args.get("site", "").isdigit() else None
+    site = db.session.get(Site, site_id) if site_id else None
     day = _parse_day(args.get("day"))
     if site is None or day is None:
         return None
@@ -264,8 +267,8 @@ def show_reservation(reservation_id: int):
         select(ReservationOccurrence).where(ReservationOccurrence.reservation_id == reservation_id)
         .order_by(ReservationOccurrence.starts_at)
     ).all()
-    if not occurrences:
-        abort(404)
+    if not occurrences or not booking.can_manage(current_user, occurrences[0].reservation):
+        abort(404)  # as for the occasion itself: do not confirm that someone else's exists
     now = utcnow()
     upcoming = [o for o in occurrences if o.ends_at > now and o.is_active]
     target = upcoming[0] if upcoming else occurrences[-1]

@@ -22,7 +22,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from office import trepartssamtal as meetings
 from office.database import utcnow
 from office.extensions import db, htmx
-from office.forms import ConfirmForm, choices
+from office.forms import SENSIBLE_YEARS, ConfirmForm, choices, sensible_year
 from office.i18n import today_local
 from office.models import Agency, MeetingMode, MeetingStatus, Site, Trepartssamtal, User
 from office.models import Role
@@ -68,8 +68,10 @@ class FindTimeForm(FlaskForm):
     needs_accessible = BooleanField(_l("The room must be accessible"))
     others = IntegerField(_l("The individual and anyone coming with them"), default=1,
                           validators=[InputRequired(), NumberRange(min=1, max=5)])
-    first_day = DateField(_l("From"), validators=[DataRequired(message=_l("Give a valid date."))])
-    last_day = DateField(_l("To"), validators=[DataRequired(message=_l("Give a valid date."))])
+    first_day = DateField(_l("From"), validators=[
+        DataRequired(message=_l("Give a valid date.")), sensible_year])
+    last_day = DateField(_l("To"), validators=[
+        DataRequired(message=_l("Give a valid date.")), sensible_year])
     buffer_minutes = IntegerField(_l("Buffer between meetings (minutes)"),
                                   validators=[InputRequired(), NumberRange(min=0, max=120)])
     slot = StringField(validators=[Optional(), Length(max=40)])  # the proposal button pressed
@@ -315,7 +317,8 @@ def _statistics_args():
         abort(400)
     first = first or today.replace(month=1, day=1)
     last = last or today.replace(month=12, day=31)
-    if last < first or (last - first).days > 3 * 366:
+    years = SENSIBLE_YEARS[0] <= first.year and last.year <= SENSIBLE_YEARS[1]
+    if last < first or (last - first).days > 3 * 366 or not years:
         abort(400)
     return by, first, last
 

@@ -22,6 +22,8 @@
   });
   document.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail.target;
+    // hx-swap="outerHTML" replaced the target: look inside its successor, not the old node.
+    if (!target.isConnected && target.id) target = document.getElementById(target.id) || target;
     // A refused form: move focus to its error summary so it is read out.
     var summary = target.querySelector(".error-summary");
     var focusTarget = summary || target.querySelector("[data-autofocus]");

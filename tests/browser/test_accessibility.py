@@ -10,6 +10,7 @@ PAGES is the list to extend: a new page gets a row (who sees it, how to reach it
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from dataclasses import dataclass
 from typing import Callable
 
@@ -18,11 +19,13 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from office import accounts
+from office import accounts, trepartssamtal
 from office.demo import DEMO_PASSWORD
 from office.extensions import db
 from office.i18n import today_local
-from office.models import Agency, Allocation, MeetingSeries, Resource, Role, Site, User
+from office.models import (
+    Agency, Allocation, MeetingSeries, ReservationOccurrence, Resource, Role, Site, User,
+)
 from seminars import registration
 from seminars.models import Audience, Seminar, SeminarState
 
@@ -58,7 +61,7 @@ def _send_empty_form(page):
 def _send_bad_opening_hours(page):
     page.locator("#opens_0").fill("17:00")
     page.locator("#closes_0").fill("08:00")
-    page.locator("main form.narrow-form button[type=submit]").click()
+    page.locator("main form.narrow-form button[type=submit]").first.click()
     expect(page.locator(".field-error").first).to_be_visible()
 
 
@@ -70,6 +73,34 @@ def _make_invitation_link(page):
 def _open_a_plan_cell(page):
     page.locator("main td[id^=cell-] button[hx-get]").first.click()  # "Edit" (htmx)
     expect(page.locator("main form.cell-form select").first).to_be_visible()
+
+
+def _open_a_free_grid_cell(page):
+    page.locator("#booking-grid a[href*='/bookings/new?']").first.click()  # form in place (htmx)
+    expect(page.locator("#booking-panel form")).to_be_visible()
+
+
+def _send_an_empty_booking(page):
+    page.locator("#title").fill("")
+    page.locator("#start").fill("")
+    page.locator("main form button.primary").last.click()
+    expect(page.locator(".error-summary").first).to_be_visible()
+
+
+def _find_times_with_ali(page):
+    page.get_by_label("Ali Yusuf", exact=False).check()
+    page.get_by_role("button", name=re.compile("^(Hitta tider|Find times)$")).click()
+    expect(page.locator(".proposal-list")).to_be_visible()
+
+
+def _find_times_alone(page):  # refused: a trepartssamtal needs two agencies
+    page.get_by_role("button", name=re.compile("^(Hitta tider|Find times)$")).click()
+    expect(page.locator(".error-summary").first).to_be_visible()
+
+
+def _make_a_feed_link(page):
+    page.locator("main form.feed-form button.primary").first.click()
+    expect(page.locator("#new-link-https")).to_be_visible()
 
 
 PAGES = [
@@ -134,6 +165,29 @@ PAGES = [
     Page("public seminar refused", None, "/seminars/public/{public}", _send_empty_form),
     Page("guest registration", None, "/seminars/r/{guest_token}"),
     Page("guest evaluation", None, "/seminars/r/{guest_token}/evaluate"),
+    # bookings
+    Page("booking grid (day)", STAFF, "/bookings/?site={site}&view=day&day={day}"),
+    Page("booking grid (week)", STAFF, "/bookings/?site={site}&view=week&day={day}"),
+    Page("booking form in the grid", STAFF, "/bookings/?site={site}&view=week&day={day}",
+         _open_a_free_grid_cell),
+    Page("booking form", STAFF, "/bookings/new?resource={resource}&day={day}&start=09:00"),
+    Page("booking form refused", STAFF, "/bookings/new?resource={resource}&day={day}",
+         _send_an_empty_booking),
+    Page("my bookings", STAFF, "/bookings/mine"),
+    Page("one booking", COORDINATOR, "/bookings/occurrences/{occurrence}"),
+    Page("audit log", COORDINATOR, "/audit/"),
+    # working hours, trepartssamtal, calendar feeds
+    Page("working hours", STAFF, "/availability/"),
+    Page("working hours refused", STAFF, "/availability/", _send_bad_opening_hours),
+    Page("trepartssamtal", STAFF, "/trepartssamtal/"),
+    Page("new trepartssamtal", STAFF, "/trepartssamtal/new"),
+    Page("trepartssamtal proposals", STAFF, "/trepartssamtal/new", _find_times_with_ali),
+    Page("trepartssamtal refused", STAFF, "/trepartssamtal/new", _find_times_alone),
+    Page("one trepartssamtal", STAFF, "/trepartssamtal/{meeting}"),
+    Page("reschedule trepartssamtal", STAFF, "/trepartssamtal/{meeting}/reschedule"),
+    Page("trepartssamtal statistics", COORDINATOR, "/trepartssamtal/statistics"),
+    Page("calendar feeds", STAFF, "/feeds/"),
+    Page("calendar feed link made", STAFF, "/feeds/", _make_a_feed_link),
 ]
 
 
@@ -166,12 +220,23 @@ def _feature_ids(coordinator) -> dict:
     registration.register_staff(internal, coordinator)
     guest = registration.register_guest(public, name="Gustav Gäst", organisation="Oxelösunds Hamn",
                                         email="gustav@example.org")
+    sara, ali = (db.session.scalar(select(User).where(User.email == f"{name}@drivhuset.example"))
+                 for name in ("sara.berg", "ali.yusuf"))
+    search = trepartssamtal.Search(participants=[sara, ali], booked_by=sara, first_day=today_local(),
+                                   last_day=today_local() + timedelta(days=13), site=db.session.scalar(
+                                       select(Site).where(Site.name == "Drivhuset")))
+    meeting = trepartssamtal.book_proposal(
+        search, trepartssamtal.find_proposals(search, limit=1)[0].key, reference="QZ-4711",
+        consent=trepartssamtal.ConsentInput(given=True, given_on=today_local(),
+                                            agency_ids={sara.agency_id, ali.agency_id}))
     allocation = db.session.scalar(select(Allocation).order_by(Allocation.id))
     return {
         "allocation": allocation.id, "day": today_local().isoformat(),
         "series": db.session.scalar(select(MeetingSeries.id).order_by(MeetingSeries.id)),
         "seminar": internal, "public": public, "guest_token": guest.token,
         "draft": db.session.scalar(select(Seminar.id).where(Seminar.state == SeminarState.draft)),
+        "meeting": meeting.id,
+        "occurrence": db.session.scalar(select(ReservationOccurrence.id).order_by(ReservationOccurrence.id)),
     }
 
 
@@ -258,5 +323,10 @@ def test_page_list_covers_every_page_template():
         "seminars/print.html", "seminars/report.html", "seminars/evaluate.html", "seminars/year.html",
         "seminars/outbox.html", "seminars/public_list.html", "seminars/public_seminar.html",
         "seminars/guest.html",
+        "office/booking_grid.html", "office/booking_form.html", "office/my_bookings.html",
+        "office/occurrence.html", "office/audit_log.html", "office/availability.html",
+        "office/trepartssamtal_list.html", "office/trepartssamtal_new.html",
+        "office/trepartssamtal_show.html", "office/trepartssamtal_reschedule.html",
+        "office/trepartssamtal_statistics.html", "office/feeds.html",
     }
     assert templates - covered == set(), "add the page to PAGES and to `covered`"

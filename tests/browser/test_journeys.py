@@ -1,7 +1,8 @@
 """Journeys through the app in a real browser, as a person would make them.
 
-Each journey runs at a laptop and at a phone viewport; the later ones with the keyboard alone. Later features add theirs here
-(book a room from the week view, plan a seminar, copy a feed link, ...).
+Each journey runs at a laptop and at a phone viewport; the later ones with the keyboard alone:
+release an allocation, plan a seminar, a guest's registration, book a room from the week
+view, a series whose dates clash, a trepartssamtal from the proposals, copy a feed link.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ from sqlalchemy import select
 
 from office.demo import DEMO_PASSWORD
 from office.extensions import db
-from office.i18n import today_local
-from office.models import Allocation, AllocationRelease, Closure, Resource, Site, User
+from office.i18n import to_local, today_local
+from office.models import (
+    Allocation, AllocationRelease, Closure, Reservation, ReservationOccurrence, Resource, Site,
+    Trepartssamtal, User,
+)
 from office.premises import public_holiday
 from seminars.models import Registration, RegistrationStatus, Seminar, SeminarState
 
@@ -331,3 +335,134 @@ def test_guest_registers_and_cancels_through_the_secret_link_with_the_keyboard(d
         assert registration.status == RegistrationStatus.cancelled
         db.session.remove()
     assert_no_console_errors(later)
+
+
+def ids_of(demo, **names) -> dict:
+    """Database ids of demo rows by name, e.g. ids_of(demo, room="Samtalsrum 1")."""
+    with demo.app_context():
+        found = {
+            "site": db.session.scalar(select(Site.id).where(Site.name == "Drivhuset")),
+            **{key: db.session.scalar(select(Resource.id).where(Resource.name == name))
+               for key, name in names.items()},
+        }
+        db.session.remove()
+    return found
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_book_a_room_from_the_week_view_with_the_keyboard(demo, open_page, viewport):
+    """A free cell opens the form in place; saving swaps the grid (no page load) and says so."""
+    with demo.app_context():
+        day = open_weekday(today_local() + timedelta(days=14))
+    ids = ids_of(demo, room="Samtalsrum 1")
+    page = open_page(viewport)
+    log_in_with_keyboard(page, STAFF)
+    page.goto(f"/bookings/?site={ids['site']}&view=week&day={day}&kind=room")
+    page.evaluate("window.samePage = true")
+    key_press(page, page.locator(f"#booking-grid a[href*='resource={ids['room']}&day={day}&start=']").first)
+    expect(page.get_by_role("heading", name="Ny bokning")).to_be_focused()  # the form, in place
+    panel = page.locator("#booking-panel")
+    key_type(page, panel.get_by_label("Titel"), "Praktikträff")
+    attendees = panel.get_by_label("Antal deltagare")
+    tab_to(page, attendees)
+    page.keyboard.press("Control+A")
+    page.keyboard.type("99")  # more than the room holds: refused in place, the summary read out
+    key_press(page, panel.get_by_role("button", name="Boka", exact=True))
+    expect(panel.locator(".error-summary")).to_be_focused()
+    expect(panel).to_contain_text("rymmer högst")
+    tab_to(page, attendees)
+    page.keyboard.press("Control+A")
+    page.keyboard.type("3")
+    key_press(page, panel.get_by_role("button", name="Boka", exact=True))
+    expect(page.locator("#flashes")).to_contain_text("Bokat: Praktikträff")
+    expect(page.locator("#booking-grid li.booked").filter(has_text="Praktikträff").first).to_be_visible()
+    expect(page.locator("#booking-panel form")).to_have_count(0)
+    assert page.evaluate("window.samePage") is True  # the grid was swapped, not reloaded
+    with demo.app_context():
+        booked = db.session.scalars(select(Reservation).where(Reservation.title == "Praktikträff")).all()
+        assert [(r.resource_id, r.first_day) for r in booked] == [(ids["room"], day)]
+        db.session.remove()
+    assert_no_console_errors(page)
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_a_series_that_clashes_books_the_other_dates_with_the_keyboard(demo, open_page, viewport):
+    """Weekly on Thursdays where "Jobbcoachning" takes every other Thursday: two dates clash."""
+    with demo.app_context():
+        first = db.session.scalar(select(ReservationOccurrence).join(Reservation)
+                                  .where(Reservation.title == "Jobbcoachning")
+                                  .order_by(ReservationOccurrence.starts_at))
+        day, room_id = to_local(first.starts_at).date(), first.resource_id
+        db.session.remove()
+    page = open_page(viewport)
+    log_in_with_keyboard(page, STAFF)
+    page.goto(f"/bookings/new?resource={room_id}&day={day}&start=10:00")
+    key_type(page, page.get_by_label("Titel"), "Studiecirkel")
+    repeat = page.get_by_label("Upprepa")
+    tab_to(page, repeat)
+    page.keyboard.type("Varje vecka")  # type-ahead picks the option
+    expect(repeat).to_have_value("weekly")
+    count = page.get_by_label("Antal gånger", exact=True)
+    tab_to(page, count)
+    page.keyboard.press("Control+A")
+    page.keyboard.type("4")
+    key_press(page, page.get_by_role("button", name="Boka", exact=True))
+    problems = page.locator(".problem-dates")
+    expect(problems).to_contain_text("2 datum går inte att boka")
+    key_press(page, page.get_by_role("button", name="Boka de andra datumen"))
+    expect(page.locator("#flashes")).to_contain_text("Bokat: Studiecirkel")
+    with demo.app_context():
+        series = db.session.scalar(select(Reservation).where(Reservation.title == "Studiecirkel"))
+        booked = sorted(to_local(o.starts_at).date() for o in series.occurrences if o.is_active)
+        db.session.remove()
+    assert booked == [day + timedelta(days=7), day + timedelta(days=21)]
+    assert_no_console_errors(page)
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_book_a_trepartssamtal_from_the_proposals_with_the_keyboard(demo, open_page, viewport):
+    with demo.app_context():
+        people = {u.email.split("@")[0]: u for u in db.session.scalars(select(User))}
+        sara, ali = people["sara.berg"], people["ali.yusuf"]
+        ali_id, agencies, today = ali.id, (sara.agency_id, ali.agency_id), today_local()
+        db.session.remove()
+    page = open_page(viewport)
+    log_in_with_keyboard(page, STAFF)
+    key_press(page, page.get_by_role("navigation", name="Huvudmeny").get_by_role("link", name="Trepartssamtal"))
+    key_press(page, page.get_by_role("link", name="Boka trepartssamtal"))
+    key_press(page, page.locator(f"#participant-{ali_id}"), "Space")
+    key_type(page, page.get_by_label("Referens för personen"), "AB-12")
+    key_press(page, page.locator("#consent_given"), "Space")
+    key_set(page, page.get_by_label("Datum då samtycket gavs"), today.isoformat())
+    for agency_id in agencies:
+        key_press(page, page.locator(f"#consent-agency-{agency_id}"), "Space")
+    key_press(page, page.get_by_role("button", name="Hitta tider"))
+    expect(page.locator(".proposal-list")).to_be_focused()  # the proposals, announced
+    first = page.locator("button.proposal").first
+    when = first.locator(".proposal-time").inner_text()
+    key_press(page, first)
+    expect(page.locator("#flashes")).to_contain_text("Trepartssamtalet är bokat.")
+    expect(page.get_by_text("AB-12")).to_be_visible()
+    expect(page.locator("main")).to_contain_text(when.split(",")[0])
+    with demo.app_context():
+        meeting = db.session.scalar(select(Trepartssamtal))
+        assert {p.user_id for p in meeting.participants} == {ali_id, meeting.booked_by_id}
+        assert meeting.reservation is not None and meeting.consent is not None
+        db.session.remove()
+    assert_no_console_errors(page)
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_copy_a_feed_link_with_the_keyboard(demo, open_page, viewport):
+    page = open_page(viewport, permissions=["clipboard-read", "clipboard-write"])
+    log_in_with_keyboard(page, STAFF)
+    key_press(page, page.get_by_role("navigation", name="Huvudmeny").get_by_role("link", name="Kalenderflöden"))
+    key_press(page, page.get_by_role("button", name="Skapa en länk", exact=True))
+    link = page.locator("#new-link-https")
+    expect(link).to_be_visible()
+    key_press(page, page.locator('[data-copy-target="new-link-https"]'))
+    expect(page.locator("#flashes")).to_contain_text("Länken kopierades.")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == link.input_value()
+    assert re.fullmatch(r"https?://[^/]+/feeds/[A-Za-z0-9_-]{43}\.ics", copied)
+    assert_no_console_errors(page)
