@@ -107,6 +107,9 @@ ACCESS: dict[str, Access] = {
     "/meetings/": Access(LOGGED_IN, "your own meetings"),
     "/meetings/series": Access(ONLY_COORDINATOR),
     "/meetings/series/<int:series_id>": Access(LOGGED_IN, "the meeting structure is shared"),
+    "/meetings/series/<int:series_id>/feed": Access(
+        ONLY_COORDINATOR, "members and the coordinator; the world's member has no role of its own "
+        "(members: tests/test_feed_sources.py)"),
     "/meetings/series/<int:series_id>/members": Access(ONLY_COORDINATOR),
     "/meetings/series/<int:series_id>/members/<int:member_id>/delete": Access(ONLY_COORDINATOR),
     # seminars
@@ -172,10 +175,9 @@ ACCESS: dict[str, Access] = {
     "/feeds/<token>.ics": Access(EVERYONE, "the secret link is the credential",
                                  values=(("token", "feed_token"),)),
     "/feeds/seminars.ics": Access(EVERYONE, "published public seminars only"),
-    # Public, but no feature plugs events into the "seminar" feed kind yet, so it answers 404
-    # to everyone; when seminars adds its source, this row becomes EVERYONE.
-    "/feeds/seminars/<int:seminar_id>.ics": Access(frozenset(), "404 unless a source knows the seminar",
-                                                   refused_with=404),
+    # The world's seminar is published and public: anyone may add it to a calendar (drafts
+    # are 404, internal seminars need a login: tests/test_feed_sources.py).
+    "/feeds/seminars/<int:seminar_id>.ics": Access(EVERYONE, "a published public seminar"),
     # operations
     "/metrics": Access(frozenset(), "only a scraper with the bearer token (tests/test_observability.py)",
                        refused_with=404),

@@ -195,6 +195,7 @@ FORMS = [
          {"user_id": st.just("{user_id}"),
           "attendance": st.sampled_from(["every_meeting", "odd_weeks", "monthly", "never"])}),
     Form("/meetings/series/<int:series_id>/members/<int:member_id>/delete", (COORDINATOR,)),
+    Form("/meetings/series/<int:series_id>/feed", (COORDINATOR,)),
     # seminars
     Form("/seminars/new", (COORDINATOR,), SEMINAR_FIELDS),
     Form("/seminars/<int:seminar_id>/edit", (COORDINATOR,), SEMINAR_FIELDS),
