@@ -546,16 +546,25 @@ def change_reservation(reservation: Reservation, actor: User, *, title: str, att
         for o in reservation.occurrences if o.ends_at <= now
     }
     request.skip_days = frozenset(past_days)
+    # Days already left out or cancelled (a holiday when the series was made, a cancelled
+    # occasion) stay cancelled: they are not new problems of the change.
+    zone = ZoneInfo(reservation.timezone)
+    cancelled_days = {
+        o.original_start.astimezone(zone).date()
+        for o in reservation.occurrences if not o.is_active and o.ends_at > now
+    }
     check = check_booking(request, now=now)
-    if check.general_problems or (check.problems and not allow_partial) or not check.bookable_slots:
+    problems = [p for p in check.problems if p.day not in cancelled_days]
+    bad = check.bad_days | cancelled_days
+    bookable = [s for s in check.slots if s.day not in bad]
+    if check.general_problems or (problems and not allow_partial) or not bookable:
         db.session.rollback()
-        raise refusal(check.problems)
+        raise refusal(problems or check.problems)
     keep = [o for o in reservation.occurrences if o.ends_at <= now]
     # Drop the old future occurrences first: PostgreSQL checks the no-overlap
     # constraint row by row, and the new ones may cover the same times.
     reservation.occurrences = keep
     db.session.flush()
-    bad = check.bad_days
     fresh = []
     for slot in check.slots:
         if slot.starts_at is None:
@@ -571,7 +580,7 @@ def change_reservation(reservation: Reservation, actor: User, *, title: str, att
     reservation.start_time, reservation.end_time = start_time, end_time
     reservation.first_day, reservation.rrule = request.first_day, request.rrule
     reservation.touch()
-    audit(actor, "change", reservation, f"occurrences={len(fresh) - len(bad)}")
+    audit(actor, "change", reservation, f"occurrences={len(bookable)}")
     _commit_change()
     return reservation
 

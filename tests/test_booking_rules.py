@@ -349,3 +349,18 @@ def test_database_refuses_overlap_even_without_the_check(room, staff, database_u
     else:
         booking._commit_new(clone, staff, 1, 0)
         assert occurrence_count() == 2
+
+
+def test_change_all_keeps_days_the_series_left_out(room, staff):
+    """A series made over a holiday (left out then) can still be changed as a whole."""
+    # 2026-05-14 (Kristi himmelsfärdsdag) is a Thursday: left out when the series is made.
+    series = booking.book(request_for(room, staff, date(2026, 5, 7), time(9), time(10),
+                                      rrule="FREQ=WEEKLY;COUNT=3"), allow_partial=True, now=NOW)
+    booking.cancel_occurrence(series.occurrences[2], staff)  # a cancelled occasion stays so too
+    booking.change_reservation(series, staff, title="Senare", attendees=1, start_time=time(10),
+                               end_time=time(11), now=NOW)
+    db.session.refresh(series)
+    states = {o.starts_at.astimezone(STOCKHOLM).date(): (o.is_active, o.starts_at.astimezone(STOCKHOLM).hour)
+              for o in series.occurrences}
+    assert states == {date(2026, 5, 7): (True, 10), date(2026, 5, 14): (False, 10),
+                      date(2026, 5, 21): (False, 10)}
