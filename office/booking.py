@@ -16,6 +16,7 @@ e.g. 2026-10-25 02:30) means the first of the two, summer time (Python's fold=0)
 from __future__ import annotations
 
 import contextvars
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Callable, Iterable
@@ -26,7 +27,7 @@ from flask import current_app
 from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, and_, cast, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from office import premises
 from office.database import utcnow
@@ -431,17 +432,39 @@ def book(request: BookingRequest, *, allow_partial: bool = False,
 
 
 def _commit_new(reservation: Reservation, actor: User, booked: int, skipped: int) -> Reservation:
-    try:
+    with _overlaps_are_conflicts():
         db.session.flush()
         audit(actor, "create", reservation,
               f"resource={reservation.resource_id} occurrences={booked} skipped={skipped}")
         db.session.commit()
+    return reservation
+
+
+@contextmanager
+def _overlaps_are_conflicts():
+    """Turn the database's refusal of an overlap into BookingConflict (HTTP 409).
+
+    PostgreSQL checks an exclusion constraint after inserting the index entry, so two
+    requests inserting the same slot can each wait for the other: one is then aborted as a
+    deadlock (40P01) instead of an exclusion violation (23P01). Either way someone else got
+    the time first; nothing of this transaction is saved.
+    """
+    try:
+        yield
     except IntegrityError as error:
         db.session.rollback()
         if _is_overlap_violation(error):
             raise BookingConflict([problem("just_taken")]) from None
         raise
-    return reservation
+    except OperationalError as error:
+        db.session.rollback()
+        if getattr(error.orig, "sqlstate", None) in LOST_RACE_SQLSTATES:
+            raise BookingConflict([problem("just_taken")]) from None
+        raise
+
+
+# deadlock_detected, serialization_failure
+LOST_RACE_SQLSTATES = {"40P01", "40001"}
 
 
 def active_occurrences(reservation: Reservation) -> list[ReservationOccurrence]:
@@ -646,13 +669,8 @@ def _rule_from(reservation: Reservation, occurrence: ReservationOccurrence) -> s
 
 
 def _commit_change() -> None:
-    try:
+    with _overlaps_are_conflicts():
         db.session.commit()
-    except IntegrityError as error:
-        db.session.rollback()
-        if _is_overlap_violation(error):
-            raise BookingConflict([problem("just_taken")]) from None
-        raise
 
 
 def _between(resources: Iterable[int], start: datetime, end: datetime) -> list:
