@@ -170,20 +170,26 @@ def add_opening_hour_fields(form_class):
     return form_class
 
 
+def validate_weekday_hours(form, both_message, order_message) -> bool:
+    """Check the opens_/closes_ pairs of add_opening_hour_fields; errors go on closes_."""
+    ok = True
+    for weekday in range(7):
+        opens, closes = getattr(form, f"opens_{weekday}"), getattr(form, f"closes_{weekday}")
+        if bool(opens.data) != bool(closes.data):
+            closes.errors.append(both_message)
+            ok = False
+        elif opens.data and closes.data <= opens.data:
+            closes.errors.append(order_message)
+            ok = False
+    return ok
+
+
 @add_opening_hour_fields
 class SiteWithHoursForm(SiteForm):
     def validate(self, extra_validators=None):
         ok = super().validate(extra_validators)
-        for weekday in range(7):
-            opens = getattr(self, f"opens_{weekday}")
-            closes = getattr(self, f"closes_{weekday}")
-            if bool(opens.data) != bool(closes.data):
-                closes.errors.append(_l("Give both opening and closing time, or neither."))
-                ok = False
-            elif opens.data and closes.data <= opens.data:
-                closes.errors.append(_l("Closing time must be after opening time."))
-                ok = False
-        return ok
+        return validate_weekday_hours(self, _l("Give both opening and closing time, or neither."),
+                                      _l("Closing time must be after opening time.")) and ok
 
 
 class ClosureForm(FlaskForm):

@@ -7,15 +7,14 @@ with the booking rules: `venue_clashes()` lists what stands in the way date by d
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import extract, or_, select
 
 from office import booking
+from office.booking import Problem
 from office.database import utcnow
 from office.extensions import db
 from office.models import Agency, Reservation, ReservationKind, User
@@ -45,16 +44,8 @@ MESSAGES = {
 }
 
 
-@dataclass(frozen=True)
-class PlanProblem:
-    code: str
-    message: str
-    day: date | None = None
-
-    def __str__(self) -> str:
-        if self.day is None:
-            return self.message
-        return f"{format_date(self.day, 'EEEE d MMMM y')}: {self.message}"
+# A planning problem is the same thing as a booking problem: a code, a message, maybe a day.
+PlanProblem = Problem
 
 
 def plan_problem(code: str, day: date | None = None) -> PlanProblem:

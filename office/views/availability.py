@@ -16,7 +16,9 @@ from wtforms.validators import DataRequired, ValidationError
 from office import availability
 from office.database import utcnow
 from office.extensions import db
-from office.forms import WEEKDAY_NAMES, ConfirmForm, add_opening_hour_fields, choices, sensible_year
+from office.forms import (
+    WEEKDAY_NAMES, ConfirmForm, add_opening_hour_fields, choices, sensible_year, validate_weekday_hours,
+)
 from office.i18n import local_zone
 from office.models import Absence, AbsenceKind
 from office.templating import add_nav_item
@@ -36,15 +38,8 @@ class WorkingHoursForm(FlaskForm):
 
     def validate(self, extra_validators=None):
         ok = super().validate(extra_validators)
-        for weekday in range(7):
-            opens, closes = getattr(self, f"opens_{weekday}"), getattr(self, f"closes_{weekday}")
-            if bool(opens.data) != bool(closes.data):
-                closes.errors.append(_l("Give both start and end, or neither."))
-                ok = False
-            elif opens.data and closes.data <= opens.data:
-                closes.errors.append(_l("The end must be after the start."))
-                ok = False
-        return ok
+        return validate_weekday_hours(self, _l("Give both start and end, or neither."),
+                                      _l("The end must be after the start.")) and ok
 
 
 class AbsenceForm(FlaskForm):
