@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 CATALOGUES := $(wildcard office/translations/*/LC_MESSAGES/messages.po seminars/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGUES:.po=.mo)
+# Every template folder but seminars' belongs to office.
+OFFICE_TEMPLATES := $(filter-out templates/seminars,$(wildcard templates/*))
 
 .PHONY: run test test-sqlite test-postgresql bench translations extract-messages clean
 
@@ -34,7 +36,7 @@ translations: $(COMPILED)
 
 # Refresh the catalogues after changing strings; then translate the new entries in the .po files.
 extract-messages: $(INSTALLED)
-	$(BIN)/pybabel extract -F office/babel.cfg -k _l -k lazy_gettext --no-location -o office/translations/messages.pot wsgi.py office templates/base.html templates/_macros.html templates/errors templates/office
+	$(BIN)/pybabel extract -F office/babel.cfg -k _l -k lazy_gettext --no-location -o office/translations/messages.pot wsgi.py office $(OFFICE_TEMPLATES)
 	$(BIN)/pybabel update -N -i office/translations/messages.pot -d office/translations
 	$(BIN)/pybabel extract -F office/babel.cfg -k _l -k lazy_gettext --no-location -o seminars/translations/messages.pot seminars templates/seminars
 	$(BIN)/pybabel update -N -i seminars/translations/messages.pot -d seminars/translations

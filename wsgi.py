@@ -5,16 +5,24 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 
 from flask import Flask, request
 from sqlalchemy import event
 
-from office import database
-from office.config import Config, load_or_create_secret_key
-from office.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+from office.core import database
+from office.core.config import Config, load_or_create_secret_key
+from office.core.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# The models of every feature, ground floor first.
+MODEL_MODULES = (
+    "office.core.models", "office.accounts.models", "office.premises.models",
+    "office.booking.models", "office.allocations.models", "office.meetings.models",
+    "office.availability.models", "office.trepartssamtal.models", "office.feeds.models",
+    "seminars.models",
+)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -64,7 +72,10 @@ def _finish_config(app: Flask) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    from office import i18n, models  # noqa: F401 - registers the tables
+    from office.core import i18n
+
+    for module in MODEL_MODULES:  # every table in the metadata (Alembic, copy-data)
+        importlib.import_module(module)
 
     db.init_app(app)
     with app.app_context():
@@ -73,7 +84,7 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
     htmx.init_app(app)
-    from office import rate_limits  # noqa: F401 - registers the samlokal+db:// storage
+    from office.core import rate_limits  # noqa: F401 - registers the samlokal+db:// storage
 
     limiter.init_app(app)
 
@@ -88,7 +99,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _load_user(user_id: str):
-    from office.models import User
+    from office.accounts.models import User
 
     ident, _, token = user_id.partition(":")
     if not ident.isdigit() or not token:
@@ -100,38 +111,44 @@ def _load_user(user_id: str):
 
 
 def _register_blueprints(app: Flask) -> None:
-    from office.views import (
-        allocations, auth, availability, bookings, home, meetings, premises, trepartssamtal, users,
-    )
+    from office.accounts import auth_views as auth
+    from office.accounts import views as users
+    from office.allocations import views as allocations
+    from office.availability import views as availability
+    from office.booking import views as bookings
+    from office.dashboard import views as home
+    from office.meetings import views as meetings
+    from office.premises import views as premises
+    from office.trepartssamtal import views as trepartssamtal
     from seminars.views import bp as seminars_bp
 
     for blueprint in (home.bp, auth.bp, users.bp, premises.bp, bookings.bp, allocations.bp,
                       meetings.bp, availability.bp, trepartssamtal.bp, seminars_bp):
         app.register_blueprint(blueprint)
-    from office.views import feeds
+    from office.feeds import views as feeds
 
     feeds.init_app(app)  # blueprint, nav item and the 304 fast path for polling clients
 
 
 def _register_cli(app: Flask) -> None:
-    from office.cli import register_commands
+    from office.core.cli import register_commands
 
     register_commands(app)
 
-    from office.trepartssamtal_cli import register_trepartssamtal_commands
+    from office.trepartssamtal.cli import register_trepartssamtal_commands
 
     register_trepartssamtal_commands(app)
 
 
 def _install_request_hooks(app: Flask) -> None:
-    from office.errors import register_error_handlers
-    from office.observability import install_request_logging
-    from office.security import install_security_headers
-    from office.templating import install_template_helpers
+    from office.core.errors import register_error_handlers
+    from office.core.observability import install_request_logging
+    from office.core.security import install_security_headers
+    from office.core.templating import install_template_helpers
 
     @app.before_request
     def _declare_write_intent():
-        # SQLite: transactions of state-changing requests begin IMMEDIATE (office/database.py).
+        # SQLite: transactions of state-changing requests begin IMMEDIATE (office/core/database.py).
         request.environ["samlokal.write_token"] = database.set_write_intent(
             request.method not in ("GET", "HEAD", "OPTIONS")
         )

@@ -1,9 +1,9 @@
 """Booking performance: 50 resources and 200,000 occurrences, on SQLite and PostgreSQL.
 
 Prints, per database, p50 (and p90) of
-- the conflict check of one new booking (office.booking.check_booking) next to the bare
+- the conflict check of one new booking (office.booking.rules.check_booking) next to the bare
   bounded overlap probe it needs;
-- a weekly series of 52 occurrences checked and saved (office.booking.book) next to 52
+- a weekly series of 52 occurrences checked and saved (office.booking.rules.book) next to 52
   plain INSERTs in one transaction;
 - the week view of a site with 50 resources, rendered server side (GET through the app)
   next to the bare week range query;
@@ -77,10 +77,11 @@ def make_app(url):
 
 
 def seed(db):
-    from office.accounts import hash_password
-    from office.models import (Agency, Reservation, ReservationOccurrence, Resource, ResourceKind,
-                               Role, Site, User)
-    from office.premises import set_standard_opening_hours
+    from office.accounts.models import Agency, Role, User
+    from office.accounts.rules import hash_password
+    from office.booking.models import Reservation, ReservationOccurrence
+    from office.premises.models import Resource, ResourceKind, Site
+    from office.premises.rules import set_standard_opening_hours
 
     agency = Agency(name="Arbetsförmedlingen", short_name="AF", colour="#7a2e8c")
     user = User(email="bench@example.org", name="Bench Person", agency=agency, role=Role.staff,
@@ -123,10 +124,12 @@ def seed(db):
 
 
 def bench_database(label, url):
-    from office import booking
-    from office.booking import BookingRequest
-    from office.extensions import db
-    from office.models import Reservation, ReservationOccurrence, Resource, User
+    from office.accounts.models import User
+    from office.booking import rules as booking
+    from office.booking.models import Reservation, ReservationOccurrence
+    from office.booking.rules import BookingRequest
+    from office.core.extensions import db
+    from office.premises.models import Resource
 
     print(f"\n== {label} ==")
     app = make_app(url)

@@ -25,7 +25,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, datetime, time as clock, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from datetime import time as clock
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,12 +75,16 @@ def make_app(workdir: Path):
 def seed(workdir: Path) -> dict:
     from sqlalchemy import insert
 
-    from office import feeds
-    from office.extensions import db
-    from office.models import (
-        Agency, OccurrenceState, Reservation, ReservationKind, ReservationOccurrence, Resource,
-        ResourceKind, Role, Site, User,
+    from office.accounts.models import Agency, Role, User
+    from office.booking.models import (
+        OccurrenceState,
+        Reservation,
+        ReservationKind,
+        ReservationOccurrence,
     )
+    from office.core.extensions import db
+    from office.feeds import core as feeds
+    from office.premises.models import Resource, ResourceKind, Site
 
     app = make_app(workdir)
     zone = __import__("zoneinfo").ZoneInfo("Europe/Stockholm")
@@ -182,7 +187,7 @@ def child_main(mode: str, workdir: Path, token: str) -> None:
 
 
 def _same_events(app, token: str):
-    from office import feeds
+    from office.feeds import core as feeds
 
     with app.test_request_context():
         subject = feeds.lookup_token(token).subject
@@ -228,9 +233,9 @@ def icalendar_only(events) -> bytes:
 def in_process(workdir: Path, tokens: dict) -> dict:
     from sqlalchemy import select, update
 
-    from office.database import utcnow
-    from office.extensions import db
-    from office.models import Reservation, ReservationKind
+    from office.booking.models import Reservation, ReservationKind
+    from office.core.database import utcnow
+    from office.core.extensions import db
 
     app = make_app(workdir)
     client = app.test_client()

@@ -117,10 +117,11 @@ def seed(app, users: int, history_weeks: int) -> dict:
 
     from flask_migrate import upgrade
 
-    from office.accounts import hash_password
-    from office.extensions import db
-    from office.models import (Agency, Reservation, ReservationOccurrence, Resource, Role, Site,
-                               User)
+    from office.accounts.models import Agency, Role, User
+    from office.accounts.rules import hash_password
+    from office.booking.models import Reservation, ReservationOccurrence
+    from office.core.extensions import db
+    from office.premises.models import Resource, Site
 
     rng = random.Random(10)
     with app.app_context():
@@ -370,11 +371,11 @@ def check_no_overlaps(url: str) -> None:
 
 def profile_queries(url: str, plan: dict) -> None:
     """SQL statements per page, one request each through the app in this process."""
+    import logging
+
     from sqlalchemy import event
 
-    from office.extensions import db
-
-    import logging
+    from office.core.extensions import db
 
     app = make_app(url)
     logging.getLogger("samlokal.request").setLevel(logging.WARNING)  # the figures only

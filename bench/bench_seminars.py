@@ -50,11 +50,18 @@ def run(url: str) -> dict:
     from flask_migrate import upgrade
     from sqlalchemy import select
 
-    from office.extensions import db
-    from office.models import Agency, Role, User
+    from office.accounts.models import Agency, Role, User
+    from office.core.extensions import db
     from seminars import planning
-    from seminars.models import (Audience, Registration, RegistrationStatus, Seminar, SeminarDay,
-                                 SeminarKind, VenueKind)
+    from seminars.models import (
+        Audience,
+        Registration,
+        RegistrationStatus,
+        Seminar,
+        SeminarDay,
+        SeminarKind,
+        VenueKind,
+    )
     from seminars.registration import register_guest
     from tests.seminar_factories import next_weekday
     from wsgi import create_app

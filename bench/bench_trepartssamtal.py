@@ -29,7 +29,7 @@ RUNS = 40
 
 
 def seed(db, models):
-    from office.premises import set_standard_opening_hours
+    from office.premises.rules import set_standard_opening_hours
 
     rng = random.Random(6)
     af, kommun, fk = (models.Agency(name=n, short_name=s) for n, s in
@@ -73,16 +73,24 @@ def seed(db, models):
 
 
 def measure(url: str) -> dict:
-    from wsgi import create_app
+    from types import SimpleNamespace
+
     from flask_migrate import upgrade
 
-    from office import models
-    from office import trepartssamtal as meetings
-    from office.extensions import db
+    from office.accounts.models import Agency, User
+    from office.booking.models import Reservation, ReservationOccurrence
+    from office.core.extensions import db
+    from office.premises.models import Resource, ResourceKind, Site
+    from office.trepartssamtal import rules as meetings
+    from office.trepartssamtal.models import MeetingStatus
+    from wsgi import create_app
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "TESTING": True})
     with app.app_context():
         upgrade()
+        models = SimpleNamespace(Agency=Agency, User=User, Reservation=Reservation,
+                                 ReservationOccurrence=ReservationOccurrence, Resource=Resource,
+                                 ResourceKind=ResourceKind, Site=Site, MeetingStatus=MeetingStatus)
         people, site = seed(db, models)
 
         def search():

@@ -1,7 +1,7 @@
 """Benchmark: the utilization report for a term with 50 resources, 20 allocations and
 50,000 bookings, on SQLite and on a throwaway PostgreSQL cluster (as .ci/postgres.sh does).
 
-Prints p50/p95 of office.utilization.utilization_report() and, beside it, the bare SQL:
+Prints p50/p95 of office.allocations.utilization.utilization_report() and, beside it, the bare SQL:
 the fetch of the booked intervals it sweeps and a plain GROUP BY aggregate of booked hours.
 Run: .venv/bin/python bench/bench_utilization.py   (PG_PORT picks the cluster's port)
 """
@@ -43,11 +43,12 @@ def make_app(url: str):
 
 
 def seed(app) -> int:
-    from office import allocations
-    from office.extensions import db
-    from office.models import (Agency, Reservation, ReservationOccurrence, Resource,
-                               ResourceKind, Role, Site, User)
-    from office.premises import closed_days, set_standard_opening_hours
+    from office.accounts.models import Agency, Role, User
+    from office.allocations import rules as allocations
+    from office.booking.models import Reservation, ReservationOccurrence
+    from office.core.extensions import db
+    from office.premises.models import Resource, ResourceKind, Site
+    from office.premises.rules import closed_days, set_standard_opening_hours
 
     rng = random.Random(5)
     with app.app_context():
@@ -97,9 +98,10 @@ def seed(app) -> int:
 
 
 def measure(app, site_id: int) -> dict:
-    from office import utilization
-    from office.extensions import db
-    from office.models import Allocation, Site
+    from office.allocations import utilization
+    from office.allocations.models import Allocation
+    from office.core.extensions import db
+    from office.premises.models import Site
 
     with app.app_context():
         site = db.session.get(Site, site_id)
@@ -188,7 +190,7 @@ def main() -> None:
         try:
             app = make_app(url)
             report_line("PostgreSQL", measure(app, seed(app)))
-            from office.extensions import db
+            from office.core.extensions import db
 
             with app.app_context():
                 db.engine.dispose()

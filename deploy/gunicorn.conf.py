@@ -12,7 +12,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
 forwarded_allow_ips = "127.0.0.1"
 timeout = 30
 graceful_timeout = 20
-# The app writes one JSON line per request itself (office/observability.py).
+# The app writes one JSON line per request itself (office/core/observability.py).
 accesslog = None
 errorlog = "-"
 

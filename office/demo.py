@@ -7,10 +7,11 @@ from datetime import time
 import click
 from sqlalchemy import select
 
-from office import accounts
-from office.extensions import db
-from office.models import Agency, OpeningHours, Resource, ResourceKind, Role, Site, Unit, User
-from office.premises import set_standard_opening_hours
+from office.accounts import rules as accounts
+from office.accounts.models import Agency, Role, Unit, User
+from office.core.extensions import db
+from office.premises.models import OpeningHours, Resource, ResourceKind, Site
+from office.premises.rules import set_standard_opening_hours
 
 DEMO_PASSWORD = "drivhuset-demo"
 
@@ -122,8 +123,8 @@ def seed_demo() -> None:
     ])
     db.session.add(koordinaten)
     db.session.commit()
-    from office.demo_allocations import seed_allocations_and_meetings
-    from office.i18n import today_local
+    from office.allocations.demo import seed_allocations_and_meetings
+    from office.core.i18n import today_local
 
     seed_allocations_and_meetings(today_local())
     seed_demo_bookings(drivhuset)
@@ -146,8 +147,8 @@ def seed_demo_bookings(site: Site) -> None:
     """Bookings from this week on (relative to today) so the grid is not empty; via book()."""
     from datetime import timedelta
 
-    from office.booking import BookingRefused, BookingRequest, book
-    from office.i18n import today_local
+    from office.booking.rules import BookingRefused, BookingRequest, book
+    from office.core.i18n import today_local
 
     rooms = {r.name: r for r in site.resources}
     people = {u.email.split("@")[0]: u for u in db.session.scalars(select(User))}

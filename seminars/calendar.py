@@ -2,8 +2,8 @@
 
 `seminar_events()` makes one VEVENT per seminar day (a three-day training is three events,
 each with that day's hours); the mail attachment (`seminar_ics`) and the feeds (registered
-with office.feeds by `register_feeds()`, office never imports seminars) serialise the same
-events with office.feeds' serialiser.
+with office.feeds.core by `register_feeds()`, office never imports seminars) serialise the same
+events with office.feeds.core' serialiser.
 
 Feeds: a confirmed registration puts the seminar in the person's personal feed;
 /feeds/seminars.ics holds every published public seminar; /feeds/seminars/<id>.ics is one
@@ -23,11 +23,17 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from office import feeds
-from office.database import utcnow
-from office.extensions import db
+from office.core.database import utcnow
+from office.core.extensions import db
+from office.feeds import core as feeds
 from seminars.models import (
-    Audience, Registration, RegistrationStatus, Seminar, SeminarDay, SeminarState, VenueKind,
+    Audience,
+    Registration,
+    RegistrationStatus,
+    Seminar,
+    SeminarDay,
+    SeminarState,
+    VenueKind,
 )
 
 

@@ -6,11 +6,19 @@ from datetime import time, timedelta
 
 from sqlalchemy import select
 
-from office.extensions import db
-from office.i18n import today_local
-from office.models import Agency, Resource, Role, User
+from office.accounts.models import Agency, Role, User
+from office.core.extensions import db
+from office.core.i18n import today_local
+from office.premises.models import Resource
 from seminars.models import (
-    Audience, Presenter, Seminar, SeminarDay, SeminarKind, SeminarSession, SeminarState, VenueKind,
+    Audience,
+    Presenter,
+    Seminar,
+    SeminarDay,
+    SeminarKind,
+    SeminarSession,
+    SeminarState,
+    VenueKind,
 )
 from seminars.planning import end_of_local_day, publish
 

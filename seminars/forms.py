@@ -17,18 +17,18 @@ from wtforms import (
     URLField,
 )
 from wtforms.validators import (
+    URL,
     DataRequired,
     Email,
     InputRequired,
     Length,
     NumberRange,
     Optional,
-    URL,
     ValidationError,
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from office.forms import choices, no_control_characters
+from office.core.forms import choices, no_control_characters
 from seminars.models import KIND_LABELS, AttendanceMode, Audience, SeminarKind, VenueKind
 
 LANGUAGE_CHOICES = [("sv", "Svenska"), ("en", "English")]

@@ -24,8 +24,8 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
-from office.database import utcnow
-from office.extensions import db
+from office.core.database import utcnow
+from office.core.extensions import db
 from seminars.models import MailStatus, OutboxMail, Registration, Seminar, SeminarState
 
 log = logging.getLogger("samlokal.mail")
@@ -96,8 +96,8 @@ def queue_for_seminar(kind: str, seminar: Seminar) -> list[OutboxMail]:
 
 def queue_reminders(now: datetime | None = None, days_before: int | None = None) -> int:
     """Queue the reminder for seminars starting within N days; each person gets one."""
-    from seminars.planning import starts_at
     from seminars.models import RegistrationStatus
+    from seminars.planning import starts_at
 
     now = now or utcnow()
     days = current_app.config.get("SEMINAR_REMINDER_DAYS", 2) if days_before is None else days_before

@@ -30,9 +30,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from office.database import UTCDateTime, utcnow
-from office.extensions import db
-from office.models import Agency, Reservation, Resource, User
+from office.accounts.models import Agency, User
+from office.booking.models import Reservation
+from office.core.database import UTCDateTime, utcnow
+from office.core.extensions import db
+from office.premises.models import Resource
 
 
 def _enum(cls, length=20):
@@ -94,7 +96,7 @@ class Audience(str, enum.Enum):
 
 
 class VenueKind(str, enum.Enum):
-    on_site = "on_site"    # rooms of our sites, booked through office.booking
+    on_site = "on_site"    # rooms of our sites, booked through office.booking.rules
     external = "external"  # an address elsewhere
     online = "online"
     hybrid = "hybrid"      # our rooms and online

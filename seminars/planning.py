@@ -1,6 +1,6 @@
 """Planning rules: days and programme, venue bookings, publishing, cancelling, the year.
 
-Rooms of our sites are booked through `office.booking` (kind=seminar), the one place
+Rooms of our sites are booked through `office.booking.rules` (kind=seminar), the one place
 with the booking rules: `venue_clashes()` lists what stands in the way date by date
 (nothing is written), `publish()` books every day's room or refuses with the list.
 """
@@ -13,11 +13,12 @@ from zoneinfo import ZoneInfo
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import extract, or_, select
 
-from office import booking
-from office.booking import Problem
-from office.database import utcnow
-from office.extensions import db
-from office.models import Agency, Reservation, ReservationKind, User
+from office.accounts.models import Agency, User
+from office.booking import rules as booking
+from office.booking.models import Reservation, ReservationKind
+from office.booking.rules import Problem
+from office.core.database import utcnow
+from office.core.extensions import db
 from seminars import mail
 from seminars.models import (
     Presenter,

@@ -6,7 +6,7 @@ raises `RegistrationRefused` (422) or `RegistrationConflict` (409) otherwise.
 
 Capacity under concurrency: every change that counts places first locks the seminar
 row (SELECT ... FOR UPDATE on PostgreSQL; on SQLite the write transaction is already
-BEGIN IMMEDIATE, see office/database.py), so two requests never both take the last
+BEGIN IMMEDIATE, see office/core/database.py), so two requests never both take the last
 place. The arrival number handed out under that lock orders the waiting list.
 """
 
@@ -22,10 +22,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from office.availability import add_busy_source
-from office.database import utcnow
-from office.extensions import db
-from office.models import User
+from office.accounts.models import User
+from office.availability.rules import add_busy_source
+from office.core.database import utcnow
+from office.core.extensions import db
 from seminars import mail
 from seminars.models import (
     AttendanceMode,

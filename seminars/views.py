@@ -13,14 +13,16 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from office.database import valid_id
-from office.extensions import db, htmx, limiter
-from office.forms import ConfirmForm, choices
-from office.i18n import today_local
-from office.models import Agency, Resource, ResourceKind, Role
-from office.security import coordinator_required
-from office.templating import add_nav_item
-from seminars import mail, planning, registration as rules
+from office.accounts.models import Agency, Role
+from office.core.database import valid_id
+from office.core.extensions import db, htmx, limiter
+from office.core.forms import ConfirmForm, choices
+from office.core.i18n import today_local
+from office.core.security import coordinator_required
+from office.core.templating import add_nav_item
+from office.premises.models import Resource, ResourceKind
+from seminars import mail, planning
+from seminars import registration as rules
 from seminars.forms import (
     CapacityForm,
     ChangeRegistrationForm,
@@ -56,13 +58,13 @@ def _set_up(state) -> None:
     add_nav_item("seminars.year_plan", _l("Yearly plan"), roles=(Role.coordinator,))
     add_nav_item("seminars.outbox", _l("Mail outbox"), roles=(Role.coordinator,))
     from office import demo
-    from seminars.demo import seed_seminars
-    from seminars.cli import register_commands
     from seminars.calendar import register_feeds
+    from seminars.cli import register_commands
+    from seminars.demo import seed_seminars
 
     demo.add_demo_step(seed_seminars)
     register_commands(state.app)
-    from office.observability import register_gauge
+    from office.core.observability import register_gauge
 
     register_gauge("samlokal_mail_queue_length", "Mails in the outbox waiting to be sent "
                    "(queued, due now or later after a failure).", mail.queue_length)

@@ -19,9 +19,10 @@ from flask import has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy.engine import make_url
 
-from office.extensions import db
-from office.models import Agency, Resource, ResourceKind, Role, Site, Unit, User
-from office.premises import set_standard_opening_hours
+from office.accounts.models import Agency, Role, Unit, User
+from office.core.extensions import db
+from office.premises.models import Resource, ResourceKind, Site
+from office.premises.rules import set_standard_opening_hours
 
 BACKEND = os.environ.get("SAMLOKAL_TEST_DB", "sqlite")
 PASSWORD = "correct horse battery"
@@ -164,7 +165,7 @@ def create_agency(app):
 
 @pytest.fixture
 def create_user(app, create_agency):
-    from office.accounts import hash_password
+    from office.accounts.rules import hash_password
 
     counter = iter(range(1, 10_000))
     password_hash = hash_password(PASSWORD)

@@ -13,14 +13,23 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import select
 
-from office import allocations, availability, booking, feeds, meetings, recurrence
-from office import trepartssamtal as trepartssamtal_rules
-from office.extensions import db
-from office.i18n import local_zone, today_local
-from office.models import (
-    AbsenceKind, Agency, Allocation, Attendance, FeedToken, MeetingMode, Resource, Site, Term, User,
-)
-from office.premises import public_holiday
+from office.accounts.models import Agency, User
+from office.allocations import rules as allocations
+from office.allocations.models import Allocation, Term
+from office.availability import rules as availability
+from office.availability.models import AbsenceKind
+from office.booking import recurrence
+from office.booking import rules as booking
+from office.core.extensions import db
+from office.core.i18n import local_zone, today_local
+from office.feeds import core as feeds
+from office.feeds.models import FeedToken
+from office.meetings import rules as meetings
+from office.meetings.models import Attendance
+from office.premises.models import Resource, Site
+from office.premises.rules import public_holiday
+from office.trepartssamtal import rules as trepartssamtal_rules
+from office.trepartssamtal.models import MeetingMode
 from seminars import planning, registration
 from seminars.models import OutboxMail, Seminar
 from tests.seminar_factories import make_seminar, next_weekday

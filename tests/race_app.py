@@ -6,7 +6,7 @@ SQLite transactions begin deferred instead of IMMEDIATE, so check-then-insert in
 
 import os
 
-from office import database
+from office.core import database
 from wsgi import create_app
 
 app = create_app()

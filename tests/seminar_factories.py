@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date, time, timedelta
 
-from office.extensions import db
-from office.i18n import today_local
+from office.core.extensions import db
+from office.core.i18n import today_local
 from seminars import planning
 from seminars.models import Audience, Seminar, SeminarDay, SeminarKind, VenueKind
 

@@ -21,9 +21,10 @@ from datetime import date
 import pytest
 from flask import url_for
 
-from office import accounts
-from office.extensions import db
-from office.models import Closure, Role
+from office.accounts import rules as accounts
+from office.accounts.models import Role
+from office.core.extensions import db
+from office.premises.models import Closure
 from tests.conftest import AuthActions
 from tests.feature_world import add_booking_features, add_features
 
@@ -201,7 +202,7 @@ def test_every_url_rule_has_a_row(app):
 
 
 def test_table_agrees_with_the_role_decorators(app):
-    """Where a view declares its roles (office.security.roles_required), the table says the same."""
+    """Where a view declares its roles (office.core.security.roles_required), the table says the same."""
     for path, rules in _rules(app).items():
         for rule in rules:
             declared = getattr(app.view_functions[rule.endpoint], "allowed_roles", None)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from office.accounts.models import User
+from office.allocations.models import Allocation
+from office.core.extensions import db
 from office.demo import DEMO_PASSWORD, seed_demo
-from office.extensions import db
-from office.models import Allocation, MeetingSeries, User
+from office.meetings.models import MeetingSeries
 
 
 @pytest.fixture

@@ -8,18 +8,23 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from office import allocations, booking
-from office.allocations import (
-    AllocationCalendar, AllocationRefused, AllocationSpec, BookingsCovered, CoveredChoice,
+from office.accounts.models import Role
+from office.allocations import rules as allocations
+from office.allocations.models import Allocation, AllocationRelease, ReleasePolicy, WeekPattern
+from office.allocations.rules import (
+    AllocationCalendar,
+    AllocationRefused,
+    AllocationSpec,
+    BookingsCovered,
+    CoveredChoice,
     SlotStateKind,
 )
-from office.booking import BookingRefused, BookingRequest
-from office.extensions import db
-from office.i18n import today_local
-from office.models import (
-    Allocation, AllocationRelease, OccurrenceState, ReleasePolicy, ResourceKind, Role,
-    WeekPattern,
-)
+from office.booking import rules as booking
+from office.booking.models import OccurrenceState
+from office.booking.rules import BookingRefused, BookingRequest
+from office.core.extensions import db
+from office.core.i18n import today_local
+from office.premises.models import ResourceKind
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 NOW = datetime(2026, 1, 5, 6, 0, tzinfo=timezone.utc)  # a Monday morning before the dates used
@@ -150,7 +155,7 @@ def test_several_desks_at_once_all_or_nothing(create_resource, site, af, kommune
 def future_day() -> date:
     """A working day two weeks ahead of the real today (HTTP requests use the real clock)."""
     day = today_local() + timedelta(days=14)
-    from office.premises import public_holiday
+    from office.premises.rules import public_holiday
 
     while day.weekday() >= 5 or public_holiday(day):
         day += timedelta(days=1)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from office.extensions import db
-from office.models import Role, User
+from office.accounts.models import Role, User
+from office.core.extensions import db
 from tests.conftest import PASSWORD, csrf_token_from
 
 
@@ -83,7 +83,7 @@ def test_success_resets_failure_count(auth, create_user, app):
 )
 def test_address_is_throttled_across_accounts(auth, app):
     """Many accounts guessed from one address: the address is throttled (Flask-Limiter)."""
-    from office.extensions import limiter
+    from office.core.extensions import limiter
 
     limiter.reset()
     statuses = [auth.login(f"guess{i}@example.org", password="x" * 10).status_code for i in range(7)]

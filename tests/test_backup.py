@@ -14,21 +14,23 @@ from datetime import time, timedelta
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from office.backup import BackupError, backup_sqlite
-from office.extensions import db
-from sqlalchemy import func, select
-
-from office.models import Agency, Reservation, Resource, ResourceKind, Role, User
+from office.accounts.models import Agency, Role, User
+from office.booking.models import Reservation
+from office.core.backup import BackupError, backup_sqlite
+from office.core.extensions import db
+from office.premises.models import Resource, ResourceKind
 from tests.conftest import BACKEND
 from wsgi import create_app
 
 
 def _book_until(app, stop: threading.Event, committed: list[int], refused: list[str]) -> None:
-    """Real bookings through office.booking.book(), some clashing: a backup holds whole ones."""
-    from office import booking, premises
-    from office.i18n import today_local
+    """Real bookings through office.booking.rules.book(), some clashing: a backup holds whole ones."""
+    from office.booking import rules as booking
+    from office.core.i18n import today_local
+    from office.premises import rules as premises
 
     rng = random.Random(10)
     with app.app_context():

@@ -23,9 +23,10 @@ from flask import url_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from office import accounts
-from office.extensions import db
-from office.models import Closure, Role, User
+from office.accounts import rules as accounts
+from office.accounts.models import Role, User
+from office.core.extensions import db
+from office.premises.models import Closure
 from tests.conftest import PASSWORD, AuthActions
 from tests.feature_world import add_booking_features, add_features
 

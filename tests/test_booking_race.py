@@ -7,7 +7,7 @@ at once. Exactly one booking may exist afterwards; every loser gets 409 with the
 taken" message and its form, never a 500.
 
 The guards: on SQLite a POST's transaction begins IMMEDIATE (wsgi.py declares the write
-intent, office/database.py issues it), so the check and the insert of one request cannot
+intent, office/core/database.py issues it), so the check and the insert of one request cannot
 interleave with another's. On PostgreSQL the requests do interleave (READ COMMITTED), and
 the exclusion constraint ex_occurrence_no_overlap refuses the second insert (23P01 →
 BookingConflict → 409).
@@ -39,9 +39,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select, text
 
-from office import premises
-from office.extensions import db
-from office.models import OccurrenceState, ReservationOccurrence, Role
+from office.accounts.models import Role
+from office.booking.models import OccurrenceState, ReservationOccurrence
+from office.core.extensions import db
+from office.premises import rules as premises
 from tests.conftest import BACKEND, PASSWORD, csrf_token_from
 from tests.servers import post_all_at_once
 

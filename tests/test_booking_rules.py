@@ -1,4 +1,4 @@
-"""The booking rules in office/booking.py, called directly (as every entry point does)."""
+"""The booking rules in office/booking/rules.py, called directly (as every entry point does)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from office import booking
-from office.booking import BookingConflict, BookingRefused, BookingRequest
-from office.extensions import db
-from office.models import (
-    AuditEntry, Closure, OccurrenceState, Reservation, ReservationOccurrence, ResourceKind, Role,
-)
+from office.accounts.models import Role
+from office.booking import rules as booking
+from office.booking.models import AuditEntry, OccurrenceState, Reservation, ReservationOccurrence
+from office.booking.rules import BookingConflict, BookingRefused, BookingRequest
+from office.core.extensions import db
+from office.premises.models import Closure, ResourceKind
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 # "Now" for these tests: a Monday morning before every date used below.

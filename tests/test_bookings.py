@@ -9,10 +9,12 @@ import pytest
 from babel.dates import format_date
 from sqlalchemy import func, select
 
-from office import booking
-from office.booking import BookingRequest
-from office.extensions import db
-from office.models import AuditEntry, Closure, ReservationOccurrence, ResourceKind, Role
+from office.accounts.models import Role
+from office.booking import rules as booking
+from office.booking.models import AuditEntry, ReservationOccurrence
+from office.booking.rules import BookingRequest
+from office.core.extensions import db
+from office.premises.models import Closure, ResourceKind
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
@@ -133,7 +135,7 @@ def test_htmx_gets_only_the_grid_part(auth, client, staff, room):
 
 
 def test_trepartssamtal_title_never_shows_in_the_grid(auth, client, staff, room, create_user):
-    from office.models import ReservationKind
+    from office.booking.models import ReservationKind
 
     day = future_weekday()
     book_directly(room, staff, day, title="Samtal med Kalle Svensson", kind=ReservationKind.trepartssamtal)
@@ -432,7 +434,7 @@ def test_audit_log_pages(auth, client, staff, room, create_user):
     for n in range(3):
         db.session.add(AuditEntry(actor_id=staff.id, action="create", object_type="reservation", object_id=n))
     db.session.commit()
-    from office import audit_log
+    from office.core import audit_log
 
     page = audit_log.search(audit_log.AuditQuery(), page=2, per_page=2)
     assert page.total == 3 and len(page.items) == 1 and not page.has_next

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from office import availability, meetings
-from office.models import Attendance, Role
+from office.accounts.models import Role
+from office.availability import rules as availability
+from office.meetings import rules as meetings
+from office.meetings.models import Attendance
 from seminars import registration
 from tests.seminar_factories import make_seminar, next_weekday
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from office.extensions import db
-from office.models import Agency, Resource, ResourceKind, Role, Site, User
+from office.accounts.models import Agency, Role, User
+from office.core.extensions import db
+from office.premises.models import Resource, ResourceKind, Site
 
 
 def test_seed_demo_builds_drivhuset(app):
@@ -60,7 +61,7 @@ def test_create_user_refuses_unknown_agency_and_short_password(app, create_agenc
 
 
 def test_seed_demo_books_the_coming_weeks(app):
-    from office.models import ReservationOccurrence
+    from office.booking.models import ReservationOccurrence
 
     app.test_cli_runner().invoke(args=["seed-demo"])
     count = db.session.scalar(select(func.count()).select_from(ReservationOccurrence))

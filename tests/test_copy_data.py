@@ -16,8 +16,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from office.extensions import db
-from office.models import Agency, Closure, Invitation, RateLimitCounter, Role, Site, User
+from office.accounts.models import Agency, Invitation, Role, User
+from office.core.extensions import db
+from office.core.models import RateLimitCounter
+from office.premises.models import Closure, Site
 from tests.conftest import _migrate, _test_config
 
 PG_ADMIN_URL = os.environ.get("SAMLOKAL_TEST_PG_URL")

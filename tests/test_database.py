@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import text
 
-from office.database import read_only
-from office.extensions import db
-from office.models import Agency
+from office.accounts.models import Agency
+from office.core.database import read_only
+from office.core.extensions import db
 from tests.conftest import BACKEND
 
 sqlite_only = pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite connection settings")

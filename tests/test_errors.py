@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from office.models import Role
+from office.accounts.models import Role
 
 
 def test_404_in_swedish_and_english(auth, client, create_user):

@@ -19,8 +19,8 @@ import tempfile
 import pytest
 from sqlalchemy import func, select
 
-from office.extensions import db
-from office.models import Site
+from office.core.extensions import db
+from office.premises.models import Site
 from tests.conftest import BACKEND, AuthActions, IsolatedClient, _migrate, _test_config
 
 pytestmark = [
@@ -101,8 +101,8 @@ def _sites(app) -> int:
 
 
 def test_database_outage_gives_503_and_the_app_recovers_by_itself(cluster, running_app):
-    from office.accounts import create_user
-    from office.models import Agency, Role
+    from office.accounts.models import Agency, Role
+    from office.accounts.rules import create_user
 
     with running_app.app_context():
         agency = Agency(name="Samordningsförbundet RAR", short_name="RAR")

@@ -1,4 +1,4 @@
-"""What the features put into the feeds (office/feed_sources.py, seminars/calendar.py).
+"""What the features put into the feeds (office/feeds/feature_sources.py, seminars/calendar.py).
 
 Each feed is expanded like a subscribed client (recurring-ical-events; ical.js and vobject
 for the trickier ones) over a window spanning both 2026 daylight-saving changes, and must
@@ -12,22 +12,31 @@ from datetime import date, datetime, time, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from office import allocations as allocation_rules
-from office import booking, feeds, meetings
-from office import trepartssamtal as trepart
-from office.extensions import db
-from office.models import (
-    Attendance, MeetingMember, MeetingMode, MeetingStatus, ResourceKind, Role, Trepartssamtal,
-    WorkingHours,
-)
+from office.accounts.models import Role
+from office.allocations import rules as allocation_rules
+from office.availability.models import WorkingHours
+from office.booking import rules as booking
+from office.core.extensions import db
+from office.feeds import core as feeds
+from office.meetings import rules as meetings
+from office.meetings.models import Attendance, MeetingMember
+from office.premises.models import ResourceKind
+from office.trepartssamtal import rules as trepart
+from office.trepartssamtal.models import MeetingMode, MeetingStatus, Trepartssamtal
 from seminars import planning
 from seminars import registration as seminar_rules
 from seminars.calendar import seminar_ics
 from seminars.models import Audience, RegistrationStatus, SeminarDay, VenueKind
 from tests.seminar_factories import make_seminar
 from tests.test_feeds import (
-    STOCKHOLM, WINDOW, expanded_by_ical_js, expanded_by_recurring_ical_events,
-    expanded_by_vobject, ical_js_occurrences, new_token, parse,
+    STOCKHOLM,
+    WINDOW,
+    expanded_by_ical_js,
+    expanded_by_recurring_ical_events,
+    expanded_by_vobject,
+    ical_js_occurrences,
+    new_token,
+    parse,
 )
 
 NOW = datetime(2026, 1, 5, 6, 0, tzinfo=timezone.utc)
@@ -98,7 +107,7 @@ def series(place):
 
 
 def attended(series, user) -> set[tuple]:
-    """From office.meetings.meeting_dates: the meetings this user attends in the window."""
+    """From office.meetings.rules.meeting_dates: the meetings this user attends in the window."""
     db.session.expire_all()
     return {local_pair(m.occurrence.starts_at, m.occurrence.ends_at)
             for m in meetings.meeting_dates(series, date(2026, 3, 1), date(2026, 11, 30))

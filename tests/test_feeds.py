@@ -1,4 +1,4 @@
-"""Calendar feeds (office/feeds.py, office/views/feeds.py): private links, standards, HTTP.
+"""Calendar feeds (office/feeds/core.py, office/feeds/views.py): private links, standards, HTTP.
 
 Feeds are read back by independent parsers: the icalendar library, vobject, and Mozilla's
 ical.js (Thunderbird's parser, vendored in tests/vendor, run with node);
@@ -23,12 +23,18 @@ import recurring_ical_events
 import vobject
 from sqlalchemy import select
 
-from office import booking, feeds
-from office.booking import BookingRequest
-from office.extensions import db
-from office.models import (
-    FeedToken, OccurrenceState, Reservation, ReservationKind, ReservationOccurrence, Role,
+from office.accounts.models import Role
+from office.booking import rules as booking
+from office.booking.models import (
+    OccurrenceState,
+    Reservation,
+    ReservationKind,
+    ReservationOccurrence,
 )
+from office.booking.rules import BookingRequest
+from office.core.extensions import db
+from office.feeds import core as feeds
+from office.feeds.models import FeedToken
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 NOW = datetime(2026, 1, 5, 6, 0, tzinfo=timezone.utc)

@@ -6,10 +6,12 @@ from datetime import date, time, timedelta
 
 import pytest
 
-from office import allocations, grid
-from office.extensions import db
-from office.i18n import today_local
-from office.models import Allocation, Role, WeekPattern
+from office.accounts.models import Role
+from office.allocations import rules as allocations
+from office.allocations.models import Allocation, WeekPattern
+from office.booking import grid
+from office.core.extensions import db
+from office.core.i18n import today_local
 
 
 @pytest.fixture

@@ -16,9 +16,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from office import trepartssamtal as meetings
-from office.extensions import db
-from office.models import AuditEntry, MeetingStatus, Role, Trepartssamtal
+from office.accounts.models import Role
+from office.booking.models import AuditEntry
+from office.core.extensions import db
+from office.trepartssamtal import rules as meetings
+from office.trepartssamtal.models import MeetingStatus, Trepartssamtal
 from seminars import mail, planning
 from seminars import registration as rules
 from seminars.models import OutboxMail, Seminar, SeminarState

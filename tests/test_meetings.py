@@ -7,12 +7,14 @@ from datetime import date, datetime, time, timezone
 import pytest
 from sqlalchemy import func, select
 
-from office import booking, meetings
-from office.booking import BookingRefused, BookingRequest
-from office.extensions import db
-from office.models import (
-    Attendance, MeetingSeries, OccurrenceState, ReservationKind, Role, Term, TermKind,
-)
+from office.accounts.models import Role
+from office.allocations.models import Term, TermKind
+from office.booking import rules as booking
+from office.booking.models import OccurrenceState, ReservationKind
+from office.booking.rules import BookingRefused, BookingRequest
+from office.core.extensions import db
+from office.meetings import rules as meetings
+from office.meetings.models import Attendance, MeetingSeries
 
 
 @pytest.fixture

@@ -12,10 +12,13 @@ from contextlib import contextmanager
 import pytest
 import sqlalchemy as sa
 
-from office import allocations, feeds
-from office.extensions import db
-from office.i18n import to_local
-from office.models import ReservationOccurrence, Role, Trepartssamtal
+from office.accounts.models import Role
+from office.allocations import rules as allocations
+from office.booking.models import ReservationOccurrence
+from office.core.extensions import db
+from office.core.i18n import to_local
+from office.feeds import core as feeds
+from office.trepartssamtal.models import Trepartssamtal
 from seminars.models import Registration, RegistrationStatus
 from tests.conftest import AuthActions
 from tests.feature_world import add_booking_features, add_features

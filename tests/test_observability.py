@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from office.models import Role
-from office.observability import register_counter, register_gauge
+from office.accounts.models import Role
+from office.core.observability import register_counter, register_gauge
 from tests.conftest import PASSWORD, csrf_token_from
 
 TOKEN = "a-long-random-metrics-token-for-the-scraper"
@@ -74,8 +74,8 @@ def test_features_register_gauges_and_counters(client, create_user):
     create_user(role=Role.staff)
     from sqlalchemy import func, select
 
-    from office.extensions import db
-    from office.models import User
+    from office.accounts.models import User
+    from office.core.extensions import db
 
     register_gauge("samlokal_test_accounts", "Accounts (a gauge that queries the database).",
                    lambda: db.session.scalar(select(func.count()).select_from(User)))
@@ -124,7 +124,7 @@ def test_every_blueprint_logs_one_line_per_request_without_personal_data(
     """Bookings, allocations, meetings, availability, trepartssamtal and seminars, as people use them."""
     from datetime import time, timedelta
 
-    from office.i18n import today_local
+    from office.core.i18n import today_local
     from seminars.models import Audience
     from tests.seminar_factories import make_seminar
 
@@ -180,8 +180,8 @@ def test_every_blueprint_logs_one_line_per_request_without_personal_data(
 def test_booking_conflicts_are_counted_where_they_are_made(app, create_user, create_resource):
     from datetime import date
 
-    from office import booking
-    from office.booking import BookingConflict, BookingRefused
+    from office.booking import rules as booking
+    from office.booking.rules import BookingConflict, BookingRefused
 
     before = {reason: booking.BOOKING_CONFLICTS.labels(reason)._value.get()
               for reason in ("taken", "just_taken")}

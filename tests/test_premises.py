@@ -7,9 +7,10 @@ from datetime import date, time
 import pytest
 from sqlalchemy import func, select
 
-from office import premises
-from office.extensions import db
-from office.models import Agency, Closure, Resource, Role, Site
+from office.accounts.models import Agency, Role
+from office.core.extensions import db
+from office.premises import rules as premises
+from office.premises.models import Closure, Resource, Site
 
 
 def _hours(opens="08:00", closes="16:30", days=range(5)):

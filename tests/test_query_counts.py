@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import event
 
-from office.extensions import db
-from office.i18n import today_local
-from office.models import Reservation, ReservationOccurrence
+from office.booking.models import Reservation, ReservationOccurrence
+from office.core.extensions import db
+from office.core.i18n import today_local
 
 ZONE = ZoneInfo("Europe/Stockholm")
 

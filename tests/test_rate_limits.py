@@ -13,10 +13,11 @@ import pytest
 from limits.storage import MemoryStorage, storage_from_string
 from sqlalchemy import select, update
 
-from office.database import utcnow
-from office.extensions import db, limiter
-from office.models import RateLimitCounter, Role
-from office.rate_limits import DatabaseStorage, storage_key
+from office.accounts.models import Role
+from office.core.database import utcnow
+from office.core.extensions import db, limiter
+from office.core.models import RateLimitCounter
+from office.core.rate_limits import DatabaseStorage, storage_key
 from tests.conftest import _test_config
 from tests.servers import gunicorn_servers
 
@@ -25,7 +26,7 @@ THROTTLED = {"RATELIMIT_ENABLED": True, "LOGIN_RATE_PER_ADDRESS": "5 per minute"
 
 
 def test_database_storage_is_the_default(monkeypatch):
-    from office.config import Config
+    from office.core.config import Config
 
     monkeypatch.delenv("RATELIMIT_STORAGE_URI", raising=False)
     assert Config().RATELIMIT_STORAGE_URI == "samlokal+db://"

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from office.booking import expand_days
-from office.recurrence import repeat_rule
+from office.booking.recurrence import repeat_rule
+from office.booking.rules import expand_days
 
 
 def test_no_repeat_is_a_single_booking():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from office.extensions import db
+from office.core.extensions import db
 
 
 def test_migrations_match_models(app):
@@ -20,7 +20,7 @@ def test_foreign_keys_are_enforced(app):
     import pytest
     from sqlalchemy.exc import IntegrityError
 
-    from office.models import Resource, ResourceKind
+    from office.premises.models import Resource, ResourceKind
 
     db.session.add(Resource(site_id=999_999, name="Orphan", kind=ResourceKind.room, capacity=1))
     with pytest.raises(IntegrityError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from office.models import Role
+from office.accounts.models import Role
 
 
 def test_post_without_csrf_token_is_refused(auth, create_user, client):
@@ -63,7 +63,7 @@ def test_production_requires_secret_key_and_secure_cookies(monkeypatch, database
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url})
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
     with app.app_context():
-        from office.extensions import db
+        from office.core.extensions import db
         db.engine.dispose()
 
 

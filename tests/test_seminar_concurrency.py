@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from office.extensions import db
-from office.models import Role
+from office.accounts.models import Role
+from office.core.extensions import db
 from seminars.models import Registration, RegistrationStatus
 from tests.seminar_factories import make_seminar
 

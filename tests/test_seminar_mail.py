@@ -12,9 +12,9 @@ from aiosmtpd.controller import Controller
 from icalendar import Calendar
 from sqlalchemy import select
 
-from office.database import utcnow
-from office.extensions import db
-from office.models import Role
+from office.accounts.models import Role
+from office.core.database import utcnow
+from office.core.extensions import db
 from seminars import mail, planning
 from seminars import registration as rules
 from seminars.models import MailStatus, OutboxMail, Registration, RegistrationStatus
@@ -165,6 +165,7 @@ def test_queue_reminders_command_runs(app, coordinator):
 
 def test_ics_on_the_autumn_daylight_saving_weekend(app, coordinator):
     from datetime import date, time
+
     from seminars.calendar import seminar_ics
 
     seminar = make_seminar(coordinator, day=date(2026, 10, 25), start=time(1, 30), end=time(4, 0),

@@ -8,13 +8,20 @@ from datetime import date, time, timedelta
 import pytest
 from sqlalchemy import select
 
-from office import booking
-from office.extensions import db
-from office.models import OccurrenceState, Reservation, ReservationKind, Role
+from office.accounts.models import Role
+from office.booking import rules as booking
+from office.booking.models import OccurrenceState, Reservation, ReservationKind
+from office.core.extensions import db
 from seminars import planning
 from seminars import registration as rules
 from seminars.models import (
-    Audience, OutboxMail, Registration, RegistrationStatus, Seminar, SeminarState, VenueKind,
+    Audience,
+    OutboxMail,
+    Registration,
+    RegistrationStatus,
+    Seminar,
+    SeminarState,
+    VenueKind,
 )
 from tests.conftest import csrf_token_from
 from tests.seminar_factories import make_seminar, next_weekday

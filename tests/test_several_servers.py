@@ -21,8 +21,9 @@ from datetime import time
 import pytest
 from sqlalchemy import func, select
 
-from office.extensions import db
-from office.models import OccurrenceState, ReservationOccurrence, Role
+from office.accounts.models import Role
+from office.booking.models import OccurrenceState, ReservationOccurrence
+from office.core.extensions import db
 from tests.conftest import csrf_token_from
 from tests.servers import gunicorn_servers, post_all_at_once
 from tests.test_booking_race import Client, next_open_weekday

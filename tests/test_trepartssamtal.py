@@ -9,13 +9,21 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from office import availability, booking
-from office import trepartssamtal as meetings
-from office.extensions import db
-from office.models import (
-    AbsenceKind, AuditEntry, Consent, MeetingMode, MeetingStatus, OccurrenceState, Reservation,
-    ReservationKind, ReservationOccurrence, ResourceKind, Role, Trepartssamtal, User,
+from office.accounts.models import Role, User
+from office.availability import rules as availability
+from office.availability.models import AbsenceKind
+from office.booking import rules as booking
+from office.booking.models import (
+    AuditEntry,
+    OccurrenceState,
+    Reservation,
+    ReservationKind,
+    ReservationOccurrence,
 )
+from office.core.extensions import db
+from office.premises.models import ResourceKind
+from office.trepartssamtal import rules as meetings
+from office.trepartssamtal.models import Consent, MeetingMode, MeetingStatus, Trepartssamtal
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 NOW = datetime(2026, 2, 2, 6, 0, tzinfo=timezone.utc)  # Monday 07:00 in Stockholm

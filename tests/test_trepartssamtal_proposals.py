@@ -10,13 +10,23 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
-from office import booking, premises
-from office import trepartssamtal as meetings
-from office.extensions import db
-from office.models import (
-    Absence, AbsenceKind, MeetingMode, MeetingStatus, OccurrenceState, Reservation, ReservationKind,
-    ReservationOccurrence, Resource, ResourceKind, Trepartssamtal, TrepartssamtalParticipant,
-    WorkingHours,
+from office.availability.models import Absence, AbsenceKind, WorkingHours
+from office.booking import rules as booking
+from office.booking.models import (
+    OccurrenceState,
+    Reservation,
+    ReservationKind,
+    ReservationOccurrence,
+)
+from office.core.extensions import db
+from office.premises import rules as premises
+from office.premises.models import Resource, ResourceKind
+from office.trepartssamtal import rules as meetings
+from office.trepartssamtal.models import (
+    MeetingMode,
+    MeetingStatus,
+    Trepartssamtal,
+    TrepartssamtalParticipant,
 )
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")

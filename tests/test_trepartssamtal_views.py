@@ -7,15 +7,17 @@ import re
 from datetime import time, timedelta
 
 import pytest
-from werkzeug.routing import AnyConverter, IntegerConverter
 from sqlalchemy import func, select
+from werkzeug.routing import AnyConverter, IntegerConverter
 
-from office import trepartssamtal as meetings
-from office.extensions import db
-from office.i18n import today_local
-from office.models import (
-    Absence, AuditEntry, MeetingMode, Reservation, ResourceKind, Role, Trepartssamtal, WorkingHours,
-)
+from office.accounts.models import Role
+from office.availability.models import Absence, WorkingHours
+from office.booking.models import AuditEntry, Reservation
+from office.core.extensions import db
+from office.core.i18n import today_local
+from office.premises.models import ResourceKind
+from office.trepartssamtal import rules as meetings
+from office.trepartssamtal.models import MeetingMode, Trepartssamtal
 from tests.conftest import AuthActions
 
 REFERENCE = "QZ-8131"
@@ -234,7 +236,7 @@ def test_reference_never_leaks_to_non_participants_logs_or_error_pages(app, clie
             assert REFERENCE in visitor.client.get(f"/trepartssamtal/{meeting.id}").get_data(as_text=True)
     assert visited > 50
     # Nor in any calendar feed, not even a participant's own (feed URLs get forwarded).
-    from office import feeds
+    from office.feeds import core as feeds
 
     for user in outsiders + [place["sara"], place["ali"]]:
         for kind, target in (("personal", None), ("resource", place["room"].id),

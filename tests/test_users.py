@@ -6,8 +6,8 @@ import re
 
 from sqlalchemy import func, select
 
-from office.extensions import db
-from office.models import Invitation, Role, User
+from office.accounts.models import Invitation, Role, User
+from office.core.extensions import db
 
 
 def _invite(auth, **fields):

@@ -6,9 +6,12 @@ from datetime import date, datetime, time, timezone
 
 import pytest
 
-from office import allocations, booking, utilization
-from office.booking import BookingRequest
-from office.models import ResourceKind, Role
+from office.accounts.models import Role
+from office.allocations import rules as allocations
+from office.allocations import utilization
+from office.booking import rules as booking
+from office.booking.rules import BookingRequest
+from office.premises.models import ResourceKind
 
 NOW = datetime(2026, 1, 5, 6, 0, tzinfo=timezone.utc)
 

@@ -12,10 +12,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from office import accounts
-from office.database import utcnow
-from office.extensions import db
-from office.models import Invitation, Role, Site, User
+from office.accounts import rules as accounts
+from office.accounts.models import Invitation, Role, User
+from office.core.database import utcnow
+from office.core.extensions import db
+from office.premises.models import Site
 from tests.conftest import PASSWORD, AuthActions, IsolatedClient, csrf_token_from
 
 HTTPS = "https://samlokal.example"

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from office.extensions import db
+from office.core.extensions import db
 from tests.conftest import _test_config, truncate_all
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

@@ -14,14 +14,15 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from office.accounts.models import User
+from office.allocations.models import Allocation, AllocationRelease
+from office.booking.models import Reservation, ReservationOccurrence
+from office.core.extensions import db
+from office.core.i18n import to_local, today_local
 from office.demo import DEMO_PASSWORD
-from office.extensions import db
-from office.i18n import to_local, today_local
-from office.models import (
-    Allocation, AllocationRelease, Closure, Reservation, ReservationOccurrence, Resource, Site,
-    Trepartssamtal, User,
-)
-from office.premises import public_holiday
+from office.premises.models import Closure, Resource, Site
+from office.premises.rules import public_holiday
+from office.trepartssamtal.models import Trepartssamtal
 from seminars.models import Registration, RegistrationStatus, Seminar, SeminarState
 
 pytestmark = pytest.mark.browser

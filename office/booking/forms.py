@@ -1,0 +1,120 @@
+"""Forms of the booking pages. Only shape is checked here (types, quarter hours);
+every booking rule lives in office/booking/rules.py so the CLI and later features share it."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TimeField,
+)
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+
+from office.booking import recurrence
+from office.core.forms import choices, no_control_characters, sensible_year
+
+REPEAT_LABELS = [
+    (recurrence.NONE, _l("Does not repeat")),
+    (recurrence.WEEKLY, _l("Every week")),
+    (recurrence.EVERY_OTHER_WEEK, _l("Every other week")),
+    (recurrence.EVERY_N_WEEKS, _l("Every N weeks")),
+    (recurrence.MONTHLY_NTH_WEEKDAY, _l("Monthly on the same weekday (e.g. the second Tuesday)")),
+]
+SCOPES = [
+    ("one", _l("Only this occasion")),
+    ("following", _l("This and the following occasions")),
+    ("all", _l("All occasions still ahead")),
+]
+
+
+def quarter_hour(form, field):
+    if field.data is not None and (field.data.minute % 15 or field.data.second):
+        raise ValidationError(_l("Choose a time on the quarter hour (00, 15, 30 or 45)."))
+
+
+def _time_field(label):
+    return TimeField(label, validators=[InputRequired(message=_l("Give a time.")), quarter_hour],
+                     render_kw={"step": 900})
+
+
+class BookingForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[Length(max=200), no_control_characters])
+    resource_id = SelectField(_l("Room or desk"), coerce=int, validators=[InputRequired()])
+    day = DateField(_l("Date"), validators=[DataRequired(message=_l("Give a valid date."))])
+    start = _time_field(_l("Start"))
+    end = _time_field(_l("End"))
+    attendees = IntegerField(_l("Number of attendees"), default=1,
+                             validators=[InputRequired(message=_l("Give a number."))])
+    booked_for_id = SelectField(_l("On behalf of"), coerce=int, validators=[Optional()], default=0)
+    repeat = SelectField(_l("Repeat"), choices=choices(REPEAT_LABELS), default=recurrence.NONE)
+    interval = IntegerField(_l("Every how many weeks"), default=3,
+                            validators=[Optional(), NumberRange(min=1, max=52)])
+    ends = RadioField(_l("The series ends"), default="count", choices=choices([
+        ("count", _l("After a number of times")), ("until", _l("On a date"))]))
+    count = IntegerField(_l("Number of times"), default=10,
+                         validators=[Optional(), NumberRange(min=1, max=520)])
+    until = DateField(_l("Last date"), validators=[Optional()])
+    # When the form was shown: a clash with a booking made after it is "just taken".
+    seen_at = HiddenField()
+    # Pressed after a series was refused for some dates: book the others.
+    partial = SubmitField(_l("Book the other dates"))
+
+    def validate_until(self, field):
+        if self.repeat.data != recurrence.NONE and self.ends.data == "until":
+            if not field.data:
+                raise ValidationError(_l("Give the last date of the series."))
+            if self.day.data and field.data < self.day.data:
+                raise ValidationError(_l("The last date must not be before the first."))
+
+    def validate_count(self, field):
+        if self.repeat.data != recurrence.NONE and self.ends.data == "count" and not field.data:
+            raise ValidationError(_l("Give how many times."))
+
+    def validate_interval(self, field):
+        if self.repeat.data == recurrence.EVERY_N_WEEKS and not field.data:
+            raise ValidationError(_l("Give how many weeks apart."))
+
+    def rrule(self) -> str | None:
+        until = self.until.data if self.ends.data == "until" else None
+        count = self.count.data if self.ends.data == "count" else None
+        return recurrence.repeat_rule(self.repeat.data, self.day.data, interval=self.interval.data,
+                                      until=until, count=count)
+
+
+class ChangeForm(FlaskForm):
+    scope = RadioField(_l("Change"), choices=choices(SCOPES), default="one")
+    title = StringField(_l("Title"), validators=[Length(max=200), no_control_characters])
+    day = DateField(_l("Date"), validators=[Optional()])
+    start = _time_field(_l("Start"))
+    end = _time_field(_l("End"))
+    attendees = IntegerField(_l("Number of attendees"),
+                             validators=[InputRequired(message=_l("Give a number."))])
+
+
+class CancelForm(FlaskForm):
+    scope = RadioField(_l("Cancel"), choices=choices(SCOPES), default="one")
+
+
+class AuditFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search form
+
+    action = SelectField(_l("Action"), validators=[Optional()], default="")
+    actor_id = SelectField(_l("Who"), coerce=int, validators=[Optional()], default=0)
+    date_from = DateField(_l("From"), validators=[Optional(), sensible_year])
+    date_to = DateField(_l("To"), validators=[Optional(), sensible_year])
+    object_id = IntegerField(_l("Object id"), validators=[Optional(), NumberRange(min=1)])

@@ -1,0 +1,755 @@
+"""The booking rules: one place that every entry point calls (forms, htmx, CLI, features).
+
+Plain functions, no request or template: `check_booking()` says what is wrong, date by
+date; `book()` checks and saves in one transaction or raises; `cancel_*` and `change_*`
+edit occurrences of a series. Later features add rules with `register_rule()` (the
+allocations of space among agencies plug in here).
+
+Time: a reservation is a local wall-clock rule (first day, start/end time, zone and an
+RFC 5545 RRULE expanded with dateutil). Each occurrence becomes an aware UTC interval,
+half-open [start, end). A series keeps its wall-clock time across daylight-saving
+changes: 09:00 stays 09:00. A local time that does not exist (the spring-forward gap,
+e.g. 2026-03-29 02:30 in Stockholm) is refused; an ambiguous one (the autumn repeat,
+e.g. 2026-10-25 02:30) means the first of the two, summer time (Python's fold=0).
+"""
+
+from __future__ import annotations
+
+import contextvars
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Callable, Iterable
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import rrulestr
+from flask import current_app
+from flask_babel import format_date
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Integer, and_, cast, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from office.accounts.models import Role, User
+from office.booking.models import (
+    AuditEntry,
+    OccurrenceState,
+    Reservation,
+    ReservationKind,
+    ReservationOccurrence,
+)
+from office.core.database import utcnow
+from office.core.extensions import db
+from office.core.observability import register_counter
+from office.premises import rules as premises
+from office.premises.models import Resource, ResourceKind
+
+UTC = timezone.utc
+BOOKING_CONFLICTS = register_counter(
+    "samlokal_booking_conflicts", "Bookings refused because another booking holds the time: "
+    "taken (seen as booked) or just_taken (someone else won a race).", ["reason"])
+
+
+# --- problems ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a booking (or one occurrence of a series) cannot be made."""
+
+    code: str
+    message: str
+    day: date | None = None
+
+    def __str__(self) -> str:
+        if self.day is None:
+            return self.message
+        return f"{format_date(self.day, 'EEEE d MMMM y')}: {self.message}"
+
+
+class BookingRefused(Exception):
+    """Bad input or a broken rule (HTTP 422)."""
+
+    status = 422
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("; ".join(p.code for p in problems))
+        self.problems = problems
+
+
+class BookingConflict(BookingRefused):
+    """Someone else got there first (HTTP 409)."""
+
+    status = 409
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__(problems)
+        # Every 409 of a booking is made here (rule check or the database's constraint).
+        BOOKING_CONFLICTS.labels(_conflict_reason(problems)).inc()
+
+
+def _conflict_reason(problems: list[Problem]) -> str:
+    return "just_taken" if any(p.code == "just_taken" for p in problems) else "taken"
+
+
+MESSAGES = {
+    "end_before_start": _l("The end must be after the start."),
+    "nonexistent_time": _l("This time does not exist: the clocks jump forward an hour that night."),
+    "closed_day": _l("The site is closed this day (%(reason)s)."),
+    "outside_hours": _l("Outside the opening hours (%(opens)s–%(closes)s)."),
+    "in_past": _l("The time has already passed."),
+    "over_capacity": _l("%(resource)s holds at most %(capacity)d people."),
+    "too_long": _l("A booking of this resource may last at most %(hours)d hours."),
+    "beyond_horizon": _l("Bookings can be made at most %(days)d days ahead."),
+    "inactive_resource": _l("This resource cannot be booked at the moment."),
+    "taken": _l("The resource is already booked %(start)s–%(end)s."),
+    "just_taken": _l("Someone else just booked this time. Choose another time."),
+    "too_many": _l("A series may have at most %(count)d occurrences."),
+    "no_occurrences": _l("The repeat rule gives no dates."),
+    "bad_rule": _l("The repeat rule could not be understood."),
+    "empty_title": _l("Give the booking a title."),
+    "bad_attendees": _l("The number of attendees must be at least 1."),
+}
+
+
+def problem(code: str, day: date | None = None, **params) -> Problem:
+    return Problem(code, str(MESSAGES[code]) % params if params else str(MESSAGES[code]), day)
+
+
+CLASHES = frozenset({"taken", "just_taken"})
+
+
+def refusal(problems: list[Problem]) -> BookingRefused:
+    """409 when the only trouble is other bookings (someone got there first), else 422."""
+    if problems and all(p.code in CLASHES for p in problems):
+        return BookingConflict(problems)
+    return BookingRefused(problems)
+
+
+# --- policy -----------------------------------------------------------------
+
+def max_length(kind: ResourceKind) -> timedelta:
+    hours = current_app.config.get("BOOKING_MAX_HOURS", {}).get(kind.value, 10)
+    return timedelta(hours=hours)
+
+
+def longest_allowed() -> timedelta:
+    """The bound for the overlap probe: no occurrence is longer than this."""
+    hours = current_app.config.get("BOOKING_MAX_HOURS", {}).values()
+    return timedelta(hours=max(hours, default=10))
+
+
+def horizon_days(user: User | None) -> int:
+    config = current_app.config
+    if user is not None and user.role == Role.coordinator:
+        return config.get("BOOKING_HORIZON_DAYS_COORDINATOR", 730)
+    return config.get("BOOKING_HORIZON_DAYS", 365)
+
+
+MAX_OCCURRENCES = 520
+
+
+# --- time -------------------------------------------------------------------
+
+class NonexistentLocalTime(ValueError):
+    pass
+
+
+def to_utc(day: date, clock: time, zone: ZoneInfo) -> datetime:
+    """Local wall-clock time to aware UTC; refuses times in the spring-forward gap."""
+    local = datetime.combine(day, clock).replace(tzinfo=zone, fold=0)
+    round_trip = local.astimezone(UTC).astimezone(zone)
+    if round_trip.replace(tzinfo=None) != local.replace(tzinfo=None):
+        raise NonexistentLocalTime(local.isoformat())
+    return local.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One occurrence to be: its local day and its UTC interval."""
+
+    day: date
+    starts_at: datetime | None  # None when the local time does not exist
+    ends_at: datetime | None
+
+
+def expand_days(first_day: date, rule: str | None, limit: int = MAX_OCCURRENCES + 1) -> list[date]:
+    """The local days of a rule (RFC 5545 RRULE without DTSTART), dateutil does the maths."""
+    if rule is None:
+        return [first_day]
+    start = datetime.combine(first_day, time(0, 0))
+    days = []
+    for moment in rrulestr(rule, dtstart=start, forceset=False, cache=False):
+        days.append(moment.date())
+        if len(days) >= limit:
+            break
+    return days
+
+
+def slots_for(first_day: date, start_time: time, end_time: time, zone_name: str,
+              rule: str | None) -> list[Slot]:
+    zone = ZoneInfo(zone_name)
+    slots = []
+    for day in expand_days(first_day, rule):
+        try:
+            slots.append(Slot(day, to_utc(day, start_time, zone), to_utc(day, end_time, zone)))
+        except NonexistentLocalTime:
+            slots.append(Slot(day, None, None))
+    return slots
+
+
+# --- the request --------------------------------------------------------------
+
+@dataclass
+class BookingRequest:
+    resource: Resource
+    title: str
+    first_day: date
+    start_time: time
+    end_time: time
+    booked_by: User
+    attendees: int = 1
+    booked_for: User | None = None
+    rrule: str | None = None
+    kind: ReservationKind = ReservationKind.booking
+    # Occurrences of this reservation do not clash with the request (when changing it).
+    replacing: Reservation | None = None
+    skip_days: frozenset[date] = field(default_factory=frozenset)
+    # When the person saw the time as free (the form's render time): a clash with a
+    # booking made after it is "just taken" (someone got there first), not "taken".
+    seen_at: datetime | None = None
+
+    @property
+    def person(self) -> User:
+        return self.booked_for or self.booked_by
+
+
+@dataclass
+class Check:
+    """The outcome of checking a request: the slots and what is wrong with which."""
+
+    slots: list[Slot]
+    problems: list[Problem]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def bad_days(self) -> set[date]:
+        return {p.day for p in self.problems if p.day is not None}
+
+    @property
+    def general_problems(self) -> list[Problem]:
+        return [p for p in self.problems if p.day is None]
+
+    @property
+    def bookable_slots(self) -> list[Slot]:
+        bad = self.bad_days
+        return [s for s in self.slots if s.day not in bad]
+
+
+# A rule gets the request and one slot and returns a Problem or None.
+Rule = Callable[[BookingRequest, Slot], "Problem | None"]
+_EXTRA_RULES: list[Rule] = []
+
+
+_RULE_NOW: contextvars.ContextVar[datetime | None] = contextvars.ContextVar(
+    "samlokal_rule_now", default=None
+)
+
+
+def rule_now() -> datetime:
+    """The `now` of the check in progress, for rules that depend on time (auto-release)."""
+    return _RULE_NOW.get() or utcnow()
+
+
+def register_rule(rule: Rule) -> Rule:
+    """Add a rule that every booking must pass (e.g. allocations). Usable as a decorator."""
+    if rule not in _EXTRA_RULES:
+        _EXTRA_RULES.append(rule)
+    return rule
+
+
+def _overlap_query(resource_id: int, start: datetime, end: datetime, ignore_reservation_id):
+    # Bounded by the longest allowed booking, the probe reads only nearby rows of the
+    # (resource_id, starts_at) index instead of every earlier booking of the resource.
+    # The cast keeps PostgreSQL on the index when psycopg would send a smallint.
+    occurrence = ReservationOccurrence
+    query = select(occurrence.starts_at, occurrence.ends_at, occurrence.reservation_id,
+                   occurrence.updated_at).where(
+        occurrence.resource_id == cast(resource_id, Integer),
+        occurrence.state == OccurrenceState.active,
+        occurrence.starts_at < end,
+        occurrence.starts_at > start - longest_allowed(),
+        occurrence.ends_at > start,
+    )
+    if ignore_reservation_id is not None:
+        query = query.where(occurrence.reservation_id != ignore_reservation_id)
+    return query.limit(1)
+
+
+def find_conflict(resource_id: int, start: datetime, end: datetime,
+                  ignore_reservation_id: int | None = None):
+    """The first active occurrence of the resource overlapping [start, end), or None."""
+    return db.session.execute(
+        _overlap_query(resource_id, start, end, ignore_reservation_id)
+    ).first()
+
+
+def check_booking(request: BookingRequest, *, now: datetime | None = None) -> Check:
+    """Every rule against every occurrence; nothing is written."""
+    now = now or utcnow()
+    general: list[Problem] = []
+    resource = request.resource
+    if not (request.title or "").strip():
+        general.append(problem("empty_title"))
+    if request.attendees is None or request.attendees < 1:
+        general.append(problem("bad_attendees"))
+    elif request.attendees > resource.capacity:
+        general.append(problem("over_capacity", resource=resource.name, capacity=resource.capacity))
+    if not resource.active:
+        general.append(problem("inactive_resource"))
+    if request.end_time <= request.start_time:
+        general.append(problem("end_before_start"))
+    else:
+        length = datetime.combine(date.min, request.end_time) - datetime.combine(date.min, request.start_time)
+        limit = max_length(resource.kind)
+        if length > limit:
+            general.append(problem("too_long", hours=int(limit.total_seconds() // 3600)))
+    try:
+        slots = slots_for(request.first_day, request.start_time, request.end_time,
+                          resource.site.timezone, request.rrule)
+    except (ValueError, TypeError, OverflowError):
+        return Check([], general + [problem("bad_rule")])
+    if not slots:
+        general.append(problem("no_occurrences"))
+    if len(slots) > MAX_OCCURRENCES:
+        general.append(problem("too_many", count=MAX_OCCURRENCES))
+    slots = [s for s in slots if s.day not in request.skip_days][:MAX_OCCURRENCES]
+    if general:
+        return Check(slots, general)
+
+    per_slot: list[Problem] = []
+    site = resource.site
+    last_day = max(s.day for s in slots)
+    closed = premises.closed_days(site, request.first_day, last_day)
+    hours = premises.opening_hours_by_weekday(site)
+    horizon = horizon_days(request.booked_by)
+    is_coordinator = request.booked_by.role == Role.coordinator
+    zone = ZoneInfo(site.timezone)
+    today = now.astimezone(zone).date()
+    ignore = request.replacing.id if request.replacing is not None else None
+    token = _RULE_NOW.set(now)
+    try:
+        for slot in slots:
+            found = _slot_problem(request, slot, closed, hours, horizon, is_coordinator, today,
+                                  now, ignore)
+            if found is not None:
+                per_slot.append(found)
+    finally:
+        _RULE_NOW.reset(token)
+    return Check(slots, per_slot)
+
+
+def _slot_problem(request, slot, closed, hours, horizon, is_coordinator, today, now, ignore):
+    day = slot.day
+    if slot.starts_at is None:
+        return problem("nonexistent_time", day)
+    if day in closed:
+        return problem("closed_day", day, reason=closed[day].reason)
+    window = hours.get(day.weekday())
+    if window is None:
+        return problem("closed_day", day, reason=str(_l("no opening hours")))
+    if request.start_time < window[0] or request.end_time > window[1]:
+        return problem("outside_hours", day, opens=window[0].strftime("%H:%M"),
+                       closes=window[1].strftime("%H:%M"))
+    if slot.starts_at < now and not is_coordinator:
+        return problem("in_past", day)
+    if (day - today).days > horizon:
+        return problem("beyond_horizon", day, days=horizon)
+    for rule in _EXTRA_RULES:
+        found = rule(request, slot)
+        if found is not None:
+            return found
+    clash = find_conflict(request.resource.id, slot.starts_at, slot.ends_at, ignore)
+    if clash is not None:
+        if request.seen_at is not None and clash.updated_at >= request.seen_at:
+            return problem("just_taken", day)
+        zone = ZoneInfo(request.resource.site.timezone)
+        return problem("taken", day, start=clash.starts_at.astimezone(zone).strftime("%H:%M"),
+                       end=clash.ends_at.astimezone(zone).strftime("%H:%M"))
+    return None
+
+
+# --- saving -----------------------------------------------------------------
+
+def audit(actor: User | None, action: str, obj, summary: str = "") -> None:
+    """Append an audit entry (same transaction as the change it records)."""
+    db.session.add(AuditEntry(
+        actor_id=actor.id if actor else None, action=action,
+        object_type=type(obj).__name__.lower(), object_id=obj.id, summary=summary,
+    ))
+
+
+def _is_overlap_violation(error: IntegrityError) -> bool:
+    code = getattr(error.orig, "sqlstate", None)
+    return code == "23P01" or "ex_occurrence_no_overlap" in str(error.orig)
+
+
+def book(request: BookingRequest, *, allow_partial: bool = False,
+         now: datetime | None = None) -> Reservation:
+    """Check and save a booking or series in the current transaction, then commit.
+
+    Raises BookingRefused when any rule fails (with allow_partial, only when no
+    occurrence at all can be booked: the bad dates are left out) and BookingConflict
+    when another booking won a race. Nothing is saved in either case.
+    """
+    check = check_booking(request, now=now)
+    if check.general_problems or (check.problems and not allow_partial) or not check.bookable_slots:
+        db.session.rollback()
+        raise refusal(check.problems)
+    slots = check.bookable_slots
+    reservation = Reservation(
+        resource=request.resource, kind=request.kind, title=request.title.strip(),
+        attendees=request.attendees, booked_by=request.booked_by, booked_for=request.booked_for,
+        agency_id=request.person.agency_id, timezone=request.resource.site.timezone,
+        first_day=request.first_day, start_time=request.start_time, end_time=request.end_time,
+        rrule=request.rrule,
+    )
+    reservation.occurrences = [
+        ReservationOccurrence(resource_id=request.resource.id, starts_at=s.starts_at,
+                              ends_at=s.ends_at, original_start=s.starts_at)
+        for s in check.slots if s.starts_at is not None
+    ]
+    bad = check.bad_days
+    for occurrence, slot in zip(reservation.occurrences, [s for s in check.slots if s.starts_at]):
+        if slot.day in bad:
+            # Kept as cancelled: the series' rule still names the day (EXDATE in feeds).
+            occurrence.state = OccurrenceState.cancelled
+    db.session.add(reservation)
+    return _commit_new(reservation, request.booked_by, len(slots), len(bad))
+
+
+def _commit_new(reservation: Reservation, actor: User, booked: int, skipped: int) -> Reservation:
+    with _overlaps_are_conflicts():
+        db.session.flush()
+        audit(actor, "create", reservation,
+              f"resource={reservation.resource_id} occurrences={booked} skipped={skipped}")
+        db.session.commit()
+    return reservation
+
+
+@contextmanager
+def _overlaps_are_conflicts():
+    """Turn the database's refusal of an overlap into BookingConflict (HTTP 409).
+
+    PostgreSQL checks an exclusion constraint after inserting the index entry, so two
+    requests inserting the same slot can each wait for the other: one is then aborted as a
+    deadlock (40P01) instead of an exclusion violation (23P01). Either way someone else got
+    the time first; nothing of this transaction is saved.
+    """
+    try:
+        yield
+    except IntegrityError as error:
+        db.session.rollback()
+        if _is_overlap_violation(error):
+            raise BookingConflict([problem("just_taken")]) from None
+        raise
+    except OperationalError as error:
+        db.session.rollback()
+        if getattr(error.orig, "sqlstate", None) in LOST_RACE_SQLSTATES:
+            raise BookingConflict([problem("just_taken")]) from None
+        raise
+
+
+# deadlock_detected, serialization_failure
+LOST_RACE_SQLSTATES = {"40P01", "40001"}
+
+
+def active_occurrences(reservation: Reservation) -> list[ReservationOccurrence]:
+    return [o for o in reservation.occurrences if o.is_active]
+
+
+def cancel_occurrence(occurrence: ReservationOccurrence, actor: User) -> None:
+    """Cancel one occurrence (of a series or a single booking)."""
+    occurrence.state = OccurrenceState.cancelled
+    occurrence.updated_at = utcnow()
+    reservation = occurrence.reservation
+    reservation.touch()
+    if not active_occurrences(reservation):
+        reservation.cancelled_at = utcnow()
+    audit(actor, "cancel_occurrence", reservation, f"occurrence={occurrence.id}")
+    db.session.commit()
+
+
+def cancel_reservation(reservation: Reservation, actor: User, *, now: datetime | None = None) -> None:
+    """Cancel every occurrence still ahead (and all of a single booking)."""
+    now = now or utcnow()
+    for occurrence in reservation.occurrences:
+        if occurrence.is_active and (occurrence.ends_at > now or not reservation.is_recurring):
+            occurrence.state = OccurrenceState.cancelled
+            occurrence.updated_at = now
+    reservation.cancelled_at = now
+    reservation.touch()
+    audit(actor, "cancel", reservation)
+    db.session.commit()
+
+
+def cancel_following(occurrence: ReservationOccurrence, actor: User) -> None:
+    """Cancel this occurrence and every later one of its series: the series ends before it."""
+    reservation = occurrence.reservation
+    cut = occurrence.original_start
+    for other in reservation.occurrences:
+        if other.original_start >= cut and other.is_active:
+            other.state = OccurrenceState.cancelled
+            other.updated_at = utcnow()
+    if reservation.rrule:
+        reservation.rrule = _rule_until(reservation.rrule, occurrence, reservation)
+    reservation.touch()
+    if not active_occurrences(reservation):
+        reservation.cancelled_at = utcnow()
+    audit(actor, "cancel_following", reservation, f"from_occurrence={occurrence.id}")
+    db.session.commit()
+
+
+def _rule_until(rule: str, occurrence: ReservationOccurrence, reservation: Reservation) -> str:
+    """The rule ending the day before the occurrence's original day (drops COUNT)."""
+    zone = ZoneInfo(reservation.timezone)
+    last_day = occurrence.original_start.astimezone(zone).date() - timedelta(days=1)
+    parts = [p for p in rule.split(";") if not p.upper().startswith(("UNTIL=", "COUNT="))]
+    parts.append(f"UNTIL={last_day.strftime('%Y%m%d')}T235959")
+    return ";".join(parts)
+
+
+def change_occurrence(occurrence: ReservationOccurrence, actor: User, *, day: date,
+                      start_time: time, end_time: time, now: datetime | None = None) -> None:
+    """Move one occurrence; it keeps its place in the series (RECURRENCE-ID)."""
+    reservation = occurrence.reservation
+    request = BookingRequest(
+        resource=reservation.resource, title=reservation.title, first_day=day,
+        start_time=start_time, end_time=end_time, booked_by=actor, attendees=reservation.attendees,
+        kind=reservation.kind,
+    )
+    check = check_booking(request, now=now)
+    problems = [p for p in check.problems if p.code != "taken"]
+    slot = check.slots[0] if check.slots else None
+    if slot is not None and slot.starts_at is not None and not problems:
+        clash = db.session.execute(
+            _overlap_query(reservation.resource_id, slot.starts_at, slot.ends_at, None)
+            .where(ReservationOccurrence.id != occurrence.id)
+        ).first()
+        if clash is not None:
+            problems = [p for p in check.problems if p.code == "taken"]
+    if problems or slot is None:
+        db.session.rollback()
+        raise refusal(problems or check.problems)
+    occurrence.starts_at, occurrence.ends_at = slot.starts_at, slot.ends_at
+    occurrence.updated_at = utcnow()
+    reservation.touch()
+    audit(actor, "change_occurrence", reservation, f"occurrence={occurrence.id}")
+    _commit_change()
+
+
+def change_reservation(reservation: Reservation, actor: User, *, title: str, attendees: int,
+                       start_time: time, end_time: time, first_day: date | None = None,
+                       rrule: str | None = ..., allow_partial: bool = False,
+                       now: datetime | None = None) -> Reservation:
+    """Change all occurrences still ahead: the series is expanded again and re-checked."""
+    now = now or utcnow()
+    request = BookingRequest(
+        resource=reservation.resource, title=title, attendees=attendees,
+        first_day=first_day or reservation.first_day, start_time=start_time, end_time=end_time,
+        booked_by=actor, booked_for=reservation.booked_for, kind=reservation.kind,
+        rrule=reservation.rrule if rrule is ... else rrule, replacing=reservation,
+    )
+    # Occurrences already past stay as they were.
+    past_days = {
+        o.original_start.astimezone(ZoneInfo(reservation.timezone)).date()
+        for o in reservation.occurrences if o.ends_at <= now
+    }
+    request.skip_days = frozenset(past_days)
+    # Days already left out or cancelled (a holiday when the series was made, a cancelled
+    # occasion) stay cancelled: they are not new problems of the change.
+    zone = ZoneInfo(reservation.timezone)
+    cancelled_days = {
+        o.original_start.astimezone(zone).date()
+        for o in reservation.occurrences if not o.is_active and o.ends_at > now
+    }
+    check = check_booking(request, now=now)
+    problems = [p for p in check.problems if p.day not in cancelled_days]
+    bad = check.bad_days | cancelled_days
+    bookable = [s for s in check.slots if s.day not in bad]
+    if check.general_problems or (problems and not allow_partial) or not bookable:
+        db.session.rollback()
+        raise refusal(problems or check.problems)
+    keep = [o for o in reservation.occurrences if o.ends_at <= now]
+    # Drop the old future occurrences first: PostgreSQL checks the no-overlap
+    # constraint row by row, and the new ones may cover the same times.
+    reservation.occurrences = keep
+    db.session.flush()
+    fresh = []
+    for slot in check.slots:
+        if slot.starts_at is None:
+            continue
+        occurrence = ReservationOccurrence(
+            resource_id=reservation.resource_id, starts_at=slot.starts_at, ends_at=slot.ends_at,
+            original_start=slot.starts_at,
+            state=OccurrenceState.cancelled if slot.day in bad else OccurrenceState.active,
+        )
+        fresh.append(occurrence)
+    reservation.occurrences.extend(fresh)
+    reservation.title, reservation.attendees = title.strip(), attendees
+    reservation.start_time, reservation.end_time = start_time, end_time
+    reservation.first_day, reservation.rrule = request.first_day, request.rrule
+    reservation.touch()
+    audit(actor, "change", reservation, f"occurrences={len(bookable)}")
+    _commit_change()
+    return reservation
+
+
+def change_following(occurrence: ReservationOccurrence, actor: User, *, title: str,
+                     attendees: int, start_time: time, end_time: time,
+                     allow_partial: bool = False, now: datetime | None = None) -> Reservation:
+    """Split the series at this occurrence: the old one ends before it, a new one follows."""
+    reservation = occurrence.reservation
+    zone = ZoneInfo(reservation.timezone)
+    split_day = occurrence.original_start.astimezone(zone).date()
+    remaining_rule = _rule_from(reservation, occurrence)
+    request = BookingRequest(
+        resource=reservation.resource, title=title, first_day=split_day, start_time=start_time,
+        end_time=end_time, booked_by=actor, booked_for=reservation.booked_for,
+        attendees=attendees, rrule=remaining_rule, kind=reservation.kind, replacing=reservation,
+    )
+    check = check_booking(request, now=now)
+    if check.general_problems or (check.problems and not allow_partial) or not check.bookable_slots:
+        db.session.rollback()
+        raise refusal(check.problems)
+    for other in reservation.occurrences:
+        if other.original_start >= occurrence.original_start:
+            other.state = OccurrenceState.cancelled
+            other.updated_at = utcnow()
+    reservation.rrule = _rule_until(reservation.rrule, occurrence, reservation)
+    reservation.touch()
+    db.session.flush()
+    request.replacing = None
+    new = Reservation(
+        resource=reservation.resource, kind=reservation.kind, title=title.strip(),
+        attendees=attendees, booked_by=reservation.booked_by, booked_for=reservation.booked_for,
+        agency_id=reservation.agency_id, timezone=reservation.timezone, first_day=split_day,
+        start_time=start_time, end_time=end_time, rrule=remaining_rule,
+    )
+    bad = check.bad_days
+    new.occurrences = [
+        ReservationOccurrence(
+            resource_id=reservation.resource_id, starts_at=s.starts_at, ends_at=s.ends_at,
+            original_start=s.starts_at,
+            state=OccurrenceState.cancelled if s.day in bad else OccurrenceState.active,
+        )
+        for s in check.slots if s.starts_at is not None
+    ]
+    db.session.add(new)
+    db.session.flush()
+    audit(actor, "change_following", reservation, f"new_reservation={new.id}")
+    _commit_change()
+    return new
+
+
+def _rule_from(reservation: Reservation, occurrence: ReservationOccurrence) -> str:
+    """The part of the series rule from this occurrence on (COUNT reduced accordingly)."""
+    rule = reservation.rrule or "FREQ=DAILY;COUNT=1"
+    parts = rule.split(";")
+    counts = [p for p in parts if p.upper().startswith("COUNT=")]
+    if counts:
+        total = int(counts[0].split("=", 1)[1])
+        done = sum(1 for o in reservation.occurrences if o.original_start < occurrence.original_start)
+        parts = [p for p in parts if not p.upper().startswith("COUNT=")]
+        parts.append(f"COUNT={max(total - done, 1)}")
+    return ";".join(parts)
+
+
+def _commit_change() -> None:
+    with _overlaps_are_conflicts():
+        db.session.commit()
+
+
+def _between(resources: Iterable[int], start: datetime, end: datetime) -> list:
+    """The bounded range condition (see _overlap_query) for many resources."""
+    return [
+        ReservationOccurrence.resource_id.in_(list(resources)),
+        ReservationOccurrence.state == OccurrenceState.active,
+        ReservationOccurrence.starts_at < end,
+        ReservationOccurrence.starts_at > start - longest_allowed(),
+        ReservationOccurrence.ends_at > start,
+    ]
+
+
+def occurrences_between(resources: Iterable[int], start: datetime, end: datetime):
+    """Active occurrences of the resources overlapping [start, end), with their reservation."""
+    from sqlalchemy.orm import contains_eager
+
+    query = (
+        select(ReservationOccurrence)
+        .join(ReservationOccurrence.reservation)
+        .options(contains_eager(ReservationOccurrence.reservation))
+        .where(*_between(resources, start, end))
+        .order_by(ReservationOccurrence.starts_at)
+    )
+    return db.session.scalars(query).unique().all()
+
+
+def occurrence_rows_between(resources: Iterable[int], start: datetime, end: datetime):
+    """Like occurrences_between, as plain rows with who booked (one query, no ORM objects).
+
+    The grid shows thousands of bookings a week; building ORM objects for them cost more
+    than the query itself.
+    """
+    from sqlalchemy.orm import aliased
+
+    from office.accounts.models import Agency
+
+    booker, booked_for = aliased(User), aliased(User)
+    query = (
+        select(ReservationOccurrence.id, ReservationOccurrence.resource_id,
+               ReservationOccurrence.starts_at, ReservationOccurrence.ends_at,
+               Reservation.title, Reservation.kind, Reservation.booked_by_id,
+               Reservation.booked_for_id, Reservation.agency_id,
+               booker.name.label("booker_name"), booked_for.name.label("booked_for_name"),
+               Agency.short_name.label("agency_short_name"))
+        .join(Reservation, Reservation.id == ReservationOccurrence.reservation_id)
+        .outerjoin(booker, booker.id == Reservation.booked_by_id)
+        .outerjoin(booked_for, booked_for.id == Reservation.booked_for_id)
+        .outerjoin(Agency, Agency.id == Reservation.agency_id)
+        .where(*_between(resources, start, end))
+        .order_by(ReservationOccurrence.starts_at)
+    )
+    return db.session.execute(query).all()
+
+
+def can_manage(user: User, reservation: Reservation) -> bool:
+    """The booker and the person booked for change and cancel; the coordinator anyone's."""
+    return user.role == Role.coordinator or user.id in (reservation.booked_by_id,
+                                                        reservation.booked_for_id)
+
+
+def upcoming_for(user: User, *, now: datetime | None = None, limit: int = 200):
+    """Active occurrences still ahead that the user booked or that are booked for them."""
+    from sqlalchemy import or_
+    from sqlalchemy.orm import contains_eager, joinedload
+
+    now = now or utcnow()
+    reservation = contains_eager(ReservationOccurrence.reservation)
+    query = (
+        select(ReservationOccurrence)
+        .join(ReservationOccurrence.reservation)
+        # The page shows each row's place, booker and agency: loaded here, not one by one.
+        .options(reservation.joinedload(Reservation.resource).joinedload(Resource.site),
+                 reservation.joinedload(Reservation.booked_by),
+                 reservation.joinedload(Reservation.agency))
+        .where(
+            or_(Reservation.booked_by_id == user.id, Reservation.booked_for_id == user.id),
+            ReservationOccurrence.state == OccurrenceState.active,
+            ReservationOccurrence.ends_at > now,
+        )
+        .order_by(ReservationOccurrence.starts_at)
+        .limit(limit)
+    )
+    return db.session.scalars(query).unique().all()

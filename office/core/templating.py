@@ -1,0 +1,66 @@
+"""Helpers the templates share: local times, the language form, the main navigation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, request, url_for
+from flask_babel import format_date, format_datetime, format_time, get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from office.accounts.models import Role
+from office.core.forms import LanguageForm
+from office.core.i18n import to_local
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: object  # a lazy string
+    roles: tuple[Role, ...] | None = None  # None: every logged-in user
+
+
+# Later features (and `seminars`) add their entries with add_nav_item(); office never
+# imports seminars.
+_NAVIGATION: list[NavItem] = [
+    NavItem("premises.list_sites", _l("Sites")),
+    NavItem("premises.list_resources", _l("Rooms and desks")),
+    NavItem("premises.list_agencies", _l("Agencies")),
+    NavItem("users.list_users", _l("Staff"), (Role.coordinator, Role.agency_admin)),
+]
+
+
+def add_nav_item(endpoint: str, label, roles=None, position: int | None = None) -> None:
+    item = NavItem(endpoint, label, tuple(roles) if roles else None)
+    if any(existing.endpoint == endpoint for existing in _NAVIGATION):
+        return
+    _NAVIGATION.insert(len(_NAVIGATION) if position is None else position, item)
+
+
+def main_navigation() -> list[dict]:
+    if not current_user.is_authenticated:
+        return []
+    return [
+        {"endpoint": item.endpoint, "url": url_for(item.endpoint), "label": item.label}
+        for item in _NAVIGATION
+        if item.roles is None or current_user.role in item.roles
+    ]
+
+
+def install_template_helpers(app: Flask) -> None:
+    @app.context_processor
+    def _globals():
+        locale = str(get_locale() or app.config["BABEL_DEFAULT_LOCALE"])
+        return {
+            "language_form": LanguageForm(formdata=None, language=locale),
+            "current_locale": locale,
+            "current_path": request.full_path.rstrip("?") if request else "/",
+            "main_navigation": main_navigation,
+        }
+
+    app.jinja_env.filters["local_datetime"] = (
+        lambda v, fmt="short": format_datetime(to_local(v), fmt) if v else ""
+    )
+    app.jinja_env.filters["local_date"] = lambda v, fmt="medium": format_date(v, fmt) if v else ""
+    app.jinja_env.filters["local_time"] = lambda v, fmt="HH:mm": format_time(v, fmt) if v else ""

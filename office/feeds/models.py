@@ -1,0 +1,39 @@
+"""Secret tokens that open private calendar feeds (office/feeds/core.py builds the calendars).
+
+Only the SHA-256 of a token is stored: a stolen database does not open anyone's feed.
+A regenerated or revoked token keeps its row with `revoked_at` set, so its URL answers
+410 Gone (clients such as Thunderbird then stop polling) instead of 404.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from office.accounts.models import User
+from office.core.database import UTCDateTime, utcnow
+from office.core.extensions import db
+
+
+class FeedToken(db.Model):
+    __tablename__ = "feed_token"
+    __table_args__ = (Index("ix_feed_token_owner", "user_id", "kind", "target_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    # A feed kind registered in office/feeds/core.py ("personal", "resource", "agency", ...):
+    # a plain string so features add kinds without a migration.
+    kind: Mapped[str] = mapped_column(String(20))
+    # The resource, agency (or other object) the feed shows; None for a personal feed.
+    target_id: Mapped[int | None] = mapped_column(Integer)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

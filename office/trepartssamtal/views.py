@@ -1,0 +1,367 @@
+"""Trepartssamtal: find a time and book it in one screen; participants follow up.
+
+Only participants ever see the individual's reference (office.trepartssamtal.rules.reference_for);
+the form travels by POST so the reference never lands in a URL or an access log.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from office.accounts.models import Agency, Role, User
+from office.core.database import utcnow
+from office.core.extensions import db, htmx
+from office.core.forms import SENSIBLE_YEARS, ConfirmForm, choices, sensible_year
+from office.core.i18n import today_local
+from office.core.security import roles_required
+from office.core.templating import add_nav_item
+from office.premises.models import Site
+from office.trepartssamtal import rules as meetings
+from office.trepartssamtal.models import MeetingMode, MeetingStatus, Trepartssamtal
+
+bp = Blueprint("trepartssamtal", __name__, url_prefix="/trepartssamtal")
+
+MODE_LABELS = {
+    MeetingMode.on_site: _l("On site"),
+    MeetingMode.phone: _l("By phone"),
+    MeetingMode.video: _l("By video"),
+}
+STATUS_LABELS = {
+    MeetingStatus.booked: _l("Booked"),
+    MeetingStatus.held: _l("Held"),
+    MeetingStatus.no_show: _l("The individual did not come"),
+    MeetingStatus.cancelled_by_individual: _l("Cancelled by the individual"),
+    MeetingStatus.cancelled_by_staff: _l("Cancelled by staff"),
+}
+MEASURE_LABELS = {
+    "booked": _l("Booked"), "held": _l("Held"), "no_show": _l("No-show"), "cancelled": _l("Cancelled"),
+}
+GROUPING_LABELS = {"week": _l("Week"), "month": _l("Month"), "agency": _l("Agency")}
+# Which field a refusal belongs to (others are shown above the proposals).
+FIELD_OF = {
+    "personal_number": "reference", "bad_reference": "reference",
+    "no_consent": "consent_given", "consent_agencies": "consent_agencies",
+    "consent_in_future": "consent_given_on", "video_link": "video_link",
+    "too_few_participants": "participants", "too_few_agencies": "participants",
+    "booker_not_participant": "participants", "room_required": "site_id",
+}
+
+
+class FindTimeForm(FlaskForm):
+    participants = SelectMultipleField(_l("Staff taking part"), coerce=int)
+    minutes = SelectField(_l("Length"), coerce=int, default=60, choices=choices(
+        (m, _l("%(num)d minutes", num=m)) for m in (30, 45, 60, 75, 90, 120)))
+    mode = RadioField(_l("How"), default=MeetingMode.on_site.value,
+                      choices=choices((m.value, label) for m, label in MODE_LABELS.items()))
+    video_link = StringField(_l("Link to the video meeting"), validators=[Optional(), Length(max=490)])
+    site_id = SelectField(_l("Site"), coerce=int, validators=[Optional()])
+    needs_accessible = BooleanField(_l("The room must be accessible"))
+    others = IntegerField(_l("The individual and anyone coming with them"), default=1,
+                          validators=[InputRequired(), NumberRange(min=1, max=5)])
+    first_day = DateField(_l("From"), validators=[
+        DataRequired(message=_l("Give a valid date.")), sensible_year])
+    last_day = DateField(_l("To"), validators=[
+        DataRequired(message=_l("Give a valid date.")), sensible_year])
+    buffer_minutes = IntegerField(_l("Buffer between meetings (minutes)"),
+                                  validators=[InputRequired(), NumberRange(min=0, max=120)])
+    slot = StringField(validators=[Optional(), Length(max=40)])  # the proposal button pressed
+
+    def validate_last_day(self, field):
+        from wtforms.validators import ValidationError
+
+        if self.first_day.data and field.data:
+            if field.data < self.first_day.data:
+                raise ValidationError(_l("The last day must not be before the first."))
+            if (field.data - self.first_day.data).days > 62:
+                raise ValidationError(_l("Look at most two months ahead at a time."))
+
+
+class BookMeetingForm(FindTimeForm):
+    reference = StringField(_l("Reference for the individual"), validators=[Length(max=100)])
+    consent_given = BooleanField(_l("The individual has consented to information exchange between "
+                                    "the agencies ticked below"))
+    consent_given_on = DateField(_l("Date the consent was given"), validators=[Optional()])
+    consent_agencies = SelectMultipleField(_l("Agencies covered by the consent"), coerce=int)
+
+
+class RescheduleForm(FlaskForm):
+    first_day = FindTimeForm.first_day
+    last_day = FindTimeForm.last_day
+    buffer_minutes = FindTimeForm.buffer_minutes
+    slot = FindTimeForm.slot
+    validate_last_day = FindTimeForm.validate_last_day
+
+
+class OutcomeForm(FlaskForm):
+    status = RadioField(_l("Outcome"), validators=[InputRequired()],
+                        choices=choices((s.value, STATUS_LABELS[s]) for s in meetings.OUTCOMES))
+
+
+class CancelForm(FlaskForm):
+    status = RadioField(_l("Who cancelled"), validators=[InputRequired()], choices=choices(
+        (s.value, STATUS_LABELS[s]) for s in (MeetingStatus.cancelled_by_individual,
+                                              MeetingStatus.cancelled_by_staff)))
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+def _staff() -> list[User]:
+    users = db.session.scalars(select(User).join(User.agency).where(User.active.is_(True))
+                               .order_by(Agency.name, User.name)).all()
+    return [u for u in users if u.is_active]
+
+
+def _prepare(form, staff, agencies):
+    form.participants.choices = choices((u.id, u.name) for u in staff)
+    form.site_id.choices = choices([(0, "–")] + [
+        (s.id, s.name) for s in db.session.scalars(select(Site).order_by(Site.name))])
+    if hasattr(form, "consent_agencies"):
+        form.consent_agencies.choices = choices((a.id, a.name) for a in agencies)
+    _fill_defaults(form)
+    if not form.is_submitted():
+        form.participants.data = [current_user.id]
+        form.site_id.data = form.site_id.choices[1].value if len(form.site_id.choices) > 1 else 0
+    return form
+
+
+def _fill_defaults(form):
+    if not form.is_submitted():
+        today = today_local()
+        form.first_day.data, form.last_day.data = today, today + timedelta(days=13)
+        form.buffer_minutes.data = current_app.config.get("TREPARTSSAMTAL_BUFFER_MINUTES", 15)
+
+
+def _search_from(form, staff) -> meetings.Search:
+    chosen = set(form.participants.data or [])
+    return meetings.Search(
+        participants=[u for u in staff if u.id in chosen], booked_by=current_user._get_current_object(),
+        first_day=form.first_day.data, last_day=form.last_day.data, minutes=form.minutes.data,
+        mode=MeetingMode(form.mode.data), buffer_minutes=form.buffer_minutes.data,
+        site=db.session.get(Site, form.site_id.data) if form.site_id.data else None,
+        needs_accessible=form.needs_accessible.data, others=form.others.data,
+    )
+
+
+def _show_refusal(form, refused: meetings.TrepartssamtalRefused) -> list[str]:
+    """Put each message on its field; return the ones that belong to no field."""
+    general = []
+    for code, message in zip(refused.codes, refused.messages):
+        name = FIELD_OF.get(code)
+        if name and name in form:
+            form[name].errors = list(form[name].errors) + [message]
+        else:
+            general.append(message)
+    if "personal_number" in refused.codes:
+        form.reference.data = ""  # never echo what looked like a personal identity number
+    return general
+
+
+def _consent_from(form) -> meetings.ConsentInput:
+    return meetings.ConsentInput(given=form.consent_given.data, given_on=form.consent_given_on.data,
+                                 agency_ids=set(form.consent_agencies.data or []))
+
+
+def _participant_meeting(meeting_id: int) -> Trepartssamtal:
+    """The meeting when you take part in it; 404 otherwise (no hint that it exists)."""
+    meeting = db.session.get(Trepartssamtal, meeting_id)
+    if meeting is None or not meetings.is_participant(meeting, current_user):
+        abort(404)
+    return meeting
+
+
+def _run(form, search, book):
+    """Book when a proposal was pressed, else propose; returns (meeting, proposals, messages, status)."""
+    try:
+        if form.slot.data:
+            return book(), [], [], 302
+        return None, meetings.find_proposals(search), [], 200
+    except meetings.SlotTaken as taken:
+        db.session.rollback()
+        return None, meetings.find_proposals(search), taken.messages, 409
+    except meetings.TrepartssamtalRefused as refused:
+        db.session.rollback()
+        return None, [], _show_refusal(form, refused), 422
+
+
+# --- views ---------------------------------------------------------------------------------
+
+@bp.get("/")
+@login_required
+def list_meetings():
+    """Your trepartssamtal: those ahead and those waiting for an outcome."""
+    mine = meetings.meetings_for(current_user, since=None)
+    return render_template("trepartssamtal/list.html", meetings=mine,
+                           reference_for=meetings.reference_for, mode_labels=MODE_LABELS,
+                           status_labels=STATUS_LABELS)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new_meeting():
+    """Pick people, length and mode; get proposals; one click books time and room."""
+    staff, agencies = _staff(), db.session.scalars(select(Agency).order_by(Agency.name)).all()
+    form = _prepare(BookMeetingForm(), staff, agencies)
+    meeting, proposals, messages, status = None, [], [], 200
+    if form.is_submitted():
+        if form.validate():
+            search = _search_from(form, staff)
+            meeting, proposals, messages, status = _run(form, search, lambda: meetings.book_proposal(
+                search, form.slot.data, reference=form.reference.data, consent=_consent_from(form),
+                video_link=form.video_link.data))
+        else:
+            status = 422
+    if meeting is not None:
+        flash(_("The trepartssamtal is booked."), "success")
+        return redirect(url_for("trepartssamtal.show_meeting", meeting_id=meeting.id))
+    context = dict(form=form, staff=staff, agencies=agencies, proposals=proposals, messages=messages,
+                   searched=form.is_submitted(), mode_labels=MODE_LABELS)
+    if htmx.target == "trepartssamtal-form":
+        return render_template("trepartssamtal/_form.html", **context), status
+    return render_template("trepartssamtal/new.html", **context), status
+
+
+@bp.get("/<int:meeting_id>")
+@login_required
+def show_meeting(meeting_id: int):
+    """One of your meetings: the reference, consent, and what to do next."""
+    meeting = _participant_meeting(meeting_id)
+    return render_template(
+        "trepartssamtal/show.html", meeting=meeting,
+        reference=meetings.reference_for(meeting, current_user), mode_labels=MODE_LABELS,
+        status_labels=STATUS_LABELS, outcome_form=OutcomeForm(), cancel_form=CancelForm(),
+        now=utcnow(),
+    )
+
+
+@bp.post("/<int:meeting_id>/outcome")
+@login_required
+def record_outcome(meeting_id: int):
+    """Records after the meeting whether it was held, missed or cancelled."""
+    meeting = _participant_meeting(meeting_id)
+    form = OutcomeForm()
+    try:
+        if not form.validate_on_submit():
+            raise meetings.TrepartssamtalRefused([])
+        meetings.record_outcome(meeting, current_user, MeetingStatus(form.status.data))
+    except meetings.TrepartssamtalRefused as refused:
+        db.session.rollback()
+        for message in refused.messages:
+            flash(message, "error")
+        return redirect(url_for("trepartssamtal.show_meeting", meeting_id=meeting_id)), 303
+    flash(_("The outcome is recorded."), "success")
+    return redirect(url_for("trepartssamtal.show_meeting", meeting_id=meeting_id))
+
+
+@bp.post("/<int:meeting_id>/cancel")
+@login_required
+def cancel_meeting(meeting_id: int):
+    """Cancels a meeting ahead and frees its room."""
+    meeting = _participant_meeting(meeting_id)
+    form = CancelForm()
+    try:
+        if not form.validate_on_submit():
+            raise meetings.TrepartssamtalRefused([])
+        meetings.cancel_meeting(meeting, current_user, MeetingStatus(form.status.data))
+    except meetings.TrepartssamtalRefused as refused:
+        db.session.rollback()
+        for message in refused.messages or [_("Choose who cancelled.")]:
+            flash(message, "error")
+        return redirect(url_for("trepartssamtal.show_meeting", meeting_id=meeting_id)), 303
+    flash(_("The trepartssamtal is cancelled."), "success")
+    return redirect(url_for("trepartssamtal.show_meeting", meeting_id=meeting_id))
+
+
+@bp.route("/<int:meeting_id>/reschedule", methods=["GET", "POST"])
+@login_required
+def reschedule_meeting(meeting_id: int):
+    """Fresh proposals for the same people; one click moves the meeting and its room."""
+    meeting = _participant_meeting(meeting_id)
+    form = RescheduleForm()
+    _fill_defaults(form)
+    proposals, messages, status = [], [], 200
+    if form.is_submitted():
+        if form.validate():
+            search = meetings.search_for_meeting(meeting, current_user, form.first_day.data,
+                                                 form.last_day.data, form.buffer_minutes.data)
+            moved, proposals, messages, status = _run(form, search, lambda: meetings.book_proposal(
+                search, form.slot.data, reference=None, consent=None))
+            if moved is not None:
+                flash(_("The trepartssamtal is moved."), "success")
+                return redirect(url_for("trepartssamtal.show_meeting", meeting_id=meeting.id))
+        else:
+            status = 422
+    return render_template("trepartssamtal/reschedule.html", form=form, meeting=meeting,
+                           proposals=proposals, messages=messages, searched=form.is_submitted(),
+                           reference=meetings.reference_for(meeting, current_user)), status
+
+
+def _statistics_args():
+    by = request.args.get("by", "month")
+    if by not in meetings.GROUPINGS:
+        abort(400)
+    today = today_local()
+    try:
+        first = date.fromisoformat(request.args["from"]) if request.args.get("from") else None
+        last = date.fromisoformat(request.args["to"]) if request.args.get("to") else None
+    except ValueError:
+        abort(400)
+    first = first or today.replace(month=1, day=1)
+    last = last or today.replace(month=12, day=31)
+    years = SENSIBLE_YEARS[0] <= first.year and last.year <= SENSIBLE_YEARS[1]
+    if last < first or (last - first).days > 3 * 366 or not years:
+        abort(400)
+    return by, first, last
+
+
+@bp.get("/statistics")
+@roles_required(Role.coordinator, Role.agency_admin)
+def show_statistics():
+    """Counts per week, month or agency and mode: no personal data."""
+    by, first, last = _statistics_args()
+    rows = meetings.statistics(first, last, by)
+    return render_template("trepartssamtal/statistics.html", rows=rows, by=by, first=first,
+                           last=last, totals=meetings.totals_by_group(rows), mode_labels=MODE_LABELS,
+                           measure_labels=MEASURE_LABELS, grouping_labels=GROUPING_LABELS,
+                           measures=meetings.MEASURES)
+
+
+@bp.get("/statistics.csv")
+@roles_required(Role.coordinator, Role.agency_admin)
+def export_statistics():
+    """The same counts as CSV for a spreadsheet."""
+    by, first, last = _statistics_args()
+    body = meetings.statistics_csv(meetings.statistics(first, last, by), by)
+    filename = f"trepartssamtal-{by}-{first.isoformat()}-{last.isoformat()}.csv"
+    return Response(body, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+add_nav_item("trepartssamtal.list_meetings", _l("Trepartssamtal"))
+add_nav_item("trepartssamtal.show_statistics", _l("Statistics"), (Role.coordinator, Role.agency_admin))

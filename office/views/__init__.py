@@ -1,1 +1,0 @@
-"""Blueprints of the ground floor; wsgi.create_app() registers them."""
