@@ -9,7 +9,6 @@ import importlib
 import os
 
 from flask import Flask, request
-from sqlalchemy import event
 
 from office.core import database
 from office.core.config import Config, load_or_create_secret_key
@@ -22,6 +21,10 @@ MODEL_MODULES = (
     "office.booking.models", "office.allocations.models", "office.meetings.models",
     "office.availability.models", "office.trepartssamtal.models", "office.feeds.models",
     "seminars.models",
+)
+CLI_MODULES = (
+    "office.core.cli", "office.accounts.cli", "office.booking.cli", "office.allocations.cli",
+    "office.trepartssamtal.cli", "office.demo.cli", "seminars.cli",
 )
 
 
@@ -131,13 +134,9 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
-    from office.core.cli import register_commands
-
-    register_commands(app)
-
-    from office.trepartssamtal.cli import register_trepartssamtal_commands
-
-    register_trepartssamtal_commands(app)
+    for module in CLI_MODULES:  # each feature's cli.py lists its commands by name
+        for name, command in importlib.import_module(module).COMMANDS.items():
+            app.cli.add_command(command, name)
 
 
 def _install_request_hooks(app: Flask) -> None:

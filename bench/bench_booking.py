@@ -30,7 +30,7 @@ os.environ.setdefault("SAMLOKAL_NO_MODULE_APP", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sqlalchemy as sa  # noqa: E402
-from sqlalchemy import Integer, cast, delete, insert, select  # noqa: E402
+from sqlalchemy import delete, insert, select  # noqa: E402
 
 RESOURCES = 50
 OCCURRENCES = 200_000

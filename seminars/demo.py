@@ -17,7 +17,6 @@ from seminars.models import (
     SeminarDay,
     SeminarKind,
     SeminarSession,
-    SeminarState,
     VenueKind,
 )
 from seminars.planning import end_of_local_day, publish
@@ -28,7 +27,7 @@ def _next_weekday(day, weekday):
 
 
 def seed_seminars() -> None:
-    """Added to `seed-demo` through office.demo.add_demo_step()."""
+    """Added to `seed-demo` through office.demo.seed.add_demo_step()."""
     coordinator = db.session.scalar(select(User).where(User.role == Role.coordinator).order_by(User.id))
     hall = db.session.scalar(select(Resource).where(Resource.name == "Stora salen"))
     agencies = {a.short_name: a for a in db.session.scalars(select(Agency))}

@@ -10,7 +10,6 @@ from wtforms import (
     IntegerField,
     RadioField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
     TimeField,
@@ -26,17 +25,11 @@ from wtforms.validators import (
     Optional,
     ValidationError,
 )
-from wtforms.widgets import CheckboxInput, ListWidget
 
-from office.core.forms import choices, no_control_characters
+from office.core.forms import MultiCheckboxField, choices, no_control_characters
 from seminars.models import KIND_LABELS, AttendanceMode, Audience, SeminarKind, VenueKind
 
 LANGUAGE_CHOICES = [("sv", "Svenska"), ("en", "English")]
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class SeminarForm(FlaskForm):

@@ -13,7 +13,6 @@ from datetime import date, datetime, time
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
-    Boolean,
     CheckConstraint,
     Column,
     Date,

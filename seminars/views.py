@@ -41,7 +41,6 @@ from seminars.models import (
     Audience,
     OutboxMail,
     Registration,
-    RegistrationStatus,
     Seminar,
     SeminarDay,
     SeminarSession,
@@ -57,13 +56,11 @@ def _set_up(state) -> None:
     add_nav_item("seminars.list_seminars", _l("Seminars"))
     add_nav_item("seminars.year_plan", _l("Yearly plan"), roles=(Role.coordinator,))
     add_nav_item("seminars.outbox", _l("Mail outbox"), roles=(Role.coordinator,))
-    from office import demo
+    from office.demo import seed as demo
     from seminars.calendar import register_feeds
-    from seminars.cli import register_commands
     from seminars.demo import seed_seminars
 
     demo.add_demo_step(seed_seminars)
-    register_commands(state.app)
     from office.core.observability import register_gauge
 
     register_gauge("samlokal_mail_queue_length", "Mails in the outbox waiting to be sent "

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from office.accounts.models import User
 from office.allocations.models import Allocation
 from office.core.extensions import db
-from office.demo import DEMO_PASSWORD, seed_demo
+from office.demo.seed import DEMO_PASSWORD, seed_demo
 from office.meetings.models import MeetingSeries
 
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
-from office.accounts.models import Role, User
+from office.accounts.models import User
 from office.core.extensions import db
-from tests.conftest import PASSWORD, csrf_token_from
+from tests.conftest import PASSWORD
 
 
 def test_login_page_is_swedish_by_default(client):

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
 
 from office.accounts.models import Role
 from office.allocations import rules as allocation_rules
@@ -22,7 +21,7 @@ from office.meetings import rules as meetings
 from office.meetings.models import Attendance, MeetingMember
 from office.premises.models import ResourceKind
 from office.trepartssamtal import rules as trepart
-from office.trepartssamtal.models import MeetingMode, MeetingStatus, Trepartssamtal
+from office.trepartssamtal.models import MeetingMode, MeetingStatus
 from seminars import planning
 from seminars import registration as seminar_rules
 from seminars.calendar import seminar_ics

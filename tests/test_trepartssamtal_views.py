@@ -15,8 +15,6 @@ from office.availability.models import Absence, WorkingHours
 from office.booking.models import AuditEntry, Reservation
 from office.core.extensions import db
 from office.core.i18n import today_local
-from office.premises.models import ResourceKind
-from office.trepartssamtal import rules as meetings
 from office.trepartssamtal.models import MeetingMode, Trepartssamtal
 from tests.conftest import AuthActions
 

@@ -19,8 +19,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from office.accounts import rules as accounts
+from office.accounts.forms import ChangePasswordForm, LoginForm, SetPasswordForm
 from office.core.extensions import db, limiter
-from office.core.forms import ChangePasswordForm, LanguageForm, LoginForm, SetPasswordForm
+from office.core.forms import LanguageForm
 from office.core.security import is_safe_redirect
 
 bp = Blueprint("auth", __name__)

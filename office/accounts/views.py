@@ -8,9 +8,10 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from office.accounts import rules as accounts
+from office.accounts.forms import ROLE_LABELS, InviteUserForm
 from office.accounts.models import Agency, Role, Unit, User
 from office.core.extensions import db
-from office.core.forms import ROLE_LABELS, ConfirmForm, InviteUserForm, choices
+from office.core.forms import ConfirmForm, choices
 from office.core.security import admin_required
 
 bp = Blueprint("users", __name__, url_prefix="/users")

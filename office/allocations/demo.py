@@ -1,6 +1,6 @@
 """Demo data for allocations and the meeting structure, relative to today's term.
 
-Called at the end of office.demo.seed_demo(): the terms of this year and the next, AF's
+Called at the end of office.demo.seed.seed_demo(): the terms of this year and the next, AF's
 desks on odd weeks (the issue's example), the municipality's desks every week, and the three
 meeting groups of Drivhuset, booked through office.booking.rules like any other booking.
 """

@@ -8,55 +8,26 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import DateTimeLocalField, SelectField
-from wtforms.validators import DataRequired, ValidationError
 
 from office.availability import rules as availability
+from office.availability.forms import ABSENCE_LABELS, AbsenceForm, WorkingHoursForm
 from office.availability.models import Absence, AbsenceKind
 from office.core.database import utcnow
 from office.core.extensions import db
 from office.core.forms import (
     WEEKDAY_NAMES,
     ConfirmForm,
-    add_opening_hour_fields,
-    choices,
-    sensible_year,
-    validate_weekday_hours,
 )
 from office.core.i18n import local_zone
 from office.core.templating import add_nav_item
 
 bp = Blueprint("availability", __name__, url_prefix="/availability")
 
-ABSENCE_LABELS = {
-    AbsenceKind.leave: _l("Leave"),
-    AbsenceKind.course: _l("Course"),
-    AbsenceKind.other: _l("Other absence"),
-}
 
 
-@add_opening_hour_fields
-class WorkingHoursForm(FlaskForm):
-    """opens_<weekday>/closes_<weekday>: when the person starts and stops working."""
-
-    def validate(self, extra_validators=None):
-        ok = super().validate(extra_validators)
-        return validate_weekday_hours(self, _l("Give both start and end, or neither."),
-                                      _l("The end must be after the start.")) and ok
 
 
-class AbsenceForm(FlaskForm):
-    kind = SelectField(_l("Kind"), choices=choices((k.value, v) for k, v in ABSENCE_LABELS.items()))
-    starts = DateTimeLocalField(_l("From"), format="%Y-%m-%dT%H:%M",
-                                validators=[DataRequired(message=_l("Give a valid date and time.")), sensible_year])
-    ends = DateTimeLocalField(_l("Until"), format="%Y-%m-%dT%H:%M",
-                              validators=[DataRequired(message=_l("Give a valid date and time.")), sensible_year])
-
-    def validate_ends(self, field):
-        if self.starts.data and field.data and field.data <= self.starts.data:
-            raise ValidationError(_l("The end must be after the start."))
 
 
 def _aware(value: datetime) -> datetime:

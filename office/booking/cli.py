@@ -53,3 +53,6 @@ def book_command(resource, start, end, email, title, attendees, booked_for, rrul
         raise SystemExit(1) from None
     active = [o for o in reservation.occurrences if o.is_active]
     click.echo(f"Booked reservation {reservation.id}: {len(active)} occurrence(s) of {found.name}.")
+
+
+COMMANDS = {"book": book_command}

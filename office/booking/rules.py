@@ -26,7 +26,7 @@ from dateutil.rrule import rrulestr
 from flask import current_app
 from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Integer, and_, cast, select
+from sqlalchemy import Integer, cast, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from office.accounts.models import Role, User
@@ -733,7 +733,7 @@ def can_manage(user: User, reservation: Reservation) -> bool:
 def upcoming_for(user: User, *, now: datetime | None = None, limit: int = 200):
     """Active occurrences still ahead that the user booked or that are booked for them."""
     from sqlalchemy import or_
-    from sqlalchemy.orm import contains_eager, joinedload
+    from sqlalchemy.orm import contains_eager
 
     now = now or utcnow()
     reservation = contains_eager(ReservationOccurrence.reservation)

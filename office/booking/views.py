@@ -34,7 +34,7 @@ from office.core.security import coordinator_required
 from office.core.templating import add_nav_item
 from office.premises.models import Resource, Site
 
-bp = Blueprint("bookings", __name__, cli_group=None)
+bp = Blueprint("bookings", __name__)
 
 add_nav_item("bookings.grid", _l("Bookings"), position=0)
 add_nav_item("bookings.my_bookings", _l("My bookings"), position=1)
@@ -356,6 +356,4 @@ def audit():
                            labels=audit_log.ACTION_LABELS)
 
 
-from office.booking.cli import book_command  # noqa: E402 - `flask --app wsgi book`
 
-bp.cli.add_command(book_command)

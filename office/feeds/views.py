@@ -29,10 +29,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import HiddenField, SelectField
-from wtforms.validators import AnyOf, DataRequired, Optional
 
 from office.accounts.models import Agency
 from office.core.extensions import db, limiter
@@ -41,6 +38,7 @@ from office.core.observability import request_log
 from office.core.security import CONTENT_SECURITY_POLICY
 from office.core.templating import add_nav_item
 from office.feeds import core as feeds
+from office.feeds.forms import NewFeedForm
 from office.feeds.models import FeedToken
 from office.premises.models import Resource
 
@@ -50,9 +48,6 @@ PRIVATE_RULE = "/feeds/<token>.ics"
 _FAST_PATH = re.compile(r"/feeds/([A-Za-z0-9_-]{43,128})\.ics")
 
 
-class NewFeedForm(FlaskForm):
-    kind = HiddenField(validators=[DataRequired(), AnyOf(["personal", "agency", "resource"])])
-    target_id = SelectField(_l("Which"), coerce=int, validators=[Optional()], validate_choice=False)
 
 
 # --- the page -------------------------------------------------------------------

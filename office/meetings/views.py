@@ -13,7 +13,6 @@ from sqlalchemy.exc import IntegrityError
 
 from office.accounts.models import User
 from office.allocations import rules as allocation_rules
-from office.allocations.forms import ATTENDANCE_LABELS, MeetingMemberForm, MeetingSeriesForm
 from office.allocations.models import Term
 from office.booking import rules as booking
 from office.core.extensions import db
@@ -23,6 +22,7 @@ from office.core.security import coordinator_required
 from office.core.templating import add_nav_item
 from office.feeds import core as feeds
 from office.meetings import rules as meetings
+from office.meetings.forms import ATTENDANCE_LABELS, MeetingMemberForm, MeetingSeriesForm
 from office.meetings.models import Attendance, MeetingMember, MeetingSeries
 from office.premises.models import Resource, ResourceKind, Site
 

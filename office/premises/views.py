@@ -12,19 +12,11 @@ from sqlalchemy.exc import IntegrityError
 
 from office.accounts.models import Agency, Unit
 from office.core.extensions import db
-from office.core.forms import (
-    WEEKDAY_NAMES,
-    AgencyForm,
-    ClosureForm,
-    ConfirmForm,
-    ResourceForm,
-    SiteWithHoursForm,
-    UnitForm,
-    choices,
-)
+from office.core.forms import WEEKDAY_NAMES, ConfirmForm, choices
 from office.core.i18n import today_local
 from office.core.security import coordinator_required
 from office.premises import rules as premises
+from office.premises.forms import AgencyForm, ClosureForm, ResourceForm, SiteWithHoursForm, UnitForm
 from office.premises.models import Closure, OpeningHours, Resource, ResourceKind, Site
 
 bp = Blueprint("premises", __name__)

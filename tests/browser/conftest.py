@@ -84,7 +84,7 @@ def live_server(database_url, tmp_path_factory):
 @pytest.fixture
 def demo(live_server):
     """Drivhuset's demo data in the live server's database; emptied again after the test."""
-    from office.demo import seed_demo
+    from office.demo.seed import seed_demo
 
     with live_server.app_context():
         seed_demo()

@@ -25,7 +25,7 @@ from office.allocations.models import Allocation
 from office.booking.models import ReservationOccurrence
 from office.core.extensions import db
 from office.core.i18n import today_local
-from office.demo import DEMO_PASSWORD
+from office.demo.seed import DEMO_PASSWORD
 from office.meetings.models import MeetingSeries
 from office.premises.models import Resource, Site
 from office.trepartssamtal import rules as trepartssamtal

@@ -19,7 +19,7 @@ from office.allocations.models import Allocation, AllocationRelease
 from office.booking.models import Reservation, ReservationOccurrence
 from office.core.extensions import db
 from office.core.i18n import to_local, today_local
-from office.demo import DEMO_PASSWORD
+from office.demo.seed import DEMO_PASSWORD
 from office.premises.models import Closure, Resource, Site
 from office.premises.rules import public_holiday
 from office.trepartssamtal.models import Trepartssamtal

@@ -1,0 +1,36 @@
+"""`flask --app wsgi create-user`: an account with a password, from the command line."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy import select
+
+from office.accounts import rules as accounts
+from office.accounts.models import Agency, Role
+from office.core.extensions import db
+
+
+@click.command("create-user")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--agency", "agency_short", required=True, help="The agency's short name, e.g. AF")
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.staff.value)
+@click.password_option()
+def create_user_command(email, name, agency_short, role, password):
+    """Create an account with a password."""
+    agency = db.session.scalar(select(Agency).where(Agency.short_name == agency_short))
+    if agency is None:
+        raise click.UsageError(f"No agency with short name {agency_short!r}.")
+    if accounts.find_user_by_email(email):
+        raise click.UsageError(f"There is already an account for {email}.")
+    if len(password) < accounts.MIN_PASSWORD_LENGTH:
+        raise click.UsageError(
+            f"The password must be at least {accounts.MIN_PASSWORD_LENGTH} characters long."
+        )
+    accounts.create_user(email=email, name=name, agency_id=agency.id, role=Role(role),
+                         password=password)
+    db.session.commit()
+    click.echo(f"Created {email} ({role}, {agency.short_name}).")
+
+
+COMMANDS = {"create-user": create_user_command}

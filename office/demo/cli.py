@@ -1,0 +1,31 @@
+"""`flask --app wsgi seed-demo` and `seed-demo-if-empty`: Drivhuset's demo data."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy import select
+
+from office.accounts.models import Agency
+from office.core.extensions import db
+from office.demo.seed import print_logins, seed_demo
+
+
+@click.command("seed-demo")
+def seed_demo_command():
+    """Fill an empty database with Drivhuset's demo data and print the logins."""
+    if db.session.scalar(select(Agency.id).limit(1)) is not None:
+        raise click.UsageError("The database is not empty; the demo data was not loaded.")
+    seed_demo()
+    print_logins()
+
+
+@click.command("seed-demo-if-empty")
+def seed_demo_if_empty_command():
+    """Load the demo data on first start only (used by `make run`); print the logins."""
+    if db.session.scalar(select(Agency.id).limit(1)) is None:
+        seed_demo()
+        click.echo("Loaded the Drivhuset demo data.")
+    print_logins()
+
+
+COMMANDS = {"seed-demo": seed_demo_command, "seed-demo-if-empty": seed_demo_if_empty_command}
