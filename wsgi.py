@@ -144,6 +144,7 @@ def _install_request_hooks(app: Flask) -> None:
     from office.core.observability import install_request_logging
     from office.core.security import install_security_headers
     from office.core.templating import install_template_helpers
+    from office.core.transaction import install_request_transaction
 
     @app.before_request
     def _declare_write_intent():
@@ -166,6 +167,7 @@ def _install_request_hooks(app: Flask) -> None:
         response.vary.add("HX-Request")
         return response
 
+    install_request_transaction(app)
     install_security_headers(app)
     install_request_logging(app)
     register_error_handlers(app)
