@@ -64,5 +64,21 @@ def opening_window(site: Site, day: date) -> tuple[datetime, datetime] | None:
     return (datetime.combine(day, hours[0], tz), datetime.combine(day, hours[1], tz))
 
 
+def set_opening_hours(site: Site, hours: dict[int, tuple[time, time]]) -> None:
+    """Set the hours per weekday, changing rows in place.
+
+    Replacing the list would insert a weekday's new row before deleting its old one, and
+    the (site, weekday) constraint refuses that: saving a site unchanged failed.
+    """
+    kept = []
+    for row in site.opening_hours:
+        if row.weekday in hours:
+            row.opens, row.closes = hours[row.weekday]
+            kept.append(row)
+    missing = sorted(set(hours) - {row.weekday for row in kept})
+    site.opening_hours = kept + [OpeningHours(weekday=w, opens=hours[w][0], closes=hours[w][1])
+                                 for w in missing]
+
+
 def set_standard_opening_hours(site: Site, opens: time, closes: time, weekdays=range(5)) -> None:
     site.opening_hours = [OpeningHours(weekday=w, opens=opens, closes=closes) for w in weekdays]

@@ -17,7 +17,7 @@ from office.core.i18n import today_local
 from office.core.security import coordinator_required
 from office.premises import rules as premises
 from office.premises.forms import AgencyForm, ClosureForm, ResourceForm, SiteWithHoursForm, UnitForm
-from office.premises.models import Closure, OpeningHours, Resource, ResourceKind, Site
+from office.premises.models import Closure, Resource, ResourceKind, Site
 
 bp = Blueprint("premises", __name__)
 
@@ -137,11 +137,10 @@ def edit_site(site_id: int | None = None):
     if form.validate_on_submit():
         site.name = form.name.data.strip()
         site.address = (form.address.data or "").strip()
-        site.opening_hours = [
-            OpeningHours(weekday=w, opens=getattr(form, f"opens_{w}").data,
-                         closes=getattr(form, f"closes_{w}").data)
+        premises.set_opening_hours(site, {
+            w: (getattr(form, f"opens_{w}").data, getattr(form, f"closes_{w}").data)
             for w in range(7) if getattr(form, f"opens_{w}").data
-        ]
+        })
         db.session.add(site)
         if _commit_or_report(form, "name", _("A site with this name exists.")):
             flash(_("The site is saved."), "success")
