@@ -15,9 +15,13 @@ personal feed and an internal seminar's file, never a public feed.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
+from email.utils import parseaddr
 from zoneinfo import ZoneInfo
 
+import icalendar
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, func, or_, select
@@ -68,9 +72,35 @@ def seminar_events(seminar: Seminar, url: str, *,
 
 
 def seminar_ics(seminar: Seminar, url: str, *, now: datetime | None = None) -> str:
-    """The calendar file for a mail (METHOD:PUBLISH, so clients offer to add it)."""
+    """The seminar as a file to add to a calendar (METHOD:PUBLISH, no attendee)."""
     return feeds.calendar_file(seminar_events(seminar, url), seminar.title, method="PUBLISH",
                                now=now).decode()
+
+
+def mail_ics(seminar: Seminar, url: str, registration: Registration, method: str,
+             sequence: int, *, now: datetime | None = None) -> str:
+    """The file in a participant's mail: a scheduling message about their own place.
+
+    REQUEST adds or updates the entry, CANCEL takes it back; both carry the events' usual
+    UIDs, the given SEQUENCE (higher than the last one the person got), the organiser and
+    the person as attendee (RFC 5546 asks for both).
+    """
+    events = [replace(event, sequence=sequence,
+                      status="CANCELLED" if method == "CANCEL" else event.status)
+              for event in seminar_events(seminar, url)]
+    calendar = icalendar.Calendar.from_ical(
+        feeds.calendar_file(events, seminar.title, method=method, now=now))
+    name, address = parseaddr(current_app.config["MAIL_FROM"])
+    for event in calendar.walk("VEVENT"):
+        organiser = icalendar.vCalAddress(f"mailto:{address}")
+        organiser.params["CN"] = name or "Samlokal"
+        attendee = icalendar.vCalAddress(f"mailto:{registration.email}")
+        attendee.params.update({"CN": registration.name, "ROLE": "REQ-PARTICIPANT",
+                                "PARTSTAT": "DECLINED" if method == "CANCEL" else "ACCEPTED",
+                                "RSVP": "FALSE"})
+        event.add("organizer", organiser)
+        event.add("attendee", attendee)
+    return calendar.to_ical().decode()
 
 
 # --- feeds ------------------------------------------------------------------------------

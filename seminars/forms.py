@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     EmailField,
     IntegerField,
@@ -77,6 +78,7 @@ class SessionForm(FlaskForm):
     capacity = IntegerField(_l("Places in this session"), validators=[Optional(), NumberRange(min=1, max=5000)])
     presenters = TextAreaField(_l("Presenters (one per line: name, agency)"),
                                validators=[Optional(), Length(max=2000)])
+    sign_up = BooleanField(_l("Participants sign up for this session (its own places and waiting list)"))
 
     def validate_end_time(self, field):
         if self.start_time.data and field.data and field.data <= self.start_time.data:
@@ -111,6 +113,25 @@ class GuestRegistrationForm(OptionalAnswersMixin, FlaskForm):
 
 class ChangeRegistrationForm(OptionalAnswersMixin, FlaskForm):
     locale = SelectField(_l("Language of our e-mails"), choices=choices(LANGUAGE_CHOICES))
+
+
+def without_unused_answers(form, seminar):
+    """Only a hybrid seminar asks how you take part: elsewhere the page has no such field."""
+    if seminar.venue_kind != VenueKind.hybrid:
+        del form.attendance_mode
+    return form
+
+
+def attendance_mode_of(form, default=AttendanceMode.on_site) -> AttendanceMode:
+    return AttendanceMode(form.attendance_mode.data) if "attendance_mode" in form else default
+
+
+class ResendLinkForm(FlaskForm):
+    email = EmailField(_l("Your e-mail address"), validators=[
+        DataRequired(), Length(max=254),
+        Email(message=_l("Give a valid e-mail address, e.g. name@example.se."),
+              check_deliverability=False),
+    ])
 
 
 class EvaluationForm(FlaskForm):

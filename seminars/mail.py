@@ -26,7 +26,14 @@ from sqlalchemy import func, or_, select
 
 from office.core.database import utcnow
 from office.core.extensions import db
-from seminars.models import MailStatus, OutboxMail, Registration, Seminar, SeminarState
+from seminars.models import (
+    MailStatus,
+    OutboxMail,
+    Registration,
+    RegistrationStatus,
+    Seminar,
+    SeminarState,
+)
 
 log = logging.getLogger("samlokal.mail")
 
@@ -37,7 +44,20 @@ SUBJECTS = {
     "reminder": _l("Reminder: %(title)s"),
     "changed": _l("Changed: %(title)s"),
     "cancelled": _l("Cancelled: %(title)s"),
+    "registration_cancelled": _l("Your registration is cancelled: %(title)s"),
+    "session_promoted": _l("You have a place in a session: %(title)s"),
+    "evaluation": _l("How was %(title)s? Tell us in a minute"),
+    "links": _l("Your links to your seminar registrations"),
 }
+# What a mail's calendar file does to the entry the person has (docs/seminars.md): a place
+# is a REQUEST, a place taken back a CANCEL, always with the same UID and a higher SEQUENCE.
+# The waiting list gets no file: a calendar entry would promise a seat.
+CALENDAR_METHOD = {
+    "confirmed": "REQUEST", "promoted": "REQUEST", "reminder": "REQUEST", "changed": "REQUEST",
+    "cancelled": "CANCEL", "registration_cancelled": "CANCEL",
+}
+# Participants are asked for their evaluation when the last day ends; not for older seminars.
+EVALUATION_WINDOW = timedelta(days=14)
 LEASE = timedelta(minutes=5)
 
 
@@ -62,29 +82,68 @@ def seminar_url(seminar: Seminar) -> str:
 
 # --- queueing (in the caller's transaction) ----------------------------------------------
 
+def calendar_method(kind: str, registration: Registration) -> str | None:
+    """REQUEST or CANCEL for people who hold (or just held) a place; None: no calendar file."""
+    method = CALENDAR_METHOD.get(kind)
+    if kind != "registration_cancelled" and registration.status != RegistrationStatus.confirmed:
+        return None
+    return method
+
+
+def next_calendar_sequence(registration: Registration) -> int:
+    """Higher than any SEQUENCE this person was sent, never below the seminar's."""
+    sequence = registration.seminar.sequence or 0
+    if registration.calendar_sequence is not None:
+        sequence = max(sequence, registration.calendar_sequence + 1)
+    registration.calendar_sequence = sequence
+    return sequence
+
+
 def queue_for_registration(kind: str, registration: Registration, *,
                            personal_token: str | None = None,
-                           waiting_position: int | None = None) -> OutboxMail:
+                           waiting_position: int | None = None,
+                           session=None, evaluation_url: str | None = None) -> OutboxMail:
     """Render the mail in the recipient's language and add it to the outbox."""
-    from seminars.calendar import seminar_ics
+    from seminars.calendar import mail_ics
 
     seminar = registration.seminar
     url = seminar_url(seminar)
     personal_url = (external_url("seminars.guest_registration", token=personal_token)
                     if personal_token else None)
+    method = calendar_method(kind, registration)
+    ics = (mail_ics(seminar, url, registration, method, next_calendar_sequence(registration))
+           if method else None)
     g.samlokal_mail = True  # flask-babel only forces a locale when `g` is not empty
     with force_locale(registration.locale or "sv"):
         subject = str(SUBJECTS[kind]) % {"title": seminar.title}
         body = current_app.jinja_env.get_template(f"seminars/mail/{kind}.txt").render(
             seminar=seminar, registration=registration, url=url, personal_url=personal_url,
-            waiting_position=waiting_position,
+            waiting_position=waiting_position, session=session, evaluation_url=evaluation_url,
+            has_calendar=ics is not None,
         )
+    # TODO(outbox, issue 17 deliverable 4): pass ics_method=method when the core outbox
+    # (office/core/mail.py) has it; until then the sender labels every file method=PUBLISH
+    # while the file itself says METHOD:REQUEST or METHOD:CANCEL.
     outbox = OutboxMail(
         kind=kind, seminar_id=seminar.id, registration_id=registration.id,
         recipient=registration.email, locale=registration.locale or "sv", subject=subject,
-        body=body, ics=seminar_ics(seminar, url), status=MailStatus.queued,
+        body=body, ics=ics, status=MailStatus.queued,
         next_attempt_at=utcnow(),
     )
+    db.session.add(outbox)
+    return outbox
+
+
+def queue_links(links: list[tuple[Registration, str]], *, locale: str) -> OutboxMail:
+    """One mail with a fresh personal link to each registration of one address."""
+    g.samlokal_mail = True
+    rows = [(registration.seminar, external_url("seminars.guest_registration", token=token))
+            for registration, token in links]
+    with force_locale(locale):
+        subject = str(SUBJECTS["links"])
+        body = current_app.jinja_env.get_template("seminars/mail/links.txt").render(rows=rows)
+    outbox = OutboxMail(kind="links", recipient=links[0][0].email, locale=locale, subject=subject,
+                        body=body, ics=None, status=MailStatus.queued, next_attempt_at=utcnow())
     db.session.add(outbox)
     return outbox
 
@@ -96,7 +155,6 @@ def queue_for_seminar(kind: str, seminar: Seminar) -> list[OutboxMail]:
 
 def queue_reminders(now: datetime | None = None, days_before: int | None = None) -> int:
     """Queue the reminder for seminars starting within N days; each person gets one."""
-    from seminars.models import RegistrationStatus
     from seminars.planning import starts_at
 
     now = now or utcnow()
@@ -123,6 +181,52 @@ def queue_reminders(now: datetime | None = None, days_before: int | None = None)
         queue_for_registration("reminder", registration)
     db.session.commit()
     return len(due)
+
+
+def queue_evaluation_requests(now: datetime | None = None) -> int:
+    """Ask participants of seminars whose last day has ended for their evaluation (no commit).
+
+    Each registration is asked once (evaluation_requested_at), with a link that opens only
+    the evaluation. When anyone was checked in, only those present on some day are asked.
+    Seminars that ended more than EVALUATION_WINDOW ago are left alone. Safe on two
+    machines at once (SKIP LOCKED, as the reminders).
+    """
+    from seminars.models import DayAttendance, RegistrationStatus, SeminarDay
+    from seminars.planning import ends_at
+    from seminars.registration import new_token
+
+    now = now or utcnow()
+    recent = (select(SeminarDay.seminar_id).group_by(SeminarDay.seminar_id).having(
+        func.max(SeminarDay.day).between((now - EVALUATION_WINDOW - timedelta(days=1)).date(),
+                                         (now + timedelta(days=1)).date())))
+    ended = [seminar.id for seminar in db.session.scalars(select(Seminar).where(
+        Seminar.state.in_([SeminarState.published, SeminarState.finished]), Seminar.id.in_(recent)))
+        if (end := ends_at(seminar)) is not None and now - EVALUATION_WINDOW < end <= now]
+    if not ended:
+        return 0
+    checked_in = set(db.session.scalars(
+        select(Registration.seminar_id).join(DayAttendance).where(Registration.seminar_id.in_(ended))))
+    due = db.session.scalars(
+        select(Registration).where(
+            Registration.seminar_id.in_(ended),
+            Registration.status == RegistrationStatus.confirmed,
+            Registration.evaluation_requested_at.is_(None),
+        ).order_by(Registration.id)
+        .with_for_update(skip_locked=True, of=Registration)
+        .execution_options(populate_existing=True)
+    ).all()
+    asked = 0
+    for registration in due:
+        if registration.evaluation is not None or (
+                registration.seminar_id in checked_in and not registration.attendances):
+            continue
+        token, registration.evaluation_token_hash = new_token()
+        registration.evaluation_requested_at = now
+        queue_for_registration("evaluation", registration, evaluation_url=external_url(
+            "seminars.evaluate_by_link", token=token))
+        asked += 1
+    db.session.flush()
+    return asked
 
 
 # --- sending ------------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 Times of a day are local wall-clock times (the premises' zone); the registration
 deadline and every timestamp are aware UTC. Registrations keep their `arrival` number
 (taken from the seminar's counter under its row lock) so the waiting list is strictly
-first come, first served, also under concurrent requests.
+first come, first served, also under concurrent requests. A session the coordinator opens
+for sign-up (`SeminarSession.sign_up`) has places of its own (`SessionPlace`), numbered
+from the same counter under the same lock. Presence is kept per day (`DayAttendance`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import date, datetime, time
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Column,
     Date,
@@ -26,6 +29,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -120,7 +124,8 @@ class RegistrationStatus(str, enum.Enum):
         return {
             RegistrationStatus.confirmed: _l("Confirmed"),
             RegistrationStatus.waiting: _l("On the waiting list"),
-            RegistrationStatus.cancelled: _l("Cancelled"),
+            # The person cancelled ("Avbokad"), not the event ("Inställt").
+            RegistrationStatus.cancelled: _l("Registration cancelled"),
         }[self]
 
 
@@ -242,11 +247,21 @@ class SeminarSession(db.Model):
     title: Mapped[str] = mapped_column(String(200))
     room: Mapped[str] = mapped_column(String(120), default="")
     capacity: Mapped[int | None] = mapped_column(Integer)  # when it differs from the seminar's
+    # Participants sign up for this session on its own (a workshop with fewer places).
+    sign_up: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     seminar_day: Mapped[SeminarDay] = relationship(back_populates="sessions")
     presenters: Mapped[list[Presenter]] = relationship(
         back_populates="session", order_by="Presenter.id", cascade="all, delete-orphan"
     )
+    places: Mapped[list[SessionPlace]] = relationship(
+        back_populates="session", order_by="SessionPlace.arrival", cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+    def places_in_total(self) -> int:
+        """The session's own places, or the seminar's when it has none of its own."""
+        return self.capacity or self.seminar_day.seminar.capacity
 
 
 class Presenter(db.Model):
@@ -294,8 +309,14 @@ class Registration(db.Model):
     )
     # sha256 of the guest's secret link; None for staff (they log in).
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
-    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The mail asking for an evaluation (queued once the last day has ended) and the
+    # hash of the link in it, which opens only the evaluation.
+    evaluation_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    evaluation_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # SEQUENCE of the last calendar file mailed to this person: the next one is higher,
+    # so a promotion or a cancellation updates the entry the person already has.
+    calendar_sequence: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -306,6 +327,21 @@ class Registration(db.Model):
     evaluation: Mapped[Evaluation | None] = relationship(
         back_populates="registration", cascade="all, delete-orphan"
     )
+    attendances: Mapped[list[DayAttendance]] = relationship(
+        back_populates="registration", order_by="DayAttendance.checked_in_at",
+        cascade="all, delete-orphan", passive_deletes=True, lazy="selectin",
+    )
+    session_places: Mapped[list[SessionPlace]] = relationship(
+        back_populates="registration", cascade="all, delete-orphan", passive_deletes=True,
+    )
+
+    @property
+    def checked_in_at(self) -> datetime | None:
+        """When the person was first checked in, on any day (None: never present)."""
+        return self.attendances[0].checked_in_at if self.attendances else None
+
+    def present_on(self, seminar_day_id: int) -> bool:
+        return any(a.seminar_day_id == seminar_day_id for a in self.attendances)
 
     @property
     def is_guest(self) -> bool:
@@ -314,6 +350,51 @@ class Registration(db.Model):
     @property
     def is_active(self) -> bool:
         return self.status != RegistrationStatus.cancelled
+
+
+class DayAttendance(db.Model):
+    """A participant checked in on one day of the seminar (no row: not present that day)."""
+
+    __tablename__ = "seminar_day_attendance"
+    __table_args__ = (
+        UniqueConstraint("registration_id", "seminar_day_id",
+                         name="uq_seminar_day_attendance_registration_day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(
+        ForeignKey("seminar_registration.id", ondelete="CASCADE"))
+    seminar_day_id: Mapped[int] = mapped_column(
+        ForeignKey("seminar_day.id", ondelete="CASCADE"), index=True)
+    checked_in_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    registration: Mapped[Registration] = relationship(back_populates="attendances")
+    seminar_day: Mapped[SeminarDay] = relationship()
+
+
+class SessionPlace(db.Model):
+    """A registered participant's place (or place in line) in a session with its own sign-up."""
+
+    __tablename__ = "seminar_session_place"
+    __table_args__ = (
+        UniqueConstraint("session_id", "registration_id",
+                         name="uq_seminar_session_place_session_registration"),
+        UniqueConstraint("session_id", "arrival", name="uq_seminar_session_place_session_arrival"),
+        Index("ix_seminar_session_place_session_status", "session_id", "status", "arrival"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("seminar_session.id", ondelete="CASCADE"))
+    registration_id: Mapped[int] = mapped_column(
+        ForeignKey("seminar_registration.id", ondelete="CASCADE"), index=True)
+    status: Mapped[RegistrationStatus] = mapped_column(_enum(RegistrationStatus))
+    # From the seminar's counter, under the seminar's row lock (as registrations).
+    arrival: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    session: Mapped[SeminarSession] = relationship(back_populates="places")
+    registration: Mapped[Registration] = relationship(back_populates="session_places")
 
 
 class Evaluation(db.Model):

@@ -7,11 +7,14 @@ with the booking rules: `venue_clashes()` lists what stands in the way date by d
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from urllib.parse import quote_plus
 from zoneinfo import ZoneInfo
 
+from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import extract, or_, select
+from sqlalchemy import extract, inspect, or_, select
 
 from office.accounts.models import Agency, User
 from office.booking import rules as booking
@@ -42,6 +45,7 @@ MESSAGES = {
     "day_exists": _l("The seminar already has this day."),
     "session_outside_day": _l("The session must lie within the day's hours."),
     "cannot_change": _l("A cancelled or finished seminar cannot be changed."),
+    "session_has_places": _l("People have signed up for this session: it keeps its own sign-up."),
 }
 
 
@@ -99,6 +103,57 @@ def deadline_day(seminar: Seminar) -> date | None:
     return (local - timedelta(microseconds=1)).date()
 
 
+# --- the venue --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Venue:
+    place: str    # "Stora salen, Drivhuset", or the external address
+    address: str  # the street address ("" when nobody gave one)
+
+    @property
+    def map_url(self) -> str:
+        """An OpenStreetMap search for the address (no key, no tracking script on our page)."""
+        return f"https://www.openstreetmap.org/search?query={quote_plus(self.address)}" if self.address else ""
+
+
+def venues(seminar: Seminar) -> list[Venue]:
+    """Where people go: the external address, or each room of ours with its site's address."""
+    if seminar.venue_kind == VenueKind.external:
+        address = seminar.external_address.strip()
+        return [Venue(address, address)] if address else []
+    found: list[Venue] = []
+    if seminar.uses_our_rooms:
+        for seminar_day in seminar.days:
+            resource = seminar_day.resource
+            if resource is not None:
+                venue = Venue(f"{resource.name}, {resource.site.name}", (resource.site.address or "").strip())
+                if venue not in found:
+                    found.append(venue)
+    return found
+
+
+def by_term(seminars: list[Seminar]) -> list[tuple[str, list[Seminar]]]:
+    """Seminars (first day first) under "Våren 2027" / "Hösten 2026": spring is January to
+    June, autumn July to December, as the agencies' terms run."""
+    groups: list[tuple[str, list[Seminar]]] = []
+    for seminar in seminars:
+        day = seminar.first_day
+        label = str(_l("Spring %(year)d", year=day.year) if day.month <= 6
+                    else _l("Autumn %(year)d", year=day.year))
+        if not groups or groups[-1][0] != label:
+            groups.append((label, []))
+        groups[-1][1].append(seminar)
+    return groups
+
+
+def deadline_text(seminar: Seminar, today: date) -> str:
+    """The last day to register as people say it: "10 mars" (the year only when it is not this one)."""
+    day = deadline_day(seminar)
+    if day is None:
+        return ""
+    return format_date(day, "d MMMM" if day.year == today.year else "d MMMM y")
+
+
 # --- the programme ------------------------------------------------------------------
 
 def editable(seminar: Seminar) -> None:
@@ -107,8 +162,19 @@ def editable(seminar: Seminar) -> None:
         raise PlanningRefused([plan_problem("cannot_change")])
 
 
-def save_details(seminar: Seminar, actor: User, agencies: list[Agency]) -> None:
-    """Save the seminar's details (already set on it); participants hear of a change."""
+# What participants are told about when it changes (the mail and the calendar show these).
+ANNOUNCED = ("title", "description", "venue_kind", "external_address", "online_url")
+
+
+def save_details(seminar: Seminar, actor: User, agencies: list[Agency],
+                 capacity: int | None = None) -> None:
+    """Save the seminar's details (already set on it); participants hear of a change.
+
+    Saved unchanged, nothing happens: no mail, no new SEQUENCE, no audit line. More places
+    on a published seminar promote people from the waiting list.
+    """
+    from seminars.registration import apply_capacity
+
     is_new = seminar.id is None
     if not is_new:
         editable(seminar)
@@ -116,11 +182,18 @@ def save_details(seminar: Seminar, actor: User, agencies: list[Agency]) -> None:
     if is_new:
         seminar.created_by_id = actor.id
         db.session.add(seminar)
-    elif seminar.state == SeminarState.published:
+    state = inspect(seminar)
+    announced = not is_new and any(state.attrs[name].history.has_changes() for name in ANNOUNCED)
+    changed = is_new or db.session.is_modified(seminar)
+    if capacity is not None and capacity != seminar.capacity:
+        apply_capacity(seminar, capacity)  # the caller locked the seminar's row
+        changed = True
+    if announced and seminar.state == SeminarState.published:
         db.session.flush()
         announce_change(seminar)
     db.session.flush()
-    booking.audit(actor, "create" if is_new else "change", seminar)
+    if changed:
+        booking.audit(actor, "create" if is_new else "change", seminar)
     db.session.commit()
 
 
@@ -165,18 +238,54 @@ def remove_day(seminar: Seminar, seminar_day: SeminarDay, actor: User) -> None:
 
 
 def add_session(seminar_day: SeminarDay, *, start_time: time, end_time: time, title: str,
-                room: str, capacity: int | None, presenters: str) -> SeminarSession:
+                room: str, capacity: int | None, presenters: str,
+                sign_up: bool = False) -> SeminarSession:
     """A programme item; presenters one per line as "Name, Agency or organisation"."""
     editable(seminar_day.seminar)
     if start_time < seminar_day.start_time or end_time > seminar_day.end_time:
         db.session.rollback()
         raise PlanningRefused([plan_problem("session_outside_day", seminar_day.day)])
     session = SeminarSession(start_time=start_time, end_time=end_time, title=title.strip(),
-                             room=room.strip(), capacity=capacity)
+                             room=room.strip(), capacity=capacity, sign_up=sign_up)
     session.presenters = parse_presenters(presenters)
     seminar_day.sessions.append(session)
     db.session.commit()
     return session
+
+
+def change_session(session: SeminarSession, *, start_time: time, end_time: time, title: str,
+                   room: str, capacity: int | None, presenters: str, sign_up: bool) -> list:
+    """Change a programme item; more places promote from its waiting list (no commit).
+
+    Its own sign-up cannot be switched off while people hold places in it.
+    """
+    from seminars.registration import fill_session_from_waiting_list, lock_seminar
+
+    seminar_day = session.seminar_day
+    editable(seminar_day.seminar)
+    if start_time < seminar_day.start_time or end_time > seminar_day.end_time:
+        raise PlanningRefused([plan_problem("session_outside_day", seminar_day.day)])
+    if session.sign_up and not sign_up and any(p.status != RegistrationStatus.cancelled for p in session.places):
+        raise PlanningRefused([plan_problem("session_has_places", seminar_day.day)])
+    lock_seminar(seminar_day.seminar_id)
+    session.start_time, session.end_time = start_time, end_time
+    session.title, session.room = title.strip(), room.strip()
+    session.capacity, session.sign_up = capacity, sign_up
+    new_presenters = parse_presenters(presenters)
+    if [_presenter_line(p) for p in session.presenters] != [_presenter_line(p) for p in new_presenters]:
+        session.presenters = new_presenters
+    db.session.flush()
+    return fill_session_from_waiting_list(session) if sign_up else []
+
+
+def presenters_text(session: SeminarSession) -> str:
+    """The presenters as the form shows them: one per line, "Name, Agency or organisation"."""
+    return "\n".join(_presenter_line(p) for p in session.presenters)
+
+
+def _presenter_line(presenter: Presenter) -> str:
+    where = presenter.agency.short_name if presenter.agency else presenter.organisation
+    return f"{presenter.name}, {where}" if where else presenter.name
 
 
 def parse_presenters(text: str) -> list[Presenter]:
@@ -373,7 +482,7 @@ def copy_to_next_year(seminar_ids: list[int], actor: User) -> list[Seminar]:
             for old in old_day.sessions:
                 new_day.sessions.append(SeminarSession(
                     start_time=old.start_time, end_time=old.end_time, title=old.title,
-                    room=old.room, capacity=old.capacity,
+                    room=old.room, capacity=old.capacity, sign_up=old.sign_up,
                     presenters=[Presenter(name=p.name, agency_id=p.agency_id,
                                           organisation=p.organisation) for p in old.presenters],
                 ))
@@ -390,17 +499,28 @@ def copy_to_next_year(seminar_ids: list[int], actor: User) -> list[Seminar]:
 # --- reports ----------------------------------------------------------------------------
 
 def attendance_by_organisation(seminar: Seminar) -> list[dict]:
-    """Registered and present, per agency (staff) or organisation (guests)."""
+    """Registered and present (on any day, and day by day), per agency or organisation."""
     rows: dict[str, dict] = {}
+    day_ids = [d.id for d in seminar.days]
     for registration in seminar.registrations:
         if registration.status != RegistrationStatus.confirmed:
             continue
         key = registration.agency.name if registration.agency else (registration.organisation or "–")
         row = rows.setdefault(key, {"organisation": key, "agency": registration.agency,
-                                    "registered": 0, "present": 0})
+                                    "registered": 0, "present": 0, "present_by_day": [0] * len(day_ids)})
         row["registered"] += 1
-        row["present"] += 1 if registration.checked_in_at else 0
+        row["present"] += 1 if registration.attendances else 0
+        for i, day_id in enumerate(day_ids):
+            row["present_by_day"][i] += 1 if registration.present_on(day_id) else 0
     return sorted(rows.values(), key=lambda r: r["organisation"].lower())
+
+
+def day_for_check_in(seminar: Seminar, today: date) -> SeminarDay | None:
+    """Today's day; before the seminar its first day, after it its last."""
+    for seminar_day in seminar.days:
+        if seminar_day.day >= today:
+            return seminar_day
+    return seminar.days[-1] if seminar.days else None
 
 
 def participants(seminar: Seminar) -> list[Registration]:

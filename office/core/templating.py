@@ -38,6 +38,20 @@ def add_nav_item(endpoint: str, label, roles=None, position: int | None = None) 
     _NAVIGATION.insert(len(_NAVIGATION) if position is None else position, item)
 
 
+# Pages anyone may open without logging in, linked from the login page (seminars adds its
+# public seminars; office never imports seminars).
+_PUBLIC_LINKS: list[NavItem] = []
+
+
+def add_public_link(endpoint: str, label) -> None:
+    if not any(existing.endpoint == endpoint for existing in _PUBLIC_LINKS):
+        _PUBLIC_LINKS.append(NavItem(endpoint, label))
+
+
+def public_links() -> list[dict]:
+    return [{"url": url_for(item.endpoint), "label": item.label} for item in _PUBLIC_LINKS]
+
+
 def main_navigation() -> list[dict]:
     if not current_user.is_authenticated:
         return []
@@ -57,6 +71,7 @@ def install_template_helpers(app: Flask) -> None:
             "current_locale": locale,
             "current_path": request.full_path.rstrip("?") if request else "/",
             "main_navigation": main_navigation,
+            "public_links": public_links,
         }
 
     app.jinja_env.filters["local_datetime"] = (

@@ -1,0 +1,95 @@
+"""seminars: attendance per day, sign-up per session, the evaluation mail, calendar sequence
+
+Revision ID: 0950_seminar_days_sessions
+Revises: 0800_feed_sources
+Create Date: 2026-12-02 10:00:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = '0950_seminar_days_sessions'
+down_revision = '0800_feed_sources'
+branch_labels = None
+depends_on = None
+
+STATUS = sa.Enum('confirmed', 'waiting', 'cancelled', name='registrationstatus', native_enum=False,
+                 length=20)
+
+
+def upgrade():
+    op.create_table('seminar_day_attendance',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('registration_id', sa.Integer(), nullable=False),
+    sa.Column('seminar_day_id', sa.Integer(), nullable=False),
+    sa.Column('checked_in_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['registration_id'], ['seminar_registration.id'], name=op.f('fk_seminar_day_attendance_registration_id_seminar_registration'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['seminar_day_id'], ['seminar_day.id'], name=op.f('fk_seminar_day_attendance_seminar_day_id_seminar_day'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_seminar_day_attendance')),
+    sa.UniqueConstraint('registration_id', 'seminar_day_id', name='uq_seminar_day_attendance_registration_day')
+    )
+    with op.batch_alter_table('seminar_day_attendance', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_seminar_day_attendance_seminar_day_id'), ['seminar_day_id'], unique=False)
+
+    op.create_table('seminar_session_place',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('session_id', sa.Integer(), nullable=False),
+    sa.Column('registration_id', sa.Integer(), nullable=False),
+    sa.Column('status', STATUS, nullable=False),
+    sa.Column('arrival', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('cancelled_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['registration_id'], ['seminar_registration.id'], name=op.f('fk_seminar_session_place_registration_id_seminar_registration'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['session_id'], ['seminar_session.id'], name=op.f('fk_seminar_session_place_session_id_seminar_session'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_seminar_session_place')),
+    sa.UniqueConstraint('session_id', 'arrival', name='uq_seminar_session_place_session_arrival'),
+    sa.UniqueConstraint('session_id', 'registration_id', name='uq_seminar_session_place_session_registration')
+    )
+    with op.batch_alter_table('seminar_session_place', schema=None) as batch_op:
+        batch_op.create_index('ix_seminar_session_place_session_status', ['session_id', 'status', 'arrival'], unique=False)
+        batch_op.create_index(batch_op.f('ix_seminar_session_place_registration_id'), ['registration_id'], unique=False)
+
+    with op.batch_alter_table('seminar_session', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('sign_up', sa.Boolean(), server_default=sa.false(), nullable=False))
+
+    # Who was checked in once is present on the seminar's first day (the only day a check-in
+    # could mean until now: nearly every seminar had one).
+    op.execute("""
+        INSERT INTO seminar_day_attendance (registration_id, seminar_day_id, checked_in_at)
+        SELECT r.id, (SELECT d.id FROM seminar_day d WHERE d.seminar_id = r.seminar_id
+                      ORDER BY d.day LIMIT 1), r.checked_in_at
+        FROM seminar_registration r
+        WHERE r.checked_in_at IS NOT NULL
+          AND EXISTS (SELECT 1 FROM seminar_day d WHERE d.seminar_id = r.seminar_id)
+    """)
+    with op.batch_alter_table('seminar_registration', schema=None) as batch_op:
+        batch_op.drop_column('checked_in_at')
+        batch_op.add_column(sa.Column('evaluation_requested_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('evaluation_token_hash', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('calendar_sequence', sa.Integer(), nullable=True))
+        batch_op.create_unique_constraint(batch_op.f('uq_seminar_registration_evaluation_token_hash'), ['evaluation_token_hash'])
+
+
+def downgrade():
+    with op.batch_alter_table('seminar_registration', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('uq_seminar_registration_evaluation_token_hash'), type_='unique')
+        batch_op.drop_column('calendar_sequence')
+        batch_op.drop_column('evaluation_token_hash')
+        batch_op.drop_column('evaluation_requested_at')
+        batch_op.add_column(sa.Column('checked_in_at', sa.DateTime(timezone=True), nullable=True))
+    op.execute("""
+        UPDATE seminar_registration SET checked_in_at = (
+            SELECT MIN(a.checked_in_at) FROM seminar_day_attendance a
+            WHERE a.registration_id = seminar_registration.id)
+    """)
+    with op.batch_alter_table('seminar_session', schema=None) as batch_op:
+        batch_op.drop_column('sign_up')
+    with op.batch_alter_table('seminar_session_place', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_seminar_session_place_registration_id'))
+        batch_op.drop_index('ix_seminar_session_place_session_status')
+    op.drop_table('seminar_session_place')
+    with op.batch_alter_table('seminar_day_attendance', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_seminar_day_attendance_seminar_day_id'))
+    op.drop_table('seminar_day_attendance')
