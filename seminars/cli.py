@@ -31,13 +31,18 @@ def send_mail_command(loop: bool, interval: float, batch: int):
 @click.command("queue-reminders")
 @click.option("--days", type=int, default=None, help="Days before (default SEMINAR_REMINDER_DAYS).")
 def queue_reminders_command(days: int | None):
-    """Queue reminders for seminars starting soon and finish past ones (idempotent)."""
-    from seminars.mail import queue_reminders
+    """Queue reminders for seminars starting soon, ask for evaluations of those that ended,
+    and finish past ones (idempotent: run it every hour)."""
+    from office.core.transaction import unit_of_work
+    from seminars.mail import queue_evaluation_requests, queue_reminders
     from seminars.planning import finish_past_seminars
 
     queued = queue_reminders(days_before=days)
+    with unit_of_work():
+        asked = queue_evaluation_requests()
     finished = finish_past_seminars()
-    click.echo(f"queued {queued} reminders, marked {finished} seminars finished")
+    click.echo(f"queued {queued} reminders, {asked} evaluation requests, "
+               f"marked {finished} seminars finished")
 
 
 COMMANDS = {"send-mail": send_mail_command, "queue-reminders": queue_reminders_command}
