@@ -127,7 +127,8 @@ def attendance_mode_of(form, default=AttendanceMode.on_site) -> AttendanceMode:
 
 
 class ResendLinkForm(FlaskForm):
-    email = EmailField(_l("Your e-mail address"), validators=[
+    # Browsers trim an e-mail field; a pasted address with spaces is no typo to refuse.
+    email = EmailField(_l("Your e-mail address"), filters=[lambda v: v.strip() if v else v], validators=[
         DataRequired(), Length(max=254),
         Email(message=_l("Give a valid e-mail address, e.g. name@example.se."),
               check_deliverability=False),

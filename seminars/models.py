@@ -313,7 +313,7 @@ class Registration(db.Model):
     # The mail asking for an evaluation (queued once the last day has ended) and the
     # hash of the link in it, which opens only the evaluation.
     evaluation_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    evaluation_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    evaluation_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     # SEQUENCE of the last calendar file mailed to this person: the next one is higher,
     # so a promotion or a cancellation updates the entry the person already has.
     calendar_sequence: Mapped[int | None] = mapped_column(Integer)

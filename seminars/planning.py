@@ -178,13 +178,16 @@ def save_details(seminar: Seminar, actor: User, agencies: list[Agency],
     is_new = seminar.id is None
     if not is_new:
         editable(seminar)
-    seminar.invited_agencies = agencies
+    # Read what changed before anything flushes (a flush forgets the attribute history);
+    # the caller sets the fields without a query in between.
+    with db.session.no_autoflush:
+        state = inspect(seminar)
+        announced = not is_new and any(state.attrs[name].history.has_changes() for name in ANNOUNCED)
+        seminar.invited_agencies = agencies
+        changed = is_new or db.session.is_modified(seminar)
     if is_new:
         seminar.created_by_id = actor.id
         db.session.add(seminar)
-    state = inspect(seminar)
-    announced = not is_new and any(state.attrs[name].history.has_changes() for name in ANNOUNCED)
-    changed = is_new or db.session.is_modified(seminar)
     if capacity is not None and capacity != seminar.capacity:
         apply_capacity(seminar, capacity)  # the caller locked the seminar's row
         changed = True

@@ -136,8 +136,8 @@ def edit_seminar(seminar_id: int | None = None):
     seminar = _seminar_to_save(seminar_id) if seminar_id else Seminar(capacity=30)
     form = _seminar_form(seminar)
     if form.validate_on_submit():
-        _fill_seminar(seminar, form)
         agencies = list(db.session.scalars(select(Agency).where(Agency.id.in_(form.invited_agencies.data or []))))
+        _fill_seminar(seminar, form)  # no query after this before save_details (see there)
         try:
             planning.save_details(seminar, current_user, agencies,
                                   capacity=form.capacity.data if seminar.id else None)

@@ -51,8 +51,14 @@ def upgrade():
         batch_op.create_index('ix_seminar_session_place_session_status', ['session_id', 'status', 'arrival'], unique=False)
         batch_op.create_index(batch_op.f('ix_seminar_session_place_registration_id'), ['registration_id'], unique=False)
 
-    with op.batch_alter_table('seminar_session', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('sign_up', sa.Boolean(), server_default=sa.false(), nullable=False))
+    # Plain ALTER TABLE (no batch copy): on SQLite a batch would recreate
+    # seminar_registration, and with foreign keys on, dropping the old table cascades to
+    # its evaluations and day attendances.
+    op.add_column('seminar_session', sa.Column('sign_up', sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.add_column('seminar_registration', sa.Column('evaluation_requested_at', sa.DateTime(timezone=True), nullable=True))
+    op.add_column('seminar_registration', sa.Column('evaluation_token_hash', sa.String(length=64), nullable=True))
+    op.add_column('seminar_registration', sa.Column('calendar_sequence', sa.Integer(), nullable=True))
+    op.create_index(op.f('ix_seminar_registration_evaluation_token_hash'), 'seminar_registration', ['evaluation_token_hash'], unique=True)
 
     # Who was checked in once is present on the seminar's first day (the only day a check-in
     # could mean until now: nearly every seminar had one).
@@ -64,28 +70,21 @@ def upgrade():
         WHERE r.checked_in_at IS NOT NULL
           AND EXISTS (SELECT 1 FROM seminar_day d WHERE d.seminar_id = r.seminar_id)
     """)
-    with op.batch_alter_table('seminar_registration', schema=None) as batch_op:
-        batch_op.drop_column('checked_in_at')
-        batch_op.add_column(sa.Column('evaluation_requested_at', sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('evaluation_token_hash', sa.String(length=64), nullable=True))
-        batch_op.add_column(sa.Column('calendar_sequence', sa.Integer(), nullable=True))
-        batch_op.create_unique_constraint(batch_op.f('uq_seminar_registration_evaluation_token_hash'), ['evaluation_token_hash'])
+    op.drop_column('seminar_registration', 'checked_in_at')  # native DROP COLUMN (SQLite >= 3.35)
 
 
 def downgrade():
-    with op.batch_alter_table('seminar_registration', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('uq_seminar_registration_evaluation_token_hash'), type_='unique')
-        batch_op.drop_column('calendar_sequence')
-        batch_op.drop_column('evaluation_token_hash')
-        batch_op.drop_column('evaluation_requested_at')
-        batch_op.add_column(sa.Column('checked_in_at', sa.DateTime(timezone=True), nullable=True))
+    op.add_column('seminar_registration', sa.Column('checked_in_at', sa.DateTime(timezone=True), nullable=True))
     op.execute("""
         UPDATE seminar_registration SET checked_in_at = (
             SELECT MIN(a.checked_in_at) FROM seminar_day_attendance a
             WHERE a.registration_id = seminar_registration.id)
     """)
-    with op.batch_alter_table('seminar_session', schema=None) as batch_op:
-        batch_op.drop_column('sign_up')
+    op.drop_index(op.f('ix_seminar_registration_evaluation_token_hash'), table_name='seminar_registration')
+    op.drop_column('seminar_registration', 'calendar_sequence')
+    op.drop_column('seminar_registration', 'evaluation_token_hash')
+    op.drop_column('seminar_registration', 'evaluation_requested_at')
+    op.drop_column('seminar_session', 'sign_up')
     with op.batch_alter_table('seminar_session_place', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_seminar_session_place_registration_id'))
         batch_op.drop_index('ix_seminar_session_place_session_status')
