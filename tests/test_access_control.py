@@ -122,13 +122,18 @@ ACCESS: dict[str, Access] = {
     "/seminars/<int:seminar_id>/days/<int:day_id>/delete": Access(ONLY_COORDINATOR),
     "/seminars/<int:seminar_id>/days/<int:day_id>/sessions": Access(ONLY_COORDINATOR),
     "/seminars/<int:seminar_id>/sessions/<int:session_id>/delete": Access(ONLY_COORDINATOR),
+    "/seminars/<int:seminar_id>/sessions/<int:session_id>/edit": Access(ONLY_COORDINATOR),
+    "/seminars/<int:seminar_id>/sessions/<int:session_id>/<any('sign-up', leave):action>": Access(
+        LOGGED_IN, "the user's own registration", values=(("action", "session_action"),)),
     "/seminars/<int:seminar_id>/<any(publish, cancel, finish):action>": Access(ONLY_COORDINATOR),
     "/seminars/<int:seminar_id>/capacity": Access(ONLY_COORDINATOR),
     "/seminars/<int:seminar_id>/register": Access(LOGGED_IN, "registers the user, nobody else"),
     "/seminars/<int:seminar_id>/unregister": Access(LOGGED_IN, "the user's own registration"),
     "/seminars/<int:seminar_id>/evaluate": Access(LOGGED_IN, "the user's own registration"),
     "/seminars/<int:seminar_id>/attendance": Access(ONLY_COORDINATOR),
-    "/seminars/<int:seminar_id>/registrations/<int:registration_id>/check-in": Access(ONLY_COORDINATOR),
+    "/seminars/<int:seminar_id>/attendance/<int:day_id>": Access(ONLY_COORDINATOR),
+    "/seminars/<int:seminar_id>/days/<int:day_id>/registrations/<int:registration_id>/check-in": Access(
+        ONLY_COORDINATOR),
     "/seminars/<int:seminar_id>/print": Access(ONLY_COORDINATOR),
     "/seminars/<int:seminar_id>/report": Access(ONLY_COORDINATOR),
     "/seminars/<int:seminar_id>/export/<any(registrations, attendance, evaluations):what>.csv": Access(
@@ -140,12 +145,18 @@ ACCESS: dict[str, Access] = {
     "/seminars/outbox/<int:mail_id>/retry": Access(ONLY_COORDINATOR),
     "/seminars/public/": Access(EVERYONE, "published public seminars only"),
     "/seminars/public/<int:seminar_id>": Access(EVERYONE, "404 unless public and published"),
+    "/seminars/public/link": Access(EVERYONE, "the same answer for any address; rate-limited"),
     "/seminars/r/<token>": Access(EVERYONE, "the secret link is the credential",
                                   values=(("token", "guest_token"),)),
     "/seminars/r/<token>/cancel": Access(EVERYONE, "the secret link is the credential",
                                          values=(("token", "guest_token"),)),
     "/seminars/r/<token>/evaluate": Access(EVERYONE, "the secret link is the credential",
                                            values=(("token", "guest_token"),)),
+    "/seminars/r/<token>/sessions/<int:session_id>/<any('sign-up', leave):action>": Access(
+        EVERYONE, "the secret link is the credential",
+        values=(("token", "guest_token"), ("action", "session_action"))),
+    "/seminars/e/<token>": Access(EVERYONE, "the link in the evaluation mail is the credential",
+                                  values=(("token", "evaluation_token"),)),
     # bookings (the grid is the shared picture; one booking is its booker's, the person's it
     # is booked for and the coordinator's: 404 for anyone else)
     "/bookings/": Access(LOGGED_IN, "titles of other agencies' bookings are not shown"),
@@ -239,12 +250,23 @@ def world(app, create_agency, create_user, create_site, create_resource):
         "day_id": features.day_id, "session_id": features.session_id, "action": "publish",
         "registration_id": features.guest_registration_id, "what": "registrations",
         "year": features.day.year, "mail_id": features.mail_id,
-        "guest_token": features.guest_token,
+        "guest_token": features.guest_token, "session_action": "sign-up",
+        "evaluation_token": _evaluation_token(features.guest_registration_id),
         "reservation_id": bookings.reservation_id, "occurrence_id": bookings.occurrence_id,
         "meeting_id": bookings.meeting_id, "token_id": bookings.feed_token_id,
         "feed_token": bookings.feed_token, "absence_id": bookings.absence_id,
     }
     return users, values
+
+
+def _evaluation_token(registration_id: int) -> str:
+    """The link of the evaluation mail for a registration (as queue_evaluation_requests makes it)."""
+    from seminars.models import Registration
+    from seminars.registration import new_token
+
+    token, db.session.get(Registration, registration_id).evaluation_token_hash = new_token()
+    db.session.commit()
+    return token
 
 
 def _url(app, rule, values) -> str:

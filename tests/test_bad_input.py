@@ -214,8 +214,17 @@ FORMS = [
     Form("/seminars/<int:seminar_id>/register", (STAFF, COORDINATOR), ANSWERS),
     Form("/seminars/<int:seminar_id>/unregister", (STAFF, COORDINATOR)),
     Form("/seminars/<int:seminar_id>/evaluate", (STAFF, COORDINATOR), EVALUATION),
-    Form("/seminars/<int:seminar_id>/registrations/<int:registration_id>/check-in", (COORDINATOR,),
-         {"present": st.sampled_from(["1", "0"])}),
+    Form("/seminars/<int:seminar_id>/days/<int:day_id>/registrations/<int:registration_id>/check-in",
+         (COORDINATOR,), {"present": st.sampled_from(["1", "0"])}),
+    Form("/seminars/<int:seminar_id>/sessions/<int:session_id>/edit", (COORDINATOR,),
+         {"start_time": TIMES, "end_time": TIMES, "title": NAMES, "room": NAMES,
+          "capacity": st.sampled_from(["10", "0", ""]), "sign_up": BOOLEANS,
+          "presenters": st.sampled_from(["Anna Lind, RAR", "Erik Holm, AF\nKarin, Kommunen", ","])}),
+    Form("/seminars/<int:seminar_id>/sessions/<int:session_id>/<any('sign-up', leave):action>",
+         (STAFF, COORDINATOR)),
+    Form("/seminars/public/link", (ANONYMOUS,), {"email": EMAILS}),
+    Form("/seminars/r/<token>/sessions/<int:session_id>/<any('sign-up', leave):action>", (ANONYMOUS,)),
+    Form("/seminars/e/<token>", (ANONYMOUS,), EVALUATION),
     Form("/seminars/plan/<int:year>/copy", (COORDINATOR,), {"seminar": st.just("{seminar_id}")}),
     Form("/seminars/outbox/<int:mail_id>/retry", (COORDINATOR,)),
     Form("/seminars/public/<int:seminar_id>", (ANONYMOUS,),
@@ -350,6 +359,8 @@ def requests(draw, form: Form, world):
         path_values["day"] = draw(st.sampled_from(world["ids"]["day"] + ["x", "%00", "2026-13-01"]))
     if "<any(publish, cancel, finish):action>" in form.rule:
         path_values["action"] = draw(st.sampled_from(["publish", "cancel", "finish"]))
+    if "<any('sign-up', leave):action>" in form.rule:
+        path_values["action"] = draw(st.sampled_from(["sign-up", "leave"]))
     if "<token>" in form.rule:
         secret = world["guest_token"] if form.rule.startswith("/seminars/") else world["token"]
         path_values["token"] = draw(st.sampled_from([secret, "nope", "x" * 300, "%00"]))

@@ -106,3 +106,58 @@ def test_the_same_guest_twice_in_parallel_registers_once(app, running_server, cr
     assert sorted(g.status for g in twins) == [302, 409, 409, 409]
     db.session.expire_all()
     assert db.session.scalar(select(db.func.count()).select_from(Registration)) == 1
+
+
+class SessionGuest:
+    """A registered guest in a browser of their own, about to sign up for one session."""
+
+    def __init__(self, base: str, token: str, session_id: int):
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect())
+        page = f"{base}/seminars/r/{token}"
+        html = self.opener.open(page, timeout=30).read().decode()
+        csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+        self.url = f"{page}/sessions/{session_id}/sign-up"
+        self.body = urllib.parse.urlencode({"csrf_token": csrf}).encode()
+        self.status: int | None = None
+
+    def sign_up(self, barrier: threading.Barrier) -> None:
+        barrier.wait()
+        try:
+            self.status = self.opener.open(self.url, data=self.body, timeout=60).status
+        except urllib.error.HTTPError as error:
+            self.status = error.code
+
+
+@pytest.mark.slow
+def test_parallel_session_sign_ups_never_exceed_its_places_and_queue_in_arrival_order(
+        app, running_server, create_user):
+    from datetime import time
+
+    from seminars import planning
+    from seminars import registration as rules
+    from seminars.models import SessionPlace
+
+    coordinator = create_user(role=Role.coordinator)
+    seminar = make_seminar(coordinator, capacity=GUESTS)
+    session = planning.add_session(seminar.days[0], start_time=time(10), end_time=time(11),
+                                   title="Workshop", room="", capacity=PLACES, presenters="", sign_up=True)
+    tokens = [rules.register_guest(seminar.id, name=f"Gäst {n}", organisation="SSAB",
+                                   email=f"guest{n}@example.se").token for n in range(GUESTS)]
+    session_id = session.id
+    db.session.commit()  # the test holds no transaction (SQLite's write lock) while the server works
+    guests = [SessionGuest(running_server, token, session_id) for token in tokens]
+    barrier = threading.Barrier(GUESTS)
+    threads = [threading.Thread(target=g.sign_up, args=(barrier,)) for g in guests]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(90)
+    assert [g.status for g in guests] == [302] * GUESTS
+    db.session.expire_all()
+    places = db.session.scalars(select(SessionPlace).where(SessionPlace.session_id == session_id)
+                                .order_by(SessionPlace.arrival)).all()
+    statuses = [p.status for p in places]
+    assert statuses == [RegistrationStatus.confirmed] * PLACES + [RegistrationStatus.waiting] * (GUESTS - PLACES)
+    arrivals = [p.arrival for p in places]
+    assert len(set(arrivals)) == GUESTS  # one counter, one lock: no two with the same number
