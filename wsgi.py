@@ -119,6 +119,7 @@ def _register_blueprints(app: Flask) -> None:
     from office.allocations import views as allocations
     from office.availability import views as availability
     from office.booking import views as bookings
+    from office.core import mail_views as mail
     from office.dashboard import views as home
     from office.meetings import views as meetings
     from office.premises import views as premises
@@ -126,7 +127,7 @@ def _register_blueprints(app: Flask) -> None:
     from seminars.views import bp as seminars_bp
 
     for blueprint in (home.bp, auth.bp, users.bp, premises.bp, bookings.bp, allocations.bp,
-                      meetings.bp, availability.bp, trepartssamtal.bp, seminars_bp):
+                      meetings.bp, availability.bp, trepartssamtal.bp, seminars_bp, mail.bp):
         app.register_blueprint(blueprint)
     from office.feeds import views as feeds
 

@@ -1,34 +1,24 @@
-"""Mail to participants through an outbox table.
+"""Mail to seminar participants: subjects, the rendered templates and the .ics.
 
-`queue_*` add rows in the caller's transaction (a failing mail server never loses a
-registration); `send_due()` delivers them over SMTP, or in development (MAIL_SERVER
-empty) writes them to `instance/outbox/` and prints one line. A mail that fails is
-retried with exponential backoff; after MAIL_MAX_ATTEMPTS it is marked failed and the
-coordinator sees it (seminars.views.outbox). Each sender claims rows with
-SELECT ... FOR UPDATE SKIP LOCKED (PostgreSQL) and a lease, so two senders never send
-the same mail and a crashed sender's claim runs out.
+`queue_*` render each mail in the recipient's language and hand it to the outbox in the
+caller's transaction (office/core/mail.py: `queue_mail`, which also sends, retries and
+shows failing mails); a failing mail server never loses a registration.
 """
 
 from __future__ import annotations
 
-import logging
-import smtplib
-import socket
 from datetime import datetime, timedelta
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
-from pathlib import Path
 
-from flask import current_app, g, has_request_context, url_for
+from flask import current_app, g
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 
 from office.core.database import utcnow
 from office.core.extensions import db
-from seminars.models import MailStatus, OutboxMail, Registration, Seminar, SeminarState
-
-log = logging.getLogger("samlokal.mail")
+from office.core.mail import external_url, queue_mail
+from office.core.models import OutboxMail
+from seminars.models import Registration, Seminar, SeminarState
 
 SUBJECTS = {
     "confirmed": _l("Registration confirmed: %(title)s"),
@@ -38,19 +28,9 @@ SUBJECTS = {
     "changed": _l("Changed: %(title)s"),
     "cancelled": _l("Cancelled: %(title)s"),
 }
-LEASE = timedelta(minutes=5)
 
 
 # --- links ------------------------------------------------------------------------------
-
-def external_url(endpoint: str, **values) -> str:
-    """An absolute link for a mail: BASE_URL and the route (also outside a request)."""
-    base = current_app.config["BASE_URL"].rstrip("/")
-    if has_request_context():
-        return base + url_for(endpoint, **values)
-    with current_app.test_request_context():
-        return base + url_for(endpoint, **values)
-
 
 def seminar_url(seminar: Seminar) -> str:
     from seminars.models import Audience
@@ -79,14 +59,11 @@ def queue_for_registration(kind: str, registration: Registration, *,
             seminar=seminar, registration=registration, url=url, personal_url=personal_url,
             waiting_position=waiting_position,
         )
-    outbox = OutboxMail(
-        kind=kind, seminar_id=seminar.id, registration_id=registration.id,
-        recipient=registration.email, locale=registration.locale or "sv", subject=subject,
-        body=body, ics=seminar_ics(seminar, url), status=MailStatus.queued,
-        next_attempt_at=utcnow(),
-    )
-    db.session.add(outbox)
-    return outbox
+    # One reminder per registration, also if reminded_at were ever lost.
+    key = f"seminar:{seminar.id}:reminder:{registration.id}" if kind == "reminder" else None
+    return queue_mail(registration.email, registration.locale or "sv", subject, body,
+                      ics=seminar_ics(seminar, url), ics_method="PUBLISH",
+                      topic=f"seminar:{seminar.id}", topic_key=key, kind=kind)
 
 
 def queue_for_seminar(kind: str, seminar: Seminar) -> list[OutboxMail]:
@@ -123,110 +100,3 @@ def queue_reminders(now: datetime | None = None, days_before: int | None = None)
         queue_for_registration("reminder", registration)
     db.session.commit()
     return len(due)
-
-
-# --- sending ------------------------------------------------------------------------------
-
-def backoff(attempts: int) -> timedelta:
-    """1, 2, 4, 8 ... minutes after each failure, at most six hours."""
-    base = current_app.config.get("MAIL_RETRY_BASE_SECONDS", 60)
-    return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), 6 * 3600))
-
-
-def claim_due(limit: int = 20, now: datetime | None = None) -> list[OutboxMail]:
-    """Take up to `limit` due mails for this sender (a lease, committed at once)."""
-    now = now or utcnow()
-    query = (
-        select(OutboxMail)
-        .where(OutboxMail.status == MailStatus.queued, OutboxMail.next_attempt_at <= now,
-               or_(OutboxMail.claimed_until.is_(None), OutboxMail.claimed_until <= now))
-        .order_by(OutboxMail.next_attempt_at, OutboxMail.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    mails = list(db.session.scalars(query))
-    for mail in mails:
-        mail.claimed_until = now + LEASE
-        mail.attempts += 1
-    db.session.commit()
-    return mails
-
-
-def build_message(mail: OutboxMail) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = current_app.config["MAIL_FROM"]
-    message["To"] = mail.recipient
-    message["Subject"] = mail.subject
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(idstring=f"outbox-{mail.id}")
-    message["Content-Language"] = mail.locale
-    message.set_content(mail.body)
-    if mail.ics:
-        message.add_attachment(mail.ics.encode(), maintype="text", subtype="calendar",
-                               filename="seminar.ics", params={"method": "PUBLISH"})
-    return message
-
-
-def deliver(message: EmailMessage) -> None:
-    """Over SMTP; in development (no MAIL_SERVER) to instance/outbox and the console."""
-    config = current_app.config
-    if not config.get("MAIL_SERVER"):
-        folder = Path(current_app.instance_path) / "outbox"
-        folder.mkdir(parents=True, exist_ok=True)
-        name = message["Message-ID"].strip("<>").replace("/", "_") + ".eml"
-        (folder / name).write_bytes(bytes(message))
-        print(f"[mail] to {message['To']}: {message['Subject']} ({folder / name})")
-        return
-    with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"],
-                      timeout=config.get("MAIL_TIMEOUT_SECONDS", 10)) as smtp:
-        if config.get("MAIL_USE_TLS"):
-            smtp.starttls()
-        if config.get("MAIL_USERNAME"):
-            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
-        smtp.send_message(message)
-
-
-def send_due(limit: int = 20, now: datetime | None = None) -> tuple[int, int]:
-    """Send what is due; returns (sent, failed this round)."""
-    sent = failed = 0
-    max_attempts = current_app.config.get("MAIL_MAX_ATTEMPTS", 8)
-    for mail in claim_due(limit, now):
-        try:
-            deliver(build_message(mail))
-        except (OSError, smtplib.SMTPException, socket.timeout) as error:
-            failed += 1
-            mail.last_error = f"{type(error).__name__}: {error}"[:500]
-            mail.claimed_until = None
-            if mail.attempts >= max_attempts:
-                mail.status = MailStatus.failed
-            else:
-                mail.next_attempt_at = utcnow() + backoff(mail.attempts)
-            log.warning("mail %s to outbox row failed (attempt %d): %s", mail.kind, mail.attempts,
-                        type(error).__name__)
-        else:
-            sent += 1
-            mail.status, mail.sent_at, mail.claimed_until = MailStatus.sent, utcnow(), None
-            mail.last_error = ""
-        db.session.commit()
-    return sent, failed
-
-
-def queue_length() -> int:
-    """Mails still to be sent (the /metrics gauge; the same whichever worker is asked)."""
-    return db.session.scalar(select(func.count()).select_from(OutboxMail).where(
-        OutboxMail.status == MailStatus.queued))
-
-
-def failing_mails() -> list[OutboxMail]:
-    """Mails that failed at least twice or were given up: the coordinator looks at these."""
-    return list(db.session.scalars(
-        select(OutboxMail).where(or_(
-            OutboxMail.status == MailStatus.failed,
-            (OutboxMail.status == MailStatus.queued) & (OutboxMail.attempts >= 2),
-        )).order_by(OutboxMail.created_at.desc())
-    ))
-
-
-def retry_now(mail: OutboxMail) -> None:
-    mail.status, mail.next_attempt_at, mail.claimed_until = MailStatus.queued, utcnow(), None
-    db.session.commit()

@@ -21,7 +21,7 @@ from office.core.i18n import today_local
 from office.core.security import coordinator_required
 from office.core.templating import add_nav_item
 from office.premises.models import Resource, ResourceKind
-from seminars import mail, planning
+from seminars import planning
 from seminars import registration as rules
 from seminars.forms import (
     CapacityForm,
@@ -39,7 +39,6 @@ from seminars.forms import (
 from seminars.models import (
     AttendanceMode,
     Audience,
-    OutboxMail,
     Registration,
     Seminar,
     SeminarDay,
@@ -55,17 +54,11 @@ bp = Blueprint("seminars", __name__, url_prefix="/seminars")
 def _set_up(state) -> None:
     add_nav_item("seminars.list_seminars", _l("Seminars"))
     add_nav_item("seminars.year_plan", _l("Yearly plan"), roles=(Role.coordinator,))
-    add_nav_item("seminars.outbox", _l("Mail outbox"), roles=(Role.coordinator,))
     from office.demo import seed as demo
     from seminars.calendar import register_feeds
     from seminars.demo import seed_seminars
 
     demo.add_demo_step(seed_seminars)
-    from office.core.observability import register_gauge
-
-    register_gauge("samlokal_mail_queue_length", "Mails in the outbox waiting to be sent "
-                   "(queued, due now or later after a failure).", mail.queue_length)
-
     register_feeds()
 
 
@@ -465,19 +458,8 @@ def copy_to_next_year(year: int):
 @bp.get("/outbox")
 @coordinator_required
 def outbox():
-    """Mails that keep failing (the sender retries; here you see why)."""
-    return render_template("seminars/outbox.html", mails=mail.failing_mails(), confirm=ConfirmForm())
-
-
-@bp.post("/outbox/<int:mail_id>/retry")
-@coordinator_required
-def retry_mail(mail_id: int):
-    """Try a failing mail again at the sender's next round."""
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    mail.retry_now(db.get_or_404(OutboxMail, mail_id))
-    flash(_("The mail will be tried again."), "success")
-    return redirect(url_for("seminars.outbox"))
+    """The outbox moved to the ground floor (all mail, not only seminars')."""
+    return redirect(url_for("mail.outbox"))
 
 
 # --- the public page and guests ------------------------------------------------------------

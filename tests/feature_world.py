@@ -22,6 +22,7 @@ from office.booking import recurrence
 from office.booking import rules as booking
 from office.core.extensions import db
 from office.core.i18n import local_zone, today_local
+from office.core.models import OutboxMail
 from office.feeds import core as feeds
 from office.feeds.models import FeedToken
 from office.meetings import rules as meetings
@@ -31,7 +32,7 @@ from office.premises.rules import public_holiday
 from office.trepartssamtal import rules as trepartssamtal_rules
 from office.trepartssamtal.models import MeetingMode
 from seminars import planning, registration
-from seminars.models import OutboxMail, Seminar
+from seminars.models import Seminar
 from tests.seminar_factories import make_seminar, next_weekday
 
 

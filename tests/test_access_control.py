@@ -136,8 +136,7 @@ ACCESS: dict[str, Access] = {
     "/seminars/plan/": Access(ONLY_COORDINATOR),
     "/seminars/plan/<int:year>": Access(ONLY_COORDINATOR),
     "/seminars/plan/<int:year>/copy": Access(ONLY_COORDINATOR),
-    "/seminars/outbox": Access(ONLY_COORDINATOR),
-    "/seminars/outbox/<int:mail_id>/retry": Access(ONLY_COORDINATOR),
+    "/seminars/outbox": Access(ONLY_COORDINATOR, "moved: redirects to /mail/outbox"),
     "/seminars/public/": Access(EVERYONE, "published public seminars only"),
     "/seminars/public/<int:seminar_id>": Access(EVERYONE, "404 unless public and published"),
     "/seminars/r/<token>": Access(EVERYONE, "the secret link is the credential",
@@ -157,6 +156,9 @@ ACCESS: dict[str, Access] = {
     "/bookings/occurrences/<int:occurrence_id>/cancel": Access(LOGGED_IN, "those who may manage it"),
     "/bookings/mine": Access(LOGGED_IN, "your own bookings"),
     "/audit/": Access(ONLY_COORDINATOR),
+    # mail (office/core): the outbox of every feature's mail
+    "/mail/outbox": Access(ONLY_COORDINATOR),
+    "/mail/outbox/<int:mail_id>/retry": Access(ONLY_COORDINATOR),
     # availability and trepartssamtal (a meeting: its participants only, 404 for others)
     "/availability/": Access(LOGGED_IN, "your own working hours"),
     "/availability/absences": Access(LOGGED_IN, "your own absences"),

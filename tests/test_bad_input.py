@@ -217,7 +217,6 @@ FORMS = [
     Form("/seminars/<int:seminar_id>/registrations/<int:registration_id>/check-in", (COORDINATOR,),
          {"present": st.sampled_from(["1", "0"])}),
     Form("/seminars/plan/<int:year>/copy", (COORDINATOR,), {"seminar": st.just("{seminar_id}")}),
-    Form("/seminars/outbox/<int:mail_id>/retry", (COORDINATOR,)),
     Form("/seminars/public/<int:seminar_id>", (ANONYMOUS,),
          {"name": NAMES, "organisation": NAMES, "email": EMAILS, "locale": st.sampled_from(["sv", "en", "fi"]),
           **ANSWERS}),
@@ -249,6 +248,8 @@ FORMS = [
           "resource-kind": st.just("resource"), "resource-target_id": st.just("{resource_id}")}),
     Form("/feeds/<int:token_id>/regenerate", (STAFF,)),
     Form("/feeds/<int:token_id>/revoke", (STAFF,)),
+    # mail (office/core)
+    Form("/mail/outbox/<int:mail_id>/retry", (COORDINATOR,)),
 ]
 FORMS_BY_RULE = {form.rule: form for form in FORMS}
 

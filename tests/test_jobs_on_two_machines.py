@@ -18,12 +18,14 @@ from sqlalchemy import func, select
 
 from office.accounts.models import Role
 from office.booking.models import AuditEntry
+from office.core import mail as outbox
 from office.core.extensions import db
+from office.core.models import OutboxMail
 from office.trepartssamtal import rules as meetings
 from office.trepartssamtal.models import MeetingStatus, Trepartssamtal
 from seminars import mail, planning
 from seminars import registration as rules
-from seminars.models import OutboxMail, Seminar, SeminarState
+from seminars.models import Seminar, SeminarState
 from tests.seminar_factories import make_seminar
 from tests.test_seminar_mail import smtp  # noqa: F401 - the aiosmtpd fixture
 from tests.test_trepartssamtal import booked_meeting, office  # noqa: F401 - fixtures
@@ -76,14 +78,14 @@ def test_two_mail_senders_deliver_every_mail_exactly_once(app, smtp, coordinator
 
     def send_everything() -> int:  # what `send-mail` does: rounds of a small batch
         total = 0
-        while sent := sum(mail.send_due(limit=3)):
+        while sent := sum(outbox.send_due(limit=3)):
             total += sent
         return total
 
     results = run_twice_at_once(app, send_everything)
     delivered = Counter(m["Message-ID"] for m in smtp.messages)
     assert len(delivered) == PEOPLE and set(delivered.values()) == {1}, delivered.most_common(3)
-    assert sum(results) == PEOPLE and mail.queue_length() == 0
+    assert sum(results) == PEOPLE and outbox.queue_length() == 0
 
 
 def test_two_reminder_jobs_queue_one_reminder_each(app, coordinator):

@@ -12,11 +12,11 @@ from office.accounts.models import Role
 from office.booking import rules as booking
 from office.booking.models import OccurrenceState, Reservation, ReservationKind
 from office.core.extensions import db
+from office.core.models import OutboxMail
 from seminars import planning
 from seminars import registration as rules
 from seminars.models import (
     Audience,
-    OutboxMail,
     Registration,
     RegistrationStatus,
     Seminar,
@@ -357,7 +357,7 @@ def test_every_seminar_page_renders_in_both_languages(auth, coordinator, room, c
     pages = ["/seminars/", "/seminars/new", f"/seminars/{seminar.id}", f"/seminars/{draft.id}",
              f"/seminars/{seminar.id}/edit", f"/seminars/{seminar.id}/attendance", f"/seminars/{seminar.id}/print",
              f"/seminars/{seminar.id}/report", f"/seminars/{seminar.id}/evaluate", "/seminars/plan/",
-             "/seminars/outbox", "/seminars/public/", f"/seminars/public/{seminar.id}",
+             "/mail/outbox", "/seminars/public/", f"/seminars/public/{seminar.id}",
              f"/seminars/r/{outcome.token}"]
     for path in pages:
         response = client.get(path)
