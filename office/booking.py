@@ -29,7 +29,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, and_, cast, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from office import premises
+from office import clock, premises
 from office.database import utcnow
 from office.extensions import db
 from office.models import (
@@ -261,7 +261,7 @@ _RULE_NOW: contextvars.ContextVar[datetime | None] = contextvars.ContextVar(
 
 def rule_now() -> datetime:
     """The `now` of the check in progress, for rules that depend on time (auto-release)."""
-    return _RULE_NOW.get() or utcnow()
+    return _RULE_NOW.get() or clock.now()
 
 
 def register_rule(rule: Rule) -> Rule:

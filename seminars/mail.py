@@ -157,7 +157,7 @@ def build_message(mail: OutboxMail) -> EmailMessage:
     message["From"] = current_app.config["MAIL_FROM"]
     message["To"] = mail.recipient
     message["Subject"] = mail.subject
-    message["Date"] = formatdate(localtime=False)
+    message["Date"] = formatdate(utcnow().timestamp(), localtime=False)
     message["Message-ID"] = make_msgid(idstring=f"outbox-{mail.id}")
     message["Content-Language"] = mail.locale
     message.set_content(mail.body)
