@@ -9,6 +9,7 @@ from sqlalchemy import select
 from office.extensions import db
 from office.i18n import today_local
 from office.models import Agency, Resource, Role, User
+from office.premises import public_holiday
 from seminars.models import (
     Audience, Presenter, Seminar, SeminarDay, SeminarKind, SeminarSession, SeminarState, VenueKind,
 )
@@ -16,7 +17,11 @@ from seminars.planning import end_of_local_day, publish
 
 
 def _next_weekday(day, weekday):
-    return day + timedelta(days=(weekday - day.weekday()) % 7)
+    """The first `weekday` from `day` on that is no holiday: the premises are closed then."""
+    day += timedelta(days=(weekday - day.weekday()) % 7)
+    while public_holiday(day):
+        day += timedelta(weeks=1)
+    return day
 
 
 def seed_seminars() -> None:
