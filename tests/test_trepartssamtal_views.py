@@ -16,7 +16,10 @@ from office.i18n import today_local
 from office.models import (
     Absence, AuditEntry, MeetingMode, Reservation, ResourceKind, Role, Trepartssamtal, WorkingHours,
 )
+from tests.calendar_days import ordinary_day
 from tests.conftest import AuthActions
+
+pytestmark = pytest.mark.dates  # the world depends on today: `make test-dates`
 
 REFERENCE = "QZ-8131"
 
@@ -114,14 +117,12 @@ def test_outcome_cancel_and_reschedule_pages(auth, place):
     auth.login(place["sara"])
     response, _ = book_via_page(auth, place)
     url = response.headers["Location"]
-    moved = auth.post(url + "/reschedule", {"first_day": (today_local() + timedelta(days=3)).isoformat(),
-                                            "last_day": (today_local() + timedelta(days=4)).isoformat(),
-                                            "buffer_minutes": "0", "find": "1"})
+    window = {"first_day": ordinary_day(days_ahead=3).isoformat(),  # not on closed days
+              "last_day": ordinary_day(days_ahead=4).isoformat(), "buffer_minutes": "0"}
+    moved = auth.post(url + "/reschedule", {**window, "find": "1"})
     keys = proposal_keys(moved.get_data(as_text=True))
     assert moved.status_code == 200 and keys
-    done = auth.post(url + "/reschedule", {"first_day": (today_local() + timedelta(days=3)).isoformat(),
-                                           "last_day": (today_local() + timedelta(days=4)).isoformat(),
-                                           "buffer_minutes": "0", "slot": keys[0]})
+    done = auth.post(url + "/reschedule", {**window, "slot": keys[0]})
     assert done.status_code == 302
     assert db.session.scalar(select(func.count()).select_from(Reservation)
                              .where(Reservation.cancelled_at.is_(None))) == 1
