@@ -9,6 +9,8 @@ from office.demo import DEMO_PASSWORD, seed_demo
 from office.extensions import db
 from office.models import Allocation, MeetingSeries, User
 
+pytestmark = pytest.mark.dates  # the world depends on today: `make test-dates`
+
 
 @pytest.fixture
 def demo(app):

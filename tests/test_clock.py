@@ -13,6 +13,8 @@ import pytest
 
 from office import clock
 
+pytestmark = pytest.mark.dates  # the clock itself, on every faked date of `make test-dates`
+
 ROOT = Path(__file__).resolve().parent.parent
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 FRIDAY_BEFORE_DST = datetime(2027, 3, 26, 16, 0, tzinfo=STOCKHOLM)

@@ -10,6 +10,8 @@ from office import allocations, booking, utilization
 from office.booking import BookingRequest
 from office.models import ResourceKind, Role
 
+pytestmark = pytest.mark.dates  # the world depends on today: `make test-dates`
+
 NOW = datetime(2026, 1, 5, 6, 0, tzinfo=timezone.utc)
 
 
