@@ -3,7 +3,7 @@
 The next weeks are not always ordinary: julafton, Easter, Ascension Day, midsommar, the DST
 weekends and the turn of the year all fall in them some time. Tests take their days from
 here, judged by the app's own rule (office/premises.py: public and de facto holidays) and
-counted from the app's clock (office/clock.py), never from datetime.now() or date.today().
+counted from the app's clock (office/clock.py), never from the machine's date.
 """
 
 from __future__ import annotations

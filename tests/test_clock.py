@@ -106,3 +106,12 @@ def test_the_app_reads_no_other_clock():
                     offenders.append(f"{path.relative_to(ROOT)}: {pattern}")
     assert offenders == []
 
+
+def test_tests_read_today_from_the_apps_clock():
+    """A test that asked the machine for today would miss a moved clock (tests/calendar_days.py)."""
+    offenders = [f"{path.relative_to(ROOT)}: {pattern}"
+                 for path in (ROOT / "tests").rglob("*.py") if path.name != "test_clock.py"
+                 for pattern in ("datetime.now(", "date.today(", "datetime.utcnow(", "datetime.today(")
+                 if pattern in path.read_text(encoding="utf-8")]
+    assert offenders == []
+

@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from office import clock
 from office.extensions import db
 from office.models import Agency, Closure, Invitation, RateLimitCounter, Role, Site, User
 from tests.conftest import _migrate, _test_config
@@ -132,7 +133,7 @@ def test_copy_to_postgresql_keeps_every_row(sqlite_office, scratch_pg_database):
         with target.begin() as conn:
             for table, values in [
                 (Agency.__table__, {"name": "Ny aktör", "short_name": "NY", "colour": "#000000",
-                                    "created_at": datetime.now(timezone.utc)}),
+                                    "created_at": clock.now()}),
                 (Closure.__table__, {"site_id": source_rows["site"][0].id, "day": date(2030, 1, 1),
                                      "reason": "Ny"}),
             ]:
