@@ -227,7 +227,7 @@ def _rule_cases(room, day):
         "too_long": (form_for(room, day, start="08:00", end="16:00"),
                      "En bokning av den här resursen får vara högst 4 timmar.",
                      "A booking of this resource may last at most 4 hours."),
-        "beyond_horizon": (form_for(room, day + timedelta(days=400)),
+        "beyond_horizon": (form_for(room, ordinary_day(days_ahead=400)),  # open, only too far
                            "Bokningar kan göras högst 365 dagar i förväg.", "Bookings can be made at most 365 days ahead."),
         "empty_title": (form_for(room, day, title="   "), "Ge bokningen en rubrik.", "Give the booking a title."),
     }
