@@ -44,3 +44,8 @@ extract-messages: $(INSTALLED)
 
 clean:
 	rm -rf $(VENV) $(COMPILED)
+
+# The date-sensitive tests (marker `dates`) under a faked clock at six hard dates: .ci/test-dates.
+.PHONY: test-dates
+test-dates: $(INSTALLED) $(COMPILED)
+	bash .ci/test-dates

@@ -10,6 +10,7 @@ from office.accounts.models import Agency, Role, User
 from office.core.extensions import db
 from office.core.i18n import today_local
 from office.premises.models import Resource
+from office.premises.rules import public_holiday
 from seminars.models import (
     Audience,
     Presenter,
@@ -23,7 +24,11 @@ from seminars.planning import end_of_local_day, publish
 
 
 def _next_weekday(day, weekday):
-    return day + timedelta(days=(weekday - day.weekday()) % 7)
+    """The first `weekday` from `day` on that is no holiday: the premises are closed then."""
+    day += timedelta(days=(weekday - day.weekday()) % 7)
+    while public_holiday(day):
+        day += timedelta(weeks=1)
+    return day
 
 
 def seed_seminars() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextvars
 import os
 import re
-from datetime import time
+from datetime import datetime, time
 
 os.environ.setdefault("SAMLOKAL_NO_MODULE_APP", "1")
 
@@ -20,6 +20,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.engine import make_url
 
 from office.accounts.models import Agency, Role, Unit, User
+from office.core import clock
 from office.core.extensions import db
 from office.premises.models import Resource, ResourceKind, Site
 from office.premises.rules import set_standard_opening_hours
@@ -29,7 +30,23 @@ PASSWORD = "correct horse battery"
 
 
 def pytest_report_header(config):
-    return f"samlokal database backend: {BACKEND}"
+    return f"samlokal database backend: {BACKEND}; now on the app's clock: {clock.now():%Y-%m-%d %H:%M} UTC"
+
+
+@pytest.fixture(autouse=True)
+def _the_tests_clock(request):
+    """Every test starts on the process's clock; @pytest.mark.clock("2027-02-09T09:00+01:00")
+    starts the app's clock (office/core/clock.py) at that instant instead, before any other fixture
+    of the test builds its world (the live server runs in this process and shares it)."""
+    marker = request.node.get_closest_marker("clock")
+    try:
+        if marker is None:
+            yield
+        else:
+            with clock.travel_to(datetime.fromisoformat(marker.args[0]), **marker.kwargs):
+                yield
+    finally:
+        clock.reset()
 
 
 @pytest.fixture(scope="session")

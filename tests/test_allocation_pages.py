@@ -11,6 +11,8 @@ from office.core.extensions import db
 from office.demo.seed import DEMO_PASSWORD, seed_demo
 from office.meetings.models import MeetingSeries
 
+pytestmark = pytest.mark.dates  # the world depends on today: `make test-dates`
+
 
 @pytest.fixture
 def demo(app):

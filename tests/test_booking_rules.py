@@ -15,6 +15,8 @@ from office.booking.rules import BookingConflict, BookingRefused, BookingRequest
 from office.core.extensions import db
 from office.premises.models import Closure, ResourceKind
 
+pytestmark = pytest.mark.dates  # the world depends on today: `make test-dates`
+
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 # "Now" for these tests: a Monday morning before every date used below.
 NOW = datetime(2026, 1, 5, 6, 0, tzinfo=timezone.utc)

@@ -38,6 +38,8 @@ from tests.test_feeds import (
     parse,
 )
 
+pytestmark = pytest.mark.dates  # the world depends on today: `make test-dates`
+
 NOW = datetime(2026, 1, 5, 6, 0, tzinfo=timezone.utc)
 REFERENCE = "QX-4711"
 

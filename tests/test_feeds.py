@@ -36,6 +36,8 @@ from office.core.extensions import db
 from office.feeds import core as feeds
 from office.feeds.models import FeedToken
 
+pytestmark = pytest.mark.dates  # the world depends on today: `make test-dates`
+
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 NOW = datetime(2026, 1, 5, 6, 0, tzinfo=timezone.utc)
 # Spans both daylight-saving changes of 2026 (29 March, 25 October).

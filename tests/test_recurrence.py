@@ -9,6 +9,8 @@ import pytest
 from office.booking.recurrence import repeat_rule
 from office.booking.rules import expand_days
 
+pytestmark = pytest.mark.dates  # the world depends on today: `make test-dates`
+
 
 def test_no_repeat_is_a_single_booking():
     assert repeat_rule("none", date(2026, 2, 3)) is None

@@ -22,6 +22,8 @@ from seminars import registration as rules
 from seminars.models import Registration, RegistrationStatus
 from tests.seminar_factories import make_seminar
 
+pytestmark = pytest.mark.dates  # the world depends on today: `make test-dates`
+
 
 def free_port() -> int:
     with socket.socket() as sock:

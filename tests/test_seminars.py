@@ -23,8 +23,11 @@ from seminars.models import (
     SeminarState,
     VenueKind,
 )
+from tests.calendar_days import in_days
 from tests.conftest import csrf_token_from
 from tests.seminar_factories import make_seminar, next_weekday
+
+pytestmark = pytest.mark.dates  # the world depends on today: `make test-dates`
 
 
 @pytest.fixture
@@ -202,7 +205,7 @@ def test_guest_registering_twice_gets_409_and_one_registration(client, coordinat
 
 def test_registration_after_the_deadline_is_refused(client, coordinator):
     seminar = make_seminar(coordinator, day=next_weekday(weeks_ahead=4),
-                           deadline=date.today() - timedelta(days=1))
+                           deadline=in_days(-1))
     response = guest_form(client, seminar.id)
     assert response.status_code == 422
     assert "sista anmälningsdagen" in response.get_data(as_text=True).lower()

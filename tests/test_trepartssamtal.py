@@ -24,6 +24,9 @@ from office.core.extensions import db
 from office.premises.models import ResourceKind
 from office.trepartssamtal import rules as meetings
 from office.trepartssamtal.models import Consent, MeetingMode, MeetingStatus, Trepartssamtal
+from tests.deadlines import join_all, start_threads
+
+pytestmark = pytest.mark.dates  # the world depends on today: `make test-dates`
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 NOW = datetime(2026, 2, 2, 6, 0, tzinfo=timezone.utc)  # Monday 07:00 in Stockholm
@@ -308,7 +311,7 @@ def test_two_users_booking_the_same_proposal_at_once_get_one_meeting(app, office
                af=office["af"].id, kommun=office["kommun"].id)
     key = meetings.find_proposals(search_for(office, mode=mode), now=NOW, limit=1)[0].key
     db.session.commit()
-    barrier, outcomes = threading.Barrier(2), []
+    barrier, outcomes = threading.Barrier(2, timeout=60), []
 
     def attempt(booker_name):
         with app.app_context():
@@ -328,11 +331,7 @@ def test_two_users_booking_the_same_proposal_at_once_get_one_meeting(app, office
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=attempt, args=(who,)) for who in ("sara", "ali")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    join_all(start_threads(attempt, [("sara",), ("ali",)]), 60, "two bookings of one proposal")
     assert sorted(outcomes) == ["booked", "taken"]
     assert meeting_count() == 1
 

@@ -29,6 +29,8 @@ from office.trepartssamtal.models import (
     TrepartssamtalParticipant,
 )
 
+pytestmark = pytest.mark.dates  # the world depends on today: `make test-dates`
+
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 UTC = timezone.utc
 # Saturday to Tuesday around both daylight-saving changes of 2026 (Sunday 29 March, Sunday 25 October).

@@ -15,10 +15,7 @@ from office.availability.forms import ABSENCE_LABELS, AbsenceForm, WorkingHoursF
 from office.availability.models import Absence, AbsenceKind
 from office.core.database import utcnow
 from office.core.extensions import db
-from office.core.forms import (
-    WEEKDAY_NAMES,
-    ConfirmForm,
-)
+from office.core.forms import WEEKDAY_NAMES, ConfirmForm
 from office.core.i18n import local_zone
 from office.core.templating import add_nav_item
 

@@ -37,6 +37,7 @@ from office.booking.models import (
     ReservationKind,
     ReservationOccurrence,
 )
+from office.core import clock
 from office.core.database import utcnow
 from office.core.extensions import db
 from office.core.observability import register_counter
@@ -259,7 +260,7 @@ _RULE_NOW: contextvars.ContextVar[datetime | None] = contextvars.ContextVar(
 
 def rule_now() -> datetime:
     """The `now` of the check in progress, for rules that depend on time (auto-release)."""
-    return _RULE_NOW.get() or utcnow()
+    return _RULE_NOW.get() or clock.now()
 
 
 def register_rule(rule: Rule) -> Rule:
