@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from office import accounts
 from office.extensions import db
-from office.models import Agency, Role
+from office.models import Agency, Role, User
 
 
 def register_commands(app: Flask) -> None:
@@ -51,8 +51,19 @@ def register_commands(app: Flask) -> None:
         from office.demo import print_logins, seed_demo
 
         if db.session.scalar(select(Agency.id).limit(1)) is not None:
-            raise click.UsageError("The database is not empty; the demo data was not loaded.")
+            raise click.UsageError("The database is not empty; the demo data was not loaded "
+                                   "(`flask --app wsgi demo-logins` lists the demo logins).")
         seed_demo()
+        print_logins()
+
+    @app.cli.command("demo-logins")
+    def demo_logins_command():
+        """Print the demo logins of this database (those `seed-demo` created)."""
+        from office.demo import print_logins
+
+        if db.session.scalar(select(User.id).where(User.email.like("%@drivhuset.example")).limit(1)) is None:
+            raise click.ClickException("No demo accounts here: `flask --app wsgi seed-demo` "
+                                       "loads the demo data into an empty database.")
         print_logins()
 
     @app.cli.command("seed-demo-if-empty")
