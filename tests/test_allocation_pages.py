@@ -8,11 +8,12 @@ from sqlalchemy import func, select
 from office.demo import DEMO_PASSWORD, seed_demo
 from office.extensions import db
 from office.models import Allocation, MeetingSeries, User
+from tests.conftest import shared_world
 
 
 @pytest.fixture
 def demo(app):
-    seed_demo()
+    shared_world("demo", seed_demo)  # seeded once per worker, then restored from its rows
     return {u.email.split("@")[0]: u for u in db.session.scalars(select(User))}
 
 
