@@ -25,7 +25,7 @@ from office.accounts import rules as accounts
 from office.accounts.models import Role
 from office.core.extensions import db
 from office.premises.models import Closure
-from tests.conftest import AuthActions
+from tests.conftest import AuthActions, shared_world
 from tests.feature_world import add_booking_features, add_features
 
 ANONYMOUS = "anonymous"
@@ -214,7 +214,14 @@ def test_table_agrees_with_the_role_decorators(app):
 
 @pytest.fixture
 def world(app, create_agency, create_user, create_site, create_resource):
-    """One of everything, all in one agency, so role (not object) access is what is tried."""
+    """One of everything, all in one agency, so role (not object) access is what is tried.
+
+    Built once per worker; each test gets the same rows back (conftest.shared_world)."""
+    return shared_world(__name__, lambda: _build_world(create_agency, create_user, create_site,
+                                                       create_resource))
+
+
+def _build_world(create_agency, create_user, create_site, create_resource):
     agency = create_agency(units=["Enhet A", "Enhet B"])
     users = {role: create_user(role=Role(role), agency=agency) for role in LOGGED_IN}
     target = create_user(agency=agency)
@@ -246,7 +253,7 @@ def world(app, create_agency, create_user, create_site, create_resource):
         "meeting_id": bookings.meeting_id, "token_id": bookings.feed_token_id,
         "feed_token": bookings.feed_token, "absence_id": bookings.absence_id,
     }
-    return users, values
+    return {role: user.email for role, user in users.items()}, values
 
 
 def _url(app, rule, values) -> str:

@@ -68,6 +68,7 @@ OVERLAPS = """
 
 
 @pytest.mark.skipif(BACKEND != "sqlite", reason="the SQLite backup (PostgreSQL: pg_dump below)")
+@pytest.mark.timeout(300)  # many requests or threads: slow on a busy machine
 def test_backup_of_a_live_sqlite_database_restores(app, tmp_path):
     seeded = app.test_cli_runner().invoke(args=["seed-demo"])
     assert seeded.exit_code == 0, seeded.output

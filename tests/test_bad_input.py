@@ -27,7 +27,7 @@ from office.accounts import rules as accounts
 from office.accounts.models import Role, User
 from office.core.extensions import db
 from office.premises.models import Closure
-from tests.conftest import PASSWORD, AuthActions
+from tests.conftest import PASSWORD, AuthActions, shared_world
 from tests.feature_world import add_booking_features, add_features
 
 ANONYMOUS = "anonymous"
@@ -263,7 +263,14 @@ def test_every_form_endpoint_is_fuzzed(app):
 @pytest.fixture
 def world(app, create_agency, create_user, create_site, create_resource):
     """Two agencies (ours and a foreign one) with staff, a site with a closure, a room,
-    and one of each feature object for each agency."""
+    and one of each feature object for each agency.
+
+    Built once per worker; each test gets the same rows back (conftest.shared_world)."""
+    return shared_world(__name__, lambda: _build_world(create_agency, create_user, create_site,
+                                                       create_resource))
+
+
+def _build_world(create_agency, create_user, create_site, create_resource):
     ours = create_agency(units=["Enhet A"])
     foreign = create_agency(units=["Enhet B"])
     actors = {role.value: create_user(role=role, agency=ours) for role in Role}

@@ -119,6 +119,7 @@ class Client:
 
 
 
+@pytest.mark.timeout(600)  # starts real servers: minutes on a busy machine
 @pytest.mark.slow
 def test_concurrent_requests_for_one_slot_book_it_once(app, server, create_user, create_resource, create_site):
     site = create_site(opens=time(8), closes=time(17))

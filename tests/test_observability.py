@@ -93,6 +93,7 @@ def test_features_register_gauges_and_counters(client, create_user):
     assert f"samlokal_test_conflicts_total {before + 2}" in body
 
 
+@pytest.mark.timeout(600)  # starts real servers: minutes on a busy machine
 @pytest.mark.slow
 def test_metrics_sum_over_gunicorn_workers(app, database_url, tmp_path):
     """Multiprocess mode with deploy/gunicorn.conf.py: any worker reports every worker's count."""

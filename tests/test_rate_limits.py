@@ -105,6 +105,7 @@ def test_failed_login_of_a_logged_in_user_still_counts(app, auth, create_user):
 
 # --- two real gunicorn servers -------------------------------------------------------
 
+@pytest.mark.timeout(600)  # starts real servers: minutes on a busy machine
 @pytest.mark.slow
 def test_two_gunicorn_servers_throttle_one_address_together(app, database_url, tmp_path):
     """Wrong logins alternate between two servers; the sixth in the minute is refused."""

@@ -68,6 +68,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+@pytest.mark.timeout(300)  # many requests or threads: slow on a busy machine
 @pytest.mark.slow
 def test_parallel_registrations_never_exceed_the_places(app, running_server, create_user):
     coordinator = create_user(role=Role.coordinator)
@@ -89,6 +90,7 @@ def test_parallel_registrations_never_exceed_the_places(app, running_server, cre
     assert [r.arrival for r in registrations] == list(range(1, GUESTS + 1))
 
 
+@pytest.mark.timeout(300)  # many requests or threads: slow on a busy machine
 @pytest.mark.slow
 def test_the_same_guest_twice_in_parallel_registers_once(app, running_server, create_user):
     coordinator = create_user(role=Role.coordinator)

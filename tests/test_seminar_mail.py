@@ -62,6 +62,7 @@ def calendar_of(message) -> Calendar:
     return Calendar.from_ical(parts[0].get_content())
 
 
+@pytest.mark.timeout(300)  # many requests or threads: slow on a busy machine
 @pytest.mark.slow
 def test_confirmation_arrives_in_the_guests_language_with_a_valid_ics(app, smtp, coordinator, create_resource):
     room = create_resource(name="Stora salen", capacity=60)
@@ -87,6 +88,7 @@ def test_confirmation_arrives_in_the_guests_language_with_a_valid_ics(app, smtp,
         OutboxMail.status == MailStatus.sent)) == 2
 
 
+@pytest.mark.timeout(300)  # many requests or threads: slow on a busy machine
 @pytest.mark.slow
 def test_a_mail_server_that_is_down_loses_nothing_and_the_mail_goes_later(app, coordinator):
     port = free_port()  # nothing listens here yet

@@ -32,6 +32,7 @@ from tests.test_booking_race import Client
 CLIENTS = 24
 
 
+@pytest.mark.timeout(600)  # starts real servers: minutes on a busy machine
 @pytest.mark.slow
 def test_bookings_racing_across_two_servers_book_the_slot_once(
         app, database_url, tmp_path, create_user, create_site, create_resource):

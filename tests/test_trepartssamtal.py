@@ -304,6 +304,7 @@ def test_forged_slots_are_refused(office):
     assert meeting_count() == 0
 
 
+@pytest.mark.timeout(300)  # many requests or threads: slow on a busy machine
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", [MeetingMode.on_site, MeetingMode.phone])
 def test_two_users_booking_the_same_proposal_at_once_get_one_meeting(app, office, mode):

@@ -166,6 +166,7 @@ def disjoint(intervals):
     return kept
 
 
+@pytest.mark.timeout(300)  # many requests or threads: slow on a busy machine
 @pytest.mark.slow
 def test_proposals_match_brute_force(app, create_agency, create_user, create_site, create_resource):
     agencies = [create_agency(), create_agency()]

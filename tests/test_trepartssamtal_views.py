@@ -204,6 +204,7 @@ def _plausible(rule, name):
     return "x"
 
 
+@pytest.mark.timeout(300)  # many requests or threads: slow on a busy machine
 def test_reference_never_leaks_to_non_participants_logs_or_error_pages(app, client, place, create_user, caplog):
     caplog.set_level(logging.DEBUG)
     booker = AuthActions(client)

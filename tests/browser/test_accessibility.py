@@ -268,6 +268,7 @@ def _report(name: str, url: str, violations: list[dict]) -> str:
     return "\n".join(lines)
 
 
+@pytest.mark.timeout(600)  # axe over every page of the app
 @pytest.mark.parametrize("language", ["sv", "en"])
 def test_every_page_meets_wcag_21_aa(demo, open_page, language):
     ids = _ids(demo)
