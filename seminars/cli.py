@@ -13,7 +13,7 @@ import click
 @click.option("--batch", default=20, show_default=True, help="Mails claimed per round.")
 def send_mail_command(loop: bool, interval: float, batch: int):
     """Deliver the queued mails (retries with backoff; safe to run several at once)."""
-    from seminars.mail import send_due
+    from seminars.mail import send_due  # commits each claim and each mail itself
 
     while True:
         sent, failed = send_due(batch)
@@ -32,11 +32,14 @@ def send_mail_command(loop: bool, interval: float, batch: int):
 @click.option("--days", type=int, default=None, help="Days before (default SEMINAR_REMINDER_DAYS).")
 def queue_reminders_command(days: int | None):
     """Queue reminders for seminars starting soon and finish past ones (idempotent)."""
+    from office.core.transaction import unit_of_work
     from seminars.mail import queue_reminders
     from seminars.planning import finish_past_seminars
 
-    queued = queue_reminders(days_before=days)
-    finished = finish_past_seminars()
+    with unit_of_work():
+        queued = queue_reminders(days_before=days)
+    with unit_of_work():
+        finished = finish_past_seminars()
     click.echo(f"queued {queued} reminders, marked {finished} seminars finished")
 
 

@@ -7,6 +7,12 @@ retried with exponential backoff; after MAIL_MAX_ATTEMPTS it is marked failed an
 coordinator sees it (seminars.views.outbox). Each sender claims rows with
 SELECT ... FOR UPDATE SKIP LOCKED (PostgreSQL) and a lease, so two senders never send
 the same mail and a crashed sender's claim runs out.
+
+Transactions: unlike the rules, `send_due()` is a job that owns several. The claim is
+committed at once (its own unit of work), so other senders see the lease before the slow
+SMTP round trips begin, and each mail's result is committed on its own, so one bad mail
+never undoes the mails already sent. `queue_reminders()` adds to its caller's unit of work
+(the queue-reminders command's).
 """
 
 from __future__ import annotations
@@ -19,14 +25,24 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
-from flask import current_app, g, has_request_context, url_for
+from flask import current_app, g
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
 from office.core.database import utcnow
 from office.core.extensions import db
-from seminars.models import MailStatus, OutboxMail, Registration, Seminar, SeminarState
+from office.core.transaction import unit_of_work
+from seminars.calendar import seminar_ics, starts_at
+from seminars.links import external_url, seminar_url
+from seminars.models import (
+    MailStatus,
+    OutboxMail,
+    Registration,
+    RegistrationStatus,
+    Seminar,
+    SeminarState,
+)
 
 log = logging.getLogger("samlokal.mail")
 
@@ -41,33 +57,12 @@ SUBJECTS = {
 LEASE = timedelta(minutes=5)
 
 
-# --- links ------------------------------------------------------------------------------
-
-def external_url(endpoint: str, **values) -> str:
-    """An absolute link for a mail: BASE_URL and the route (also outside a request)."""
-    base = current_app.config["BASE_URL"].rstrip("/")
-    if has_request_context():
-        return base + url_for(endpoint, **values)
-    with current_app.test_request_context():
-        return base + url_for(endpoint, **values)
-
-
-def seminar_url(seminar: Seminar) -> str:
-    from seminars.models import Audience
-
-    if seminar.audience == Audience.public:
-        return external_url("seminars.public_seminar", seminar_id=seminar.id)
-    return external_url("seminars.show_seminar", seminar_id=seminar.id)
-
-
 # --- queueing (in the caller's transaction) ----------------------------------------------
 
 def queue_for_registration(kind: str, registration: Registration, *,
                            personal_token: str | None = None,
                            waiting_position: int | None = None) -> OutboxMail:
     """Render the mail in the recipient's language and add it to the outbox."""
-    from seminars.calendar import seminar_ics
-
     seminar = registration.seminar
     url = seminar_url(seminar)
     personal_url = (external_url("seminars.guest_registration", token=personal_token)
@@ -96,16 +91,12 @@ def queue_for_seminar(kind: str, seminar: Seminar) -> list[OutboxMail]:
 
 def queue_reminders(now: datetime | None = None, days_before: int | None = None) -> int:
     """Queue the reminder for seminars starting within N days; each person gets one."""
-    from seminars.models import RegistrationStatus
-    from seminars.planning import starts_at
-
     now = now or utcnow()
     days = current_app.config.get("SEMINAR_REMINDER_DAYS", 2) if days_before is None else days_before
     soon = [seminar.id for seminar in db.session.scalars(
         select(Seminar).where(Seminar.state == SeminarState.published))
         if (start := starts_at(seminar)) is not None and now < start <= now + timedelta(days=days)]
     if not soon:
-        db.session.commit()
         return 0
     # Safe on two machines at once: each registration is taken FOR UPDATE SKIP LOCKED and
     # read afresh, so a second runner skips what the first holds and then sees reminded_at.
@@ -121,7 +112,6 @@ def queue_reminders(now: datetime | None = None, days_before: int | None = None)
     for registration in due:
         registration.reminded_at = now
         queue_for_registration("reminder", registration)
-    db.session.commit()
     return len(due)
 
 
@@ -144,11 +134,11 @@ def claim_due(limit: int = 20, now: datetime | None = None) -> list[OutboxMail]:
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    mails = list(db.session.scalars(query))
-    for mail in mails:
-        mail.claimed_until = now + LEASE
-        mail.attempts += 1
-    db.session.commit()
+    with unit_of_work():
+        mails = list(db.session.scalars(query))
+        for mail in mails:
+            mail.claimed_until = now + LEASE
+            mail.attempts += 1
     return mails
 
 
@@ -191,23 +181,23 @@ def send_due(limit: int = 20, now: datetime | None = None) -> tuple[int, int]:
     sent = failed = 0
     max_attempts = current_app.config.get("MAIL_MAX_ATTEMPTS", 8)
     for mail in claim_due(limit, now):
-        try:
-            deliver(build_message(mail))
-        except (OSError, smtplib.SMTPException, socket.timeout) as error:
-            failed += 1
-            mail.last_error = f"{type(error).__name__}: {error}"[:500]
-            mail.claimed_until = None
-            if mail.attempts >= max_attempts:
-                mail.status = MailStatus.failed
+        with unit_of_work():  # this mail's result, whatever happens to the next one
+            try:
+                deliver(build_message(mail))
+            except (OSError, smtplib.SMTPException, socket.timeout) as error:
+                failed += 1
+                mail.last_error = f"{type(error).__name__}: {error}"[:500]
+                mail.claimed_until = None
+                if mail.attempts >= max_attempts:
+                    mail.status = MailStatus.failed
+                else:
+                    mail.next_attempt_at = utcnow() + backoff(mail.attempts)
+                log.warning("mail %s to outbox row failed (attempt %d): %s", mail.kind,
+                            mail.attempts, type(error).__name__)
             else:
-                mail.next_attempt_at = utcnow() + backoff(mail.attempts)
-            log.warning("mail %s to outbox row failed (attempt %d): %s", mail.kind, mail.attempts,
-                        type(error).__name__)
-        else:
-            sent += 1
-            mail.status, mail.sent_at, mail.claimed_until = MailStatus.sent, utcnow(), None
-            mail.last_error = ""
-        db.session.commit()
+                sent += 1
+                mail.status, mail.sent_at, mail.claimed_until = MailStatus.sent, utcnow(), None
+                mail.last_error = ""
     return sent, failed
 
 
@@ -229,4 +219,3 @@ def failing_mails() -> list[OutboxMail]:
 
 def retry_now(mail: OutboxMail) -> None:
     mail.status, mail.next_attempt_at, mail.claimed_until = MailStatus.queued, utcnow(), None
-    db.session.commit()

@@ -84,10 +84,12 @@ def live_server(database_url, tmp_path_factory):
 @pytest.fixture
 def demo(live_server):
     """Drivhuset's demo data in the live server's database; emptied again after the test."""
+    from office.core.transaction import unit_of_work
     from office.demo.seed import seed_demo
 
     with live_server.app_context():
-        seed_demo()
+        with unit_of_work():
+            seed_demo()
         db.session.remove()
     yield live_server
     with live_server.app_context():
