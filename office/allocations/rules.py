@@ -40,6 +40,7 @@ from office.allocations.models import (
     TermKind,
     WeekPattern,
 )
+from office.booking import recurrence
 from office.booking import rules as booking
 from office.booking.models import OccurrenceState, Reservation, ReservationOccurrence
 from office.booking.rules import NonexistentLocalTime, Problem, to_utc
@@ -77,9 +78,8 @@ def week_applies(allocation: Allocation, day: date) -> bool:
         return weeks % max(allocation.interval_weeks or 1, 1) == 0
     if pattern == WeekPattern.weeks_of_month:
         chosen = allocation.weeks_of_month or ""
-        nth = (day.day - 1) // 7 + 1
-        is_last = (day + timedelta(days=7)).month != day.month
-        return str(nth) in chosen or (is_last and LAST_WEEK_OF_MONTH in chosen)
+        return (str(recurrence.week_of_month(day)) in chosen
+                or (recurrence.is_last_of_month(day) and LAST_WEEK_OF_MONTH in chosen))
     raise ValueError(f"unknown week pattern {pattern!r}")
 
 

@@ -30,6 +30,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, cast, select
 
 from office.accounts.models import Role, User
+from office.booking import recurrence
 from office.booking.models import (
     AuditEntry,
     OccurrenceState,
@@ -502,10 +503,7 @@ def cancel_following(occurrence: ReservationOccurrence, actor: User) -> None:
 def _rule_until(rule: str, occurrence: ReservationOccurrence, reservation: Reservation) -> str:
     """The rule ending the day before the occurrence's original day (drops COUNT)."""
     zone = ZoneInfo(reservation.timezone)
-    last_day = occurrence.original_start.astimezone(zone).date() - timedelta(days=1)
-    parts = [p for p in rule.split(";") if not p.upper().startswith(("UNTIL=", "COUNT="))]
-    parts.append(f"UNTIL={last_day.strftime('%Y%m%d')}T235959")
-    return ";".join(parts)
+    return recurrence.ending_before(rule, occurrence.original_start.astimezone(zone).date())
 
 
 def change_occurrence(occurrence: ReservationOccurrence, actor: User, *, day: date,
@@ -639,15 +637,10 @@ def change_following(occurrence: ReservationOccurrence, actor: User, *, title: s
 
 def _rule_from(reservation: Reservation, occurrence: ReservationOccurrence) -> str:
     """The part of the series rule from this occurrence on (COUNT reduced accordingly)."""
-    rule = reservation.rrule or "FREQ=DAILY;COUNT=1"
-    parts = rule.split(";")
-    counts = [p for p in parts if p.upper().startswith("COUNT=")]
-    if counts:
-        total = int(counts[0].split("=", 1)[1])
-        done = sum(1 for o in reservation.occurrences if o.original_start < occurrence.original_start)
-        parts = [p for p in parts if not p.upper().startswith("COUNT=")]
-        parts.append(f"COUNT={max(total - done, 1)}")
-    return ";".join(parts)
+    if reservation.rrule is None:
+        return recurrence.build("DAILY", count=1)
+    done = sum(1 for o in reservation.occurrences if o.original_start < occurrence.original_start)
+    return recurrence.without_first(reservation.rrule, done)
 
 
 def _between(resources: Iterable[int], start: datetime, end: datetime) -> list:

@@ -21,6 +21,7 @@ from office.accounts.models import User
 from office.allocations.models import Term, TermKind
 from office.allocations.rules import iso_week
 from office.availability.rules import add_busy_source
+from office.booking import recurrence
 from office.booking import rules as booking
 from office.booking.models import OccurrenceState, ReservationKind, ReservationOccurrence
 from office.booking.rules import BookingRequest
@@ -29,7 +30,6 @@ from office.core.transaction import conflicts_become
 from office.meetings.models import Attendance, MeetingMember, MeetingSeries
 from office.premises.models import Resource
 
-RRULE_DAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
 NAME_TAKEN = _l("A meeting with this name exists.")
 
 
@@ -43,19 +43,18 @@ class MeetingRefused(Exception):
 
 def weekly_rule(weekday: int, last_day: date, interval: int = 1) -> str:
     """Every week (or every `interval` weeks) on a weekday until the last day."""
-    return (f"FREQ=WEEKLY;INTERVAL={interval};BYDAY={RRULE_DAYS[weekday]};"
-            f"UNTIL={last_day.strftime('%Y%m%d')}T235959")
+    return recurrence.build("WEEKLY", interval=interval, byday=recurrence.weekday_code(weekday),
+                            until=last_day)
 
 
 def twice_per_term_rule(term: Term, weekday: int = 2, until: date | None = None) -> str:
     """The steering group: the second `weekday` of the term's second and fifth month
     (February and May, September and November), until the term ends or `until`."""
-    months = "2,5" if term.kind == TermKind.spring else "9,11"
+    months = [2, 5] if term.kind == TermKind.spring else [9, 11]
     if until is not None and until > term.last_day:
-        months = "2,5,9,11"
-    last = until or term.last_day
-    return (f"FREQ=YEARLY;BYMONTH={months};BYDAY=+2{RRULE_DAYS[weekday]};"
-            f"UNTIL={last.strftime('%Y%m%d')}T235959")
+        months = [2, 5, 9, 11]
+    return recurrence.build("YEARLY", bymonth=months, byday=recurrence.weekday_code(weekday, 2),
+                            until=until or term.last_day)
 
 
 def create_meeting_series(*, name: str, resource: Resource, first_day: date, start_time: time,
