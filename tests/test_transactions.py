@@ -18,10 +18,10 @@ second day's room to someone else.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, time, timedelta
-from typing import Callable
 
 import pytest
 from sqlalchemy import event, select
@@ -46,7 +46,14 @@ from office.trepartssamtal import rules as trepartssamtal
 from office.trepartssamtal.models import MeetingMode, Trepartssamtal
 from seminars import planning
 from seminars import registration as seminar_registration
-from seminars.models import OutboxMail, Seminar, SeminarDay, SeminarKind, SeminarState, VenueKind
+from seminars.models import (
+    OutboxMail,
+    Seminar,
+    SeminarDay,
+    SeminarKind,
+    SeminarState,
+    VenueKind,
+)
 
 # --- the database before and after ----------------------------------------------------------
 
@@ -396,9 +403,8 @@ def fail_after_booking(monkeypatch):
 def test_a_meeting_series_failing_after_book_leaves_no_reservation(world, fail_after_booking):
     action = meeting_series(world)
     before = _counts()
-    with pytest.raises(InjectedFailure):
-        with unit_of_work():
-            action.rule()
+    with pytest.raises(InjectedFailure), unit_of_work():
+        action.rule()
     assert _counts() == before
 
 
@@ -430,9 +436,8 @@ def second_day_taken(monkeypatch):
 def test_a_publish_losing_its_second_day_leaves_nothing(world, second_day_taken):
     action = seminar_publish(world)
     before = _counts()
-    with pytest.raises(planning.PlanningConflict):
-        with unit_of_work():
-            action.rule()
+    with pytest.raises(planning.PlanningConflict), unit_of_work():
+        action.rule()
     assert len(second_day_taken) == 2
     assert _counts() == before
     assert db.session.scalar(select(Seminar.state)) == SeminarState.draft
