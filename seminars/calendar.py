@@ -23,9 +23,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from office.booking.rules import to_utc
 from office.core.database import utcnow
 from office.core.extensions import db
 from office.feeds import core as feeds
+from seminars.links import seminar_url
 from seminars.models import (
     Audience,
     Registration,
@@ -35,6 +37,18 @@ from seminars.models import (
     SeminarState,
     VenueKind,
 )
+
+
+def starts_at(seminar: Seminar) -> datetime | None:
+    """When the seminar's first day begins (aware UTC); None without days."""
+    return to_utc(seminar.days[0].day, seminar.days[0].start_time,
+                  ZoneInfo(seminar.timezone)) if seminar.days else None
+
+
+def ends_at(seminar: Seminar) -> datetime | None:
+    """When the seminar's last day ends (aware UTC); None without days."""
+    return to_utc(seminar.days[-1].day, seminar.days[-1].end_time,
+                  ZoneInfo(seminar.timezone)) if seminar.days else None
 
 
 def location_of(seminar: Seminar, seminar_day, *, with_online_url: bool = True) -> str:
@@ -118,12 +132,6 @@ def _seminars(ids: list[int]) -> list[Seminar]:
         .options(selectinload(Seminar.days).selectinload(SeminarDay.resource))))
 
 
-def _url(seminar: Seminar) -> str:
-    from seminars.mail import seminar_url
-
-    return seminar_url(seminar)
-
-
 def registered_stamp(subject: feeds.FeedSubject) -> feeds.Stamp:
     return _stamp(_REGISTERED, _REGISTERED.all(raw_results=True, target=subject.user_id,
                                                cutoff=_cutoff()), times=2)
@@ -134,7 +142,7 @@ def registered_events(subject: feeds.FeedSubject) -> list[feeds.FeedEvent]:
     rows = _REGISTERED.all(raw_results=True, target=subject.user_id, cutoff=_cutoff())
     confirmed = [row[2] for row in rows if row[4] == RegistrationStatus.confirmed.value]
     return [event for seminar in _seminars(confirmed)
-            for event in seminar_events(seminar, _url(seminar))]
+            for event in seminar_events(seminar, seminar_url(seminar))]
 
 
 def public_stamp(subject: feeds.FeedSubject) -> feeds.Stamp:
@@ -144,7 +152,7 @@ def public_stamp(subject: feeds.FeedSubject) -> feeds.Stamp:
 def public_events(subject: feeds.FeedSubject) -> list[feeds.FeedEvent]:
     rows = _PUBLIC.all(raw_results=True, cutoff=_cutoff())
     return [event for seminar in _seminars([row[1] for row in rows])
-            for event in seminar_events(seminar, _url(seminar), with_online_url=False)]
+            for event in seminar_events(seminar, seminar_url(seminar), with_online_url=False)]
 
 
 def one_stamp(subject: feeds.FeedSubject) -> feeds.Stamp:
@@ -154,7 +162,7 @@ def one_stamp(subject: feeds.FeedSubject) -> feeds.Stamp:
 def one_events(subject: feeds.FeedSubject) -> list[feeds.FeedEvent]:
     """One seminar; the online link only in an internal one's file (staff only)."""
     return [event for seminar in _seminars([subject.target_id]) if _shown(seminar)
-            for event in seminar_events(seminar, _url(seminar),
+            for event in seminar_events(seminar, seminar_url(seminar),
                                         with_online_url=seminar.audience != Audience.public)]
 
 

@@ -9,11 +9,14 @@ import click
 @click.option("--days", type=int, default=None, help="Days before (default SEMINAR_REMINDER_DAYS).")
 def queue_reminders_command(days: int | None):
     """Queue reminders for seminars starting soon and finish past ones (idempotent)."""
+    from office.core.transaction import unit_of_work
     from seminars.mail import queue_reminders
     from seminars.planning import finish_past_seminars
 
-    queued = queue_reminders(days_before=days)
-    finished = finish_past_seminars()
+    with unit_of_work():
+        queued = queue_reminders(days_before=days)
+    with unit_of_work():
+        finished = finish_past_seminars()
     click.echo(f"queued {queued} reminders, marked {finished} seminars finished")
 
 

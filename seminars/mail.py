@@ -3,6 +3,9 @@
 `queue_*` render each mail in the recipient's language and hand it to the outbox in the
 caller's transaction (office/core/mail.py: `queue_mail`, which also sends, retries and
 shows failing mails); a failing mail server never loses a registration.
+
+Transactions: `queue_reminders()` adds to its caller's unit of work (the queue-reminders
+command's); nothing here commits.
 """
 
 from __future__ import annotations
@@ -18,7 +21,14 @@ from office.core.database import utcnow
 from office.core.extensions import db
 from office.core.mail import external_url, queue_mail
 from office.core.models import OutboxMail
-from seminars.models import Registration, Seminar, SeminarState
+from seminars.calendar import seminar_ics, starts_at
+from seminars.links import seminar_url
+from seminars.models import (
+    Registration,
+    RegistrationStatus,
+    Seminar,
+    SeminarState,
+)
 
 SUBJECTS = {
     "confirmed": _l("Registration confirmed: %(title)s"),
@@ -30,24 +40,12 @@ SUBJECTS = {
 }
 
 
-# --- links ------------------------------------------------------------------------------
-
-def seminar_url(seminar: Seminar) -> str:
-    from seminars.models import Audience
-
-    if seminar.audience == Audience.public:
-        return external_url("seminars.public_seminar", seminar_id=seminar.id)
-    return external_url("seminars.show_seminar", seminar_id=seminar.id)
-
-
 # --- queueing (in the caller's transaction) ----------------------------------------------
 
 def queue_for_registration(kind: str, registration: Registration, *,
                            personal_token: str | None = None,
                            waiting_position: int | None = None) -> OutboxMail:
     """Render the mail in the recipient's language and add it to the outbox."""
-    from seminars.calendar import seminar_ics
-
     seminar = registration.seminar
     url = seminar_url(seminar)
     personal_url = (external_url("seminars.guest_registration", token=personal_token)
@@ -73,16 +71,12 @@ def queue_for_seminar(kind: str, seminar: Seminar) -> list[OutboxMail]:
 
 def queue_reminders(now: datetime | None = None, days_before: int | None = None) -> int:
     """Queue the reminder for seminars starting within N days; each person gets one."""
-    from seminars.models import RegistrationStatus
-    from seminars.planning import starts_at
-
     now = now or utcnow()
     days = current_app.config.get("SEMINAR_REMINDER_DAYS", 2) if days_before is None else days_before
     soon = [seminar.id for seminar in db.session.scalars(
         select(Seminar).where(Seminar.state == SeminarState.published))
         if (start := starts_at(seminar)) is not None and now < start <= now + timedelta(days=days)]
     if not soon:
-        db.session.commit()
         return 0
     # Safe on two machines at once: each registration is taken FOR UPDATE SKIP LOCKED and
     # read afresh, so a second runner skips what the first holds and then sees reminded_at.
@@ -98,5 +92,4 @@ def queue_reminders(now: datetime | None = None, days_before: int | None = None)
     for registration in due:
         registration.reminded_at = now
         queue_for_registration("reminder", registration)
-    db.session.commit()
     return len(due)

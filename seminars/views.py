@@ -20,6 +20,7 @@ from office.core.forms import ConfirmForm, choices
 from office.core.i18n import today_local
 from office.core.security import coordinator_required
 from office.core.templating import add_nav_item
+from office.core.transaction import undo_refused_action
 from office.premises.models import Resource, ResourceKind
 from seminars import planning
 from seminars import registration as rules
@@ -129,6 +130,7 @@ def edit_seminar(seminar_id: int | None = None):
         try:
             planning.save_details(seminar, current_user, agencies)
         except planning.PlanningRefused as error:
+            undo_refused_action()
             return _refused("seminars/form.html", error, form=form, seminar=seminar)
         flash(_("The seminar is saved."), "success")
         return redirect(url_for("seminars.show_seminar", seminar_id=seminar.id))
@@ -199,6 +201,7 @@ def add_day(seminar_id: int):
         planning.add_day(seminar, current_user, day=form.day.data, start_time=form.start_time.data,
                          end_time=form.end_time.data, resource_id=form.resource_id.data or None)
     except planning.PlanningRefused as error:
+        undo_refused_action()
         return _show(db.get_or_404(Seminar, seminar_id), error.status, day_form=form,
                      refusal=_messages(error))
     flash(_("The day is added."), "success")
@@ -215,6 +218,7 @@ def remove_day(seminar_id: int, day_id: int):
     try:
         planning.remove_day(seminar_day.seminar, seminar_day, current_user)
     except planning.PlanningRefused as error:
+        undo_refused_action()
         return _show(db.get_or_404(Seminar, seminar_id), error.status, refusal=_messages(error))
     flash(_("The day is removed."), "success")
     return redirect(url_for("seminars.show_seminar", seminar_id=seminar_id))
@@ -235,6 +239,7 @@ def add_session(seminar_id: int, day_id: int):
                              title=form.title.data, room=form.room.data or "",
                              capacity=form.capacity.data, presenters=form.presenters.data or "")
     except planning.PlanningRefused as error:
+        undo_refused_action()
         return _show(db.get_or_404(Seminar, seminar_id), 422, session_form=form, session_day_id=day_id,
                      refusal=_messages(error))
     flash(_("The programme item is added."), "success")
@@ -249,7 +254,6 @@ def remove_session(seminar_id: int, session_id: int):
     if session.seminar_day.seminar_id != seminar_id or not ConfirmForm().validate_on_submit():
         abort(400)
     db.session.delete(session)
-    db.session.commit()
     flash(_("The programme item is removed."), "success")
     return redirect(url_for("seminars.show_seminar", seminar_id=seminar_id))
 
@@ -266,6 +270,7 @@ def change_state(seminar_id: int, action: str):
     try:
         step(seminar, current_user)
     except planning.PlanningRefused as error:
+        undo_refused_action()
         return _show(db.get_or_404(Seminar, seminar_id), error.status,
                      refusal=_messages(error))
     flash({"publish": _("The seminar is published and the rooms are booked."),
@@ -302,6 +307,7 @@ def register(seminar_id: int):
                                        accessibility_needs=form.accessibility_needs.data or "",
                                        attendance_mode=AttendanceMode(form.attendance_mode.data))
     except rules.RegistrationRefused as error:
+        undo_refused_action()
         return _show(db.get_or_404(Seminar, seminar_id), error.status, refusal=[error.message])
     if outcome.waiting_position:
         flash(_("The seminar is full: you are number %(n)d on the waiting list.", n=outcome.waiting_position), "info")
@@ -340,6 +346,7 @@ def _evaluate(registration: Registration, back: str):
         try:
             rules.evaluate(registration, form.rating.data, form.comment.data or "")
         except rules.RegistrationRefused as error:
+            undo_refused_action()
             return render_template("seminars/evaluate.html", form=form, registration=registration,
                                    refusal=[error.message]), error.status
         flash(_("Thank you for your evaluation."), "success")
@@ -497,6 +504,7 @@ def public_seminar(seminar_id: int):
                 accessibility_needs=form.accessibility_needs.data or "",
                 attendance_mode=AttendanceMode(form.attendance_mode.data))
         except rules.RegistrationRefused as error:
+            undo_refused_action()
             return render_template("seminars/public_seminar.html", seminar=_public_seminar(seminar_id),
                                    form=form, refusal=[error.message]), error.status
         return redirect(url_for("seminars.guest_registration", token=outcome.token, new=1))

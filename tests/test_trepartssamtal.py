@@ -21,6 +21,7 @@ from office.booking.models import (
     ReservationOccurrence,
 )
 from office.core.extensions import db
+from office.core.transaction import unit_of_work
 from office.premises.models import ResourceKind
 from office.trepartssamtal import rules as meetings
 from office.trepartssamtal.models import Consent, MeetingMode, MeetingStatus, Trepartssamtal
@@ -325,7 +326,8 @@ def test_two_users_booking_the_same_proposal_at_once_get_one_meeting(app, office
             db.session.commit()  # SQLite: hold no lock while waiting for the other thread
             barrier.wait()
             try:
-                meetings.book_proposal(search, key, reference="AB-1", consent=consent, now=NOW)
+                with unit_of_work():
+                    meetings.book_proposal(search, key, reference="AB-1", consent=consent, now=NOW)
                 outcomes.append("booked")
             except meetings.SlotTaken:
                 outcomes.append("taken")

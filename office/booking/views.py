@@ -32,6 +32,7 @@ from office.core.forms import SENSIBLE_YEARS, choices
 from office.core.i18n import to_local, today_local
 from office.core.security import coordinator_required
 from office.core.templating import add_nav_item
+from office.core.transaction import undo_refused_action
 from office.premises.models import Resource, Site
 
 bp = Blueprint("bookings", __name__)
@@ -200,6 +201,7 @@ def create_booking():
             return _after_change(_("Booked: %(title)s, %(when)s.", title=reservation.title,
                                    when=_when(reservation.occurrences)), reservation.resource, form.day.data)
         except BookingRefused as refused:
+            undo_refused_action()
             dated, status = show_problems(form, refused.problems), refused.status
     return _form_response("booking/_form.html", status, form=form, dated=dated)
 
@@ -291,7 +293,7 @@ def change_occurrence(occurrence_id: int):
             return _after_change(_("Changed: %(title)s.", title=reservation.title),
                                  reservation.resource, form.day.data or today_local())
         except BookingRefused as refused:
-            db.session.rollback()
+            undo_refused_action()
             dated, status = show_problems(form, refused.problems), refused.status
     return _form_response("booking/_occurrence.html", status, occurrence=occurrence, form=form,
                           cancel_form=CancelForm(), dated=dated)

@@ -27,6 +27,7 @@ from sqlalchemy import func, or_, select
 from office.core.database import utcnow
 from office.core.extensions import db
 from office.core.models import MailStatus, OutboxMail
+from office.core.transaction import unit_of_work
 
 log = logging.getLogger("samlokal.mail")
 
@@ -92,11 +93,11 @@ def claim_due(limit: int = 20, now: datetime | None = None) -> list[OutboxMail]:
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    mails = list(db.session.scalars(query))
-    for mail in mails:
-        mail.claimed_until = now + LEASE
-        mail.attempts += 1
-    db.session.commit()
+    with unit_of_work():  # the lease is seen by other senders before the slow SMTP work
+        mails = list(db.session.scalars(query))
+        for mail in mails:
+            mail.claimed_until = now + LEASE
+            mail.attempts += 1
     return mails
 
 
@@ -149,23 +150,23 @@ def send_due(limit: int = 20, now: datetime | None = None) -> tuple[int, int]:
     sent = failed = 0
     max_attempts = current_app.config.get("MAIL_MAX_ATTEMPTS", 8)
     for mail in claim_due(limit, now):
-        try:
-            deliver(build_message(mail))
-        except (OSError, smtplib.SMTPException, socket.timeout) as error:
-            failed += 1
-            mail.last_error = f"{type(error).__name__}: {error}"[:500]
-            mail.claimed_until = None
-            if mail.attempts >= max_attempts:
-                mail.status = MailStatus.failed
+        with unit_of_work():  # this mail's result, whatever happens to the next one
+            try:
+                deliver(build_message(mail))
+            except (OSError, smtplib.SMTPException, socket.timeout) as error:
+                failed += 1
+                mail.last_error = f"{type(error).__name__}: {error}"[:500]
+                mail.claimed_until = None
+                if mail.attempts >= max_attempts:
+                    mail.status = MailStatus.failed
+                else:
+                    mail.next_attempt_at = utcnow() + backoff(mail.attempts)
+                log.warning("mail %s to outbox row failed (attempt %d): %s", mail.kind,
+                            mail.attempts, type(error).__name__)
             else:
-                mail.next_attempt_at = utcnow() + backoff(mail.attempts)
-            log.warning("mail %s to outbox row failed (attempt %d): %s", mail.kind, mail.attempts,
-                        type(error).__name__)
-        else:
-            sent += 1
-            mail.status, mail.sent_at, mail.claimed_until = MailStatus.sent, utcnow(), None
-            mail.last_error = ""
-        db.session.commit()  # each mail's outcome on its own: a crash later loses none
+                sent += 1
+                mail.status, mail.sent_at, mail.claimed_until = MailStatus.sent, utcnow(), None
+                mail.last_error = ""
     return sent, failed
 
 

@@ -7,16 +7,18 @@ from sqlalchemy import select
 
 from office.accounts.models import Agency, User
 from office.core.extensions import db
+from office.core.transaction import unit_of_work
 from office.demo.seed import print_logins, seed_demo
 
 
 @click.command("seed-demo")
 def seed_demo_command():
     """Fill an empty database with Drivhuset's demo data and print the logins."""
-    if db.session.scalar(select(Agency.id).limit(1)) is not None:
-        raise click.UsageError("The database is not empty; the demo data was not loaded "
-                               "(`flask --app wsgi demo-logins` lists the demo logins).")
-    seed_demo()
+    with unit_of_work():
+        if db.session.scalar(select(Agency.id).limit(1)) is not None:
+            raise click.UsageError("The database is not empty; the demo data was not loaded "
+                                   "(`flask --app wsgi demo-logins` lists the demo logins).")
+        seed_demo()
     print_logins()
 
 
@@ -33,8 +35,11 @@ def demo_logins_command():
 @click.command("seed-demo-if-empty")
 def seed_demo_if_empty_command():
     """Load the demo data on first start only (used by `make run`); print the logins."""
-    if db.session.scalar(select(Agency.id).limit(1)) is None:
-        seed_demo()
+    with unit_of_work():
+        empty = db.session.scalar(select(Agency.id).limit(1)) is None
+        if empty:
+            seed_demo()
+    if empty:
         click.echo("Loaded the Drivhuset demo data.")
     print_logins()
 

@@ -8,13 +8,13 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from office.accounts.models import Agency, Unit
 from office.core.extensions import db
 from office.core.forms import WEEKDAY_NAMES, ConfirmForm, choices
 from office.core.i18n import today_local
 from office.core.security import coordinator_required
+from office.core.transaction import conflicts_become, undo_refused_action
 from office.premises import rules as premises
 from office.premises.forms import AgencyForm, ClosureForm, ResourceForm, SiteWithHoursForm, UnitForm
 from office.premises.models import Closure, OpeningHours, Resource, ResourceKind, Site
@@ -22,13 +22,18 @@ from office.premises.models import Closure, OpeningHours, Resource, ResourceKind
 bp = Blueprint("premises", __name__)
 
 
-def _commit_or_report(form, field_name: str, message: str) -> bool:
-    """Commit; on a unique-constraint clash roll back and put the message on the field."""
+class _NameTaken(Exception):
+    """A unique name or day is taken (the database's constraint said so)."""
+
+
+def _saved_or_report(form, field_name: str, message: str) -> bool:
+    """Write now; when the name (or day) is taken, undo and put the message on the field."""
     try:
-        db.session.commit()
+        with conflicts_become(_NameTaken):
+            db.session.flush()
         return True
-    except IntegrityError:
-        db.session.rollback()
+    except _NameTaken:
+        undo_refused_action()
         getattr(form, field_name).errors.append(message)
         return False
 
@@ -53,7 +58,7 @@ def edit_agency(agency_id: int | None = None):
     if form.validate_on_submit():
         form.populate_obj(agency)
         db.session.add(agency)
-        if _commit_or_report(form, "name", _("An agency with this name or short name exists.")):
+        if _saved_or_report(form, "name", _("An agency with this name or short name exists.")):
             flash(_("The agency is saved."), "success")
             return redirect(url_for("premises.list_agencies"))
     status = 422 if form.is_submitted() else 200
@@ -69,7 +74,7 @@ def add_unit(agency_id: int):
     form = UnitForm()
     if form.validate_on_submit():
         db.session.add(Unit(agency=agency, name=form.name.data.strip()))
-        if _commit_or_report(form, "name", _("The agency already has a unit with this name.")):
+        if _saved_or_report(form, "name", _("The agency already has a unit with this name.")):
             flash(_("The unit is added."), "success")
             return redirect(url_for("premises.edit_agency", agency_id=agency.id))
     return render_template("premises/agency_form.html", form=AgencyForm(obj=agency), agency=agency,
@@ -84,7 +89,6 @@ def delete_unit(agency_id: int, unit_id: int):
     if unit.agency_id != agency_id or not ConfirmForm().validate_on_submit():
         abort(400)
     db.session.delete(unit)
-    db.session.commit()
     flash(_("The unit is removed."), "success")
     return redirect(url_for("premises.edit_agency", agency_id=agency_id))
 
@@ -143,7 +147,7 @@ def edit_site(site_id: int | None = None):
             for w in range(7) if getattr(form, f"opens_{w}").data
         ]
         db.session.add(site)
-        if _commit_or_report(form, "name", _("A site with this name exists.")):
+        if _saved_or_report(form, "name", _("A site with this name exists.")):
             flash(_("The site is saved."), "success")
             return redirect(url_for("premises.show_site", site_id=site.id))
     status = 422 if form.is_submitted() else 200
@@ -159,7 +163,7 @@ def add_closure(site_id: int):
     form = ClosureForm()
     if form.validate_on_submit():
         db.session.add(Closure(site=site, day=form.day.data, reason=(form.reason.data or "").strip()))
-        if _commit_or_report(form, "day", _("The site is already closed that day.")):
+        if _saved_or_report(form, "day", _("The site is already closed that day.")):
             flash(_("The closed day is added."), "success")
             return redirect(url_for("premises.show_site", site_id=site.id))
     today = today_local()
@@ -179,7 +183,6 @@ def delete_closure(site_id: int, closure_id: int):
     if closure.site_id != site_id or not ConfirmForm().validate_on_submit():
         abort(400)
     db.session.delete(closure)
-    db.session.commit()
     flash(_("The closed day is removed."), "success")
     return redirect(url_for("premises.show_site", site_id=site_id))
 
@@ -211,7 +214,7 @@ def edit_resource(resource_id: int | None = None):
         resource.kind = ResourceKind(form.kind.data)
         resource.name = resource.name.strip()
         db.session.add(resource)
-        if _commit_or_report(form, "name", _("The site already has a resource with this name.")):
+        if _saved_or_report(form, "name", _("The site already has a resource with this name.")):
             flash(_("The resource is saved."), "success")
             return redirect(url_for("premises.list_resources"))
     if resource.kind and not form.is_submitted():
