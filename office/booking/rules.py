@@ -390,6 +390,28 @@ def audit(actor: User | None, action: str, obj, summary: str = "") -> None:
     ))
 
 
+# Told after each change, before the commit (in the same transaction): (action,
+# reservation, actor, occurrence or None). office/notifications tells the people affected.
+_change_listeners: list[Callable] = []
+
+
+def on_change(listener: Callable) -> Callable:
+    """Register `listener(action, reservation, actor, occurrence)` (once per function)."""
+    if listener not in _change_listeners:
+        _change_listeners.append(listener)
+    return listener
+
+
+def changed(action: str, reservation: Reservation, actor: User | None,
+            occurrence: ReservationOccurrence | None = None) -> None:
+    """Tell the listeners; they only add to the session (a refusal later rolls it back)."""
+    if not _change_listeners:
+        return
+    db.session.flush()
+    for listener in _change_listeners:
+        listener(action, reservation, actor, occurrence)
+
+
 def _is_overlap_violation(error: IntegrityError) -> bool:
     code = getattr(error.orig, "sqlstate", None)
     return code == "23P01" or "ex_occurrence_no_overlap" in str(error.orig)
@@ -434,6 +456,7 @@ def _commit_new(reservation: Reservation, actor: User, booked: int, skipped: int
         db.session.flush()
         audit(actor, "create", reservation,
               f"resource={reservation.resource_id} occurrences={booked} skipped={skipped}")
+        changed("create", reservation, actor)
         db.session.commit()
     return reservation
 
@@ -478,6 +501,7 @@ def cancel_occurrence(occurrence: ReservationOccurrence, actor: User) -> None:
     if not active_occurrences(reservation):
         reservation.cancelled_at = utcnow()
     audit(actor, "cancel_occurrence", reservation, f"occurrence={occurrence.id}")
+    changed("cancel_occurrence", reservation, actor, occurrence)
     db.session.commit()
 
 
@@ -491,6 +515,7 @@ def cancel_reservation(reservation: Reservation, actor: User, *, now: datetime |
     reservation.cancelled_at = now
     reservation.touch()
     audit(actor, "cancel", reservation)
+    changed("cancel", reservation, actor)
     db.session.commit()
 
 
@@ -508,6 +533,7 @@ def cancel_following(occurrence: ReservationOccurrence, actor: User) -> None:
     if not active_occurrences(reservation):
         reservation.cancelled_at = utcnow()
     audit(actor, "cancel_following", reservation, f"from_occurrence={occurrence.id}")
+    changed("cancel_following", reservation, actor, occurrence)
     db.session.commit()
 
 
@@ -546,6 +572,7 @@ def change_occurrence(occurrence: ReservationOccurrence, actor: User, *, day: da
     occurrence.updated_at = utcnow()
     reservation.touch()
     audit(actor, "change_occurrence", reservation, f"occurrence={occurrence.id}")
+    changed("change_occurrence", reservation, actor, occurrence)
     _commit_change()
 
 
@@ -602,6 +629,7 @@ def change_reservation(reservation: Reservation, actor: User, *, title: str, att
     reservation.first_day, reservation.rrule = request.first_day, request.rrule
     reservation.touch()
     audit(actor, "change", reservation, f"occurrences={len(bookable)}")
+    changed("change", reservation, actor)
     _commit_change()
     return reservation
 
@@ -649,6 +677,8 @@ def change_following(occurrence: ReservationOccurrence, actor: User, *, title: s
     db.session.add(new)
     db.session.flush()
     audit(actor, "change_following", reservation, f"new_reservation={new.id}")
+    changed("change_following", reservation, actor)
+    changed("create", new, actor)
     _commit_change()
     return new
 

@@ -478,6 +478,23 @@ def _audit(actor: User | None, action: str, meeting: Trepartssamtal, summary: st
                               object_type="trepartssamtal", object_id=meeting.id, summary=summary))
 
 
+# Told after a booking, move or cancellation, before the commit: (action, meeting, actor,
+# room or None). office/notifications tells the participants (never the reference).
+_change_listeners: list = []
+
+
+def on_change(listener):
+    """Register `listener(action, meeting, actor, room)` (once per function)."""
+    if listener not in _change_listeners:
+        _change_listeners.append(listener)
+    return listener
+
+
+def changed(action: str, meeting: Trepartssamtal, actor: User | None, *, room=None) -> None:
+    for listener in _change_listeners:
+        listener(action, meeting, actor, room)
+
+
 def _lock_participants(user_ids: list[int]) -> None:
     # Bookings that share a participant take turns (PostgreSQL row locks in id order; SQLite
     # already serialises writers with BEGIN IMMEDIATE), so the re-check below sees the winner.
@@ -555,6 +572,7 @@ def book_proposal(search: Search, key: str, *, reference: str | None, consent: C
     db.session.flush()
     _audit(search.booked_by, action, meeting, f"mode={meeting.mode.value} "
            f"participants={len(meeting.participants)} room={room_id or '-'}")
+    changed(action, meeting, search.booked_by, room=proposal.room)
     if proposal.room is None:
         meeting.reservation = None
         db.session.commit()
@@ -622,6 +640,7 @@ def cancel_meeting(meeting: Trepartssamtal, actor: User, status: MeetingStatus,
     _cancel_room(meeting, now)
     meeting.touch()
     _audit(actor, "cancel", meeting, f"status={status.value}")
+    changed("cancel", meeting, actor, room=meeting.reservation.resource if meeting.reservation else None)
     db.session.commit()
 
 
