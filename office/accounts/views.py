@@ -11,7 +11,6 @@ from office.accounts import rules as accounts
 from office.accounts.forms import ROLE_LABELS, InviteUserForm
 from office.accounts.models import Agency, Role, Unit, User
 from office.core.extensions import db
-from office.core.mail import external_url
 from office.core.forms import ConfirmForm, choices
 from office.core.security import admin_required
 
@@ -78,7 +77,7 @@ def invite_user():
             db.session.flush()
             token = accounts.create_invitation(user, current_user)
             db.session.commit()
-            link = external_url("auth.accept_invitation", token=token)
+            link = url_for("auth.accept_invitation", token=token, _external=True)
             return render_template("accounts/invitation_link.html", user=user, link=link)
     status = 422 if form.is_submitted() else 200
     return render_template("accounts/invite_user.html", form=form), status
@@ -93,7 +92,7 @@ def reinvite_user(user_id: int):
         abort(400)
     token = accounts.create_invitation(user, current_user)
     db.session.commit()
-    link = external_url("auth.accept_invitation", token=token)
+    link = url_for("auth.accept_invitation", token=token, _external=True)
     return render_template("accounts/invitation_link.html", user=user, link=link)
 
 
