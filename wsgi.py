@@ -134,6 +134,11 @@ def _register_blueprints(app: Flask) -> None:
                       notifications.bp):
         app.register_blueprint(blueprint)
     notify.register()  # mails to the people a booking, meeting or invitation concerns
+    from office.booking import closures as booking_closures
+    from office.trepartssamtal import closures as trepartssamtal_closures
+
+    booking_closures.register()  # what a closed day or new opening hours cancel
+    trepartssamtal_closures.register()
     from office.feeds import views as feeds
 
     feeds.init_app(app)  # blueprint, nav item and the 304 fast path for polling clients

@@ -44,7 +44,9 @@ def _first_active(reservation: Reservation, occurrence=None):
 
 
 def booking_changed(action: str, reservation: Reservation, actor, occurrence=None) -> None:
-    if reservation.kind == ReservationKind.booking:
+    if reservation.kind == ReservationKind.booking and action == "close_occurrence":
+        _tell_closed(reservation, actor, occurrence)
+    elif reservation.kind == ReservationKind.booking:
         _tell_booked_for(action, reservation, actor, occurrence)
     elif reservation.kind == ReservationKind.meeting and action != "create":
         _tell_members(action, reservation, actor, occurrence)
@@ -86,13 +88,33 @@ def _tell_booked_for(action, reservation: Reservation, actor, occurrence) -> Non
          method="CANCEL" if cancelled else "REQUEST", topic_ref=f"reservation:{reservation.id}")
 
 
+def _tell_closed(reservation: Reservation, actor, occurrence) -> None:
+    """The premises close: the booker and the person booked for are told (not optional)."""
+    people = {p.id: p for p in (reservation.booked_by, reservation.booked_for) if p is not None}
+    place = f"{reservation.resource.name}, {reservation.resource.site.name}"
+    events = _reservation_events(reservation)
+    cancelled = _is_cancelled(reservation)
+
+    def subject(locale):
+        return _("Cancelled: %(title)s", title=reservation.title)
+
+    def body(locale):
+        return (_("The premises are closed, so your booking of %(place)s is cancelled.",
+                  place=place)
+                + "\n" + when(occurrence.starts_at, occurrence.ends_at, locale) + footer())
+
+    for person in people.values():
+        tell(person, "closure", subject=subject, body=body, events=events,
+             method="CANCEL" if cancelled else "REQUEST", topic_ref=f"reservation:{reservation.id}")
+
+
 def _tell_members(action, reservation: Reservation, actor, occurrence) -> None:
     series = reservation.id and db.session.scalar(
         select(MeetingSeries).where(MeetingSeries.reservation_id == reservation.id))
     if not series:
         return
     events = _reservation_events(reservation)
-    cancelled = action.startswith("cancel")
+    cancelled = action.startswith(("cancel", "close"))
     first = _first_active(reservation, occurrence)
     for member in series.members:
         user = member.user

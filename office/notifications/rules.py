@@ -66,9 +66,9 @@ def tell(user: User, topic: str, *, subject, body, events: list[feeds.FeedEvent]
     `subject` and `body` are callables of the locale, called with that locale active (so
     `gettext` inside them answers in the recipient's language). Returns whether queued.
     """
-    if topic != "invitation" and not wants(user, topic):
+    if topic in TOPICS and not wants(user, topic):
         return False
-    if topic == "invitation" and not user.email:
+    if not user.email or (topic != "invitation" and not user.active):
         return False
     locale = locale_of(user)
     with force_locale(locale):
