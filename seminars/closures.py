@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -58,6 +59,7 @@ def _flag(seminar_day: SeminarDay) -> None:
             subject = _("Check the seminar: %(title)s", title=seminar.title)
             body = _("The premises are closed on %(day)s, a day of the seminar %(title)s. Move "
                      "the day, choose another venue or cancel the seminar:\n%(link)s",
-                     day=seminar_day.day.isoformat(), title=seminar.title, link=link)
+                     day=format_date(seminar_day.day, "full", locale=locale), title=seminar.title,
+                     link=link)
         queue_mail(person.email, locale, subject, body, topic=f"seminar:{seminar.id}",
                    kind="seminar_closure")
