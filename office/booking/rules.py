@@ -407,7 +407,8 @@ def changed(action: str, reservation: Reservation, actor: User | None,
     """Tell the listeners; they only add to the session (a refusal later rolls it back)."""
     if not _change_listeners:
         return
-    db.session.flush()
+    with _overlaps_are_conflicts():  # a lost race stays a 409, also when flushed here
+        db.session.flush()
     for listener in _change_listeners:
         listener(action, reservation, actor, occurrence)
 
