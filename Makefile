@@ -16,6 +16,9 @@ run: $(INSTALLED) $(COMPILED)
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi seed-demo-if-empty
 	@echo "Samlokal is starting on http://127.0.0.1:5000 (Ctrl-C stops it)"
+	@echo "Mail: a send-mail worker runs alongside (instance/outbox/*.eml unless MAIL_SERVER is set)"
+	@$(BIN)/flask --app wsgi send-mail --loop --interval 2 & mailer=$$!; \
+	trap 'kill -TERM $$mailer 2>/dev/null; wait $$mailer 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port 5000
 
 # The whole suite on SQLite and then on a throwaway PostgreSQL cluster (see .ci/test).

@@ -23,12 +23,7 @@ from office.core.mail import external_url, queue_mail
 from office.core.models import OutboxMail
 from seminars.calendar import seminar_ics, starts_at
 from seminars.links import seminar_url
-from seminars.models import (
-    Registration,
-    RegistrationStatus,
-    Seminar,
-    SeminarState,
-)
+from seminars.models import Registration, RegistrationStatus, Seminar, SeminarState
 
 SUBJECTS = {
     "confirmed": _l("Registration confirmed: %(title)s"),

@@ -57,10 +57,12 @@ def _set_up(state) -> None:
     add_nav_item("seminars.year_plan", _l("Yearly plan"), roles=(Role.coordinator,))
     from office.demo import seed as demo
     from seminars.calendar import register_feeds
+    from seminars.closures import register as register_closures
     from seminars.demo import seed_seminars
 
     demo.add_demo_step(seed_seminars)
     register_feeds()
+    register_closures()  # seminar days on a closed day are flagged for the coordinator
 
 
 def _seminar_for(seminar_id: int) -> Seminar:

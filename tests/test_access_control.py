@@ -60,6 +60,7 @@ ACCESS: dict[str, Access] = {
     "/login": Access(EVERYONE),
     "/logout": Access(LOGGED_IN),
     "/password": Access(LOGGED_IN),
+    "/account/mail": Access(LOGGED_IN),
     "/invitation/<token>": Access(EVERYONE, "the secret token is the credential"),
     "/language": Access(EVERYONE, "the login page has the switch too"),
     # users

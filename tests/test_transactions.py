@@ -37,6 +37,7 @@ from office.booking.models import AuditEntry, Reservation, ReservationOccurrence
 from office.core.database import read_only
 from office.core.extensions import db
 from office.core.i18n import today_local
+from office.core.models import OutboxMail
 from office.core.transaction import unit_of_work
 from office.meetings import rules as meetings
 from office.meetings.models import Attendance, MeetingSeries
@@ -46,14 +47,7 @@ from office.trepartssamtal import rules as trepartssamtal
 from office.trepartssamtal.models import MeetingMode, Trepartssamtal
 from seminars import planning
 from seminars import registration as seminar_registration
-from seminars.models import (
-    OutboxMail,
-    Seminar,
-    SeminarDay,
-    SeminarKind,
-    SeminarState,
-    VenueKind,
-)
+from seminars.models import Seminar, SeminarDay, SeminarKind, SeminarState, VenueKind
 
 # --- the database before and after ----------------------------------------------------------
 

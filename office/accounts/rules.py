@@ -134,7 +134,20 @@ def create_invitation(user: User, invited_by: User | None) -> str:
             expires_at=utcnow() + timedelta(days=days),
         )
     )
+    for listener in _invitation_listeners:
+        listener(user, token, invited_by)
     return token
+
+
+# Told of each new invitation link (user, token, invited_by), in the same transaction:
+# office/notifications mails the link.
+_invitation_listeners: list = []
+
+
+def on_invitation(listener):
+    if listener not in _invitation_listeners:
+        _invitation_listeners.append(listener)
+    return listener
 
 
 def find_invitation(token: str) -> Invitation | None:

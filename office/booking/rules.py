@@ -398,6 +398,28 @@ def audit(actor: User | None, action: str, obj, summary: str = "") -> None:
     ))
 
 
+# Told after each change, before the commit (in the same transaction): (action,
+# reservation, actor, occurrence or None). office/notifications tells the people affected.
+_change_listeners: list[Callable] = []
+
+
+def on_change(listener: Callable) -> Callable:
+    """Register `listener(action, reservation, actor, occurrence)` (once per function)."""
+    if listener not in _change_listeners:
+        _change_listeners.append(listener)
+    return listener
+
+
+def changed(action: str, reservation: Reservation, actor: User | None,
+            occurrence: ReservationOccurrence | None = None) -> None:
+    """Tell the listeners; they only add to the session (a refusal later rolls it back)."""
+    if not _change_listeners:
+        return
+    _flush_occurrences()  # a lost race stays a 409, also when flushed here
+    for listener in _change_listeners:
+        listener(action, reservation, actor, occurrence)
+
+
 def book(request: BookingRequest, *, allow_partial: bool = False,
          now: datetime | None = None) -> Reservation:
     """Check a booking or series and add it to the current transaction (flushed, not committed).
@@ -431,6 +453,7 @@ def book(request: BookingRequest, *, allow_partial: bool = False,
     _flush_occurrences()
     audit(request.booked_by, "create", reservation,
           f"resource={reservation.resource_id} occurrences={len(slots)} skipped={len(bad)}")
+    changed("create", reservation, request.booked_by)
     return reservation
 
 
@@ -464,6 +487,7 @@ def cancel_occurrence(occurrence: ReservationOccurrence, actor: User) -> None:
         reservation.cancelled_at = utcnow()
     audit(actor, "cancel_occurrence", reservation, f"occurrence={occurrence.id}")
     db.session.flush()
+    changed("cancel_occurrence", reservation, actor, occurrence)
 
 
 def cancel_reservation(reservation: Reservation, actor: User | None, *, now: datetime | None = None,
@@ -482,6 +506,7 @@ def cancel_reservation(reservation: Reservation, actor: User | None, *, now: dat
     reservation.touch()
     audit(actor, "cancel", reservation, summary)
     db.session.flush()
+    changed("cancel", reservation, actor)
 
 
 def cancel_following(occurrence: ReservationOccurrence, actor: User) -> None:
@@ -499,6 +524,7 @@ def cancel_following(occurrence: ReservationOccurrence, actor: User) -> None:
         reservation.cancelled_at = utcnow()
     audit(actor, "cancel_following", reservation, f"from_occurrence={occurrence.id}")
     db.session.flush()
+    changed("cancel_following", reservation, actor, occurrence)
 
 
 def _rule_until(rule: str, occurrence: ReservationOccurrence, reservation: Reservation) -> str:
@@ -533,6 +559,7 @@ def change_occurrence(occurrence: ReservationOccurrence, actor: User, *, day: da
     reservation.touch()
     _flush_occurrences()
     audit(actor, "change_occurrence", reservation, f"occurrence={occurrence.id}")
+    changed("change_occurrence", reservation, actor, occurrence)
 
 
 def change_reservation(reservation: Reservation, actor: User, *, title: str, attendees: int,
@@ -588,6 +615,7 @@ def change_reservation(reservation: Reservation, actor: User, *, title: str, att
     reservation.touch()
     _flush_occurrences()
     audit(actor, "change", reservation, f"occurrences={len(bookable)}")
+    changed("change", reservation, actor)
     return reservation
 
 
@@ -633,6 +661,8 @@ def change_following(occurrence: ReservationOccurrence, actor: User, *, title: s
     db.session.add(new)
     _flush_occurrences()
     audit(actor, "change_following", reservation, f"new_reservation={new.id}")
+    changed("change_following", reservation, actor)
+    changed("create", new, actor)
     return new
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import time
+import signal
+import threading
 
 import click
 
@@ -60,9 +61,15 @@ def send_mail_command(loop: bool, interval: float, batch: int):
     """Deliver the queued mails (retries with backoff; safe to run several at once)."""
     from office.core.mail import send_due
 
+    stop = threading.Event()
+    if loop:
+        # Ctrl-C (make run) and SIGTERM (systemd) end the worker between rounds: a mail
+        # being sent is finished and recorded first, never cut off half way.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
     while True:
         sent, failed = send_due(batch)
-        while sent + failed == batch:  # more may be waiting: no pause
+        while sent + failed == batch and not stop.is_set():  # more may be waiting: no pause
             more_sent, more_failed = send_due(batch)
             sent, failed = sent + more_sent, failed + more_failed
             if more_sent + more_failed < batch:
@@ -71,7 +78,9 @@ def send_mail_command(loop: bool, interval: float, batch: int):
             click.echo(f"sent {sent}, failed {failed}")
         if not loop:
             return
-        time.sleep(interval)
+        if stop.wait(interval):
+            click.echo("send-mail stopped")
+            return
 
 
 COMMANDS = {"copy-data": copy_data_command, "backup-sqlite": backup_sqlite_command,

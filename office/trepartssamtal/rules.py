@@ -469,6 +469,23 @@ def check_video_link(mode: MeetingMode, link: str | None) -> str | None:
     return link
 
 
+# Told after a booking, move or cancellation, before the commit: (action, meeting, actor,
+# room or None). office/notifications tells the participants (never the reference).
+_change_listeners: list = []
+
+
+def on_change(listener):
+    """Register `listener(action, meeting, actor, room)` (once per function)."""
+    if listener not in _change_listeners:
+        _change_listeners.append(listener)
+    return listener
+
+
+def changed(action: str, meeting: Trepartssamtal, actor: User | None, *, room=None) -> None:
+    for listener in _change_listeners:
+        listener(action, meeting, actor, room)
+
+
 def _lock_participants(user_ids: list[int]) -> None:
     # Bookings that share a participant take turns (PostgreSQL row locks in id order; SQLite
     # already serialises writers with BEGIN IMMEDIATE), so the re-check below sees the winner.
@@ -529,6 +546,7 @@ def book_proposal(search: Search, key: str, *, reference: str | None, consent: C
     # enters the log.
     booking.audit(search.booked_by, action, meeting, f"mode={meeting.mode.value} "
                   f"participants={len(meeting.participants)} room={room_id or '-'}")
+    changed(action, meeting, search.booked_by, room=proposal.room)
     if proposal.room is None:
         meeting.reservation = None
         return meeting
@@ -590,6 +608,8 @@ def cancel_meeting(meeting: Trepartssamtal, actor: User, status: MeetingStatus,
     _cancel_room(meeting, now)
     meeting.touch()
     booking.audit(actor, "cancel", meeting, f"status={status.value}")
+    changed("cancel", meeting, actor,
+            room=meeting.reservation.resource if meeting.reservation else None)
 
 
 def record_outcome(meeting: Trepartssamtal, actor: User, status: MeetingStatus,
