@@ -437,7 +437,7 @@ def test_audit_log_pages(auth, client, staff, room, create_user):
     for n in range(3):
         db.session.add(AuditEntry(actor_id=staff.id, action="create", object_type="reservation", object_id=n))
     db.session.commit()
-    from office.core import audit_log
+    from office.booking import audit_log
 
     page = audit_log.search(audit_log.AuditQuery(), page=2, per_page=2)
     assert page.total == 3 and len(page.items) == 1 and not page.has_next

@@ -19,13 +19,13 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from office.accounts.models import Role, User
+from office.booking import audit_log
 from office.booking import grid as grids
 from office.booking import rules as booking
 from office.booking.forms import AuditFilterForm, BookingForm, CancelForm, ChangeForm
 from office.booking.grid_cells import CellWords, timeline
 from office.booking.models import ReservationOccurrence
 from office.booking.rules import BookingRefused, BookingRequest
-from office.core import audit_log
 from office.core.database import utcnow, valid_id
 from office.core.extensions import db, htmx
 from office.core.forms import SENSIBLE_YEARS, choices

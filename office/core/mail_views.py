@@ -6,12 +6,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from office.accounts.models import Role
 from office.core import mail
 from office.core.extensions import db
 from office.core.forms import ConfirmForm
 from office.core.models import OutboxMail
-from office.core.security import coordinator_required
+from office.core.security import Role, coordinator_required
 from office.core.templating import add_nav_item
 
 bp = Blueprint("mail", __name__, url_prefix="/mail")

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import enum
 from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, request
 from flask_login import current_user, login_required
 
-from office.accounts.models import Role
+
+class Role(str, enum.Enum):
+    """Who may do what; every feature's access checks speak these (accounts stores them)."""
+
+    coordinator = "coordinator"      # the project leader: premises, allocations, seminars, users
+    agency_admin = "agency_admin"    # its own agency's staff and allocations
+    staff = "staff"
+
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
