@@ -57,7 +57,7 @@ def _set_up(state) -> None:
     add_nav_item("seminars.year_plan", _l("Yearly plan"), roles=(Role.coordinator,))
     add_nav_item("seminars.outbox", _l("Mail outbox"), roles=(Role.coordinator,))
     from office.demo import seed as demo
-    from seminars.calendar import register_feeds
+    from seminars.feeds import register_feeds
     from seminars.demo import seed_seminars
 
     demo.add_demo_step(seed_seminars)
@@ -66,7 +66,7 @@ def _set_up(state) -> None:
     register_gauge("samlokal_mail_queue_length", "Mails in the outbox waiting to be sent "
                    "(queued, due now or later after a failure).", mail.queue_length)
 
-    register_feeds()
+    register_feeds(state.app)  # its sources, feed kinds and /feeds/seminars*.ics
 
 
 def _seminar_for(seminar_id: int) -> Seminar:

@@ -22,7 +22,7 @@ from office.booking import recurrence
 from office.booking import rules as booking
 from office.core.extensions import db
 from office.core.i18n import local_zone, today_local
-from office.feeds import core as feeds
+from office import feeds
 from office.feeds.models import FeedToken
 from office.meetings import rules as meetings
 from office.meetings.models import Attendance

@@ -16,7 +16,7 @@ from office.allocations import rules as allocation_rules
 from office.availability.models import WorkingHours
 from office.booking import rules as booking
 from office.core.extensions import db
-from office.feeds import core as feeds
+from office import feeds
 from office.meetings import rules as meetings
 from office.meetings.models import Attendance, MeetingMember
 from office.premises.models import ResourceKind

@@ -23,6 +23,7 @@ import recurring_ical_events
 import vobject
 from sqlalchemy import select
 
+from office import feeds
 from office.accounts.models import Role
 from office.booking import rules as booking
 from office.booking.models import (
@@ -33,7 +34,7 @@ from office.booking.models import (
 )
 from office.booking.rules import BookingRequest
 from office.core.extensions import db
-from office.feeds import core as feeds
+from office.feeds import registry
 from office.feeds.models import FeedToken
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -73,8 +74,8 @@ def book(room, user, day, start, end, **fields) -> Reservation:
                         now=NOW, allow_partial=True)
 
 
-def new_token(user, kind="personal", target_id=None) -> str:
-    token = feeds.issue_token(user, kind, target_id)
+def new_token(user, kind="personal", target_id=None, name=None) -> str:
+    token = feeds.issue_token(user, kind, target_id, name)
     db.session.commit()
     return token
 
@@ -176,12 +177,22 @@ def test_unknown_token_is_404_and_revoked_is_410(client, staff):
     assert client.get(f"/feeds/{token}.ics", headers={"If-None-Match": "*"}).status_code == 410
 
 
-def test_regenerating_stops_the_old_link_at_once(client, staff):
+def test_renewing_a_link_stops_the_old_one_at_once(client, staff):
     old = new_token(staff)
     etag = client.get(f"/feeds/{old}.ics").headers["ETag"]
-    new = new_token(staff)
+    row = db.session.scalars(select(FeedToken)).one()
+    new = feeds.replace_token(staff, row)
+    db.session.commit()
     assert client.get(f"/feeds/{old}.ics", headers={"If-None-Match": etag}).status_code == 410
     assert client.get(f"/feeds/{new}.ics").status_code == 200
+
+
+def test_a_second_link_to_a_feed_leaves_the_first_working(client, staff):
+    phone = new_token(staff, name="Telefon")
+    laptop = new_token(staff, name="Jobbdator")
+    assert client.get(f"/feeds/{phone}.ics").status_code == 200
+    assert client.get(f"/feeds/{laptop}.ics").status_code == 200
+    assert sorted(t.name for t in feeds.active_tokens(staff)) == ["Jobbdator", "Telefon"]
 
 
 def test_deactivated_user_feeds_are_gone(client, staff):
@@ -313,7 +324,8 @@ def test_a_source_cannot_leak_a_trepartssamtal_either(app, staff, monkeypatch):
                             start=datetime(2026, 4, 1, 9, tzinfo=STOCKHOLM),
                             end=datetime(2026, 4, 1, 10, tzinfo=STOCKHOLM),
                             last_modified=NOW, kind="trepartssamtal")
-    monkeypatch.setitem(feeds._SOURCES, "personal", [feeds.Source("personal", lambda s: [event])])
+    monkeypatch.setitem(registry._SOURCES, "personal",
+                        [feeds.Source("personal", lambda s, now: [event])])
     body = feeds.render_feed(feeds.FeedSubject("personal", None, staff.id, "sv"))
     assert b"Nora" not in body and b"SUMMARY:Trepartssamtal" in body
 
@@ -427,8 +439,8 @@ def test_all_day_and_multi_day_items_from_a_source(app, staff, monkeypatch):
                                 start=datetime(2026, 10, 24, 13, 0, tzinfo=STOCKHOLM),
                                 end=datetime(2026, 10, 26, 12, 0, tzinfo=STOCKHOLM),
                                 last_modified=NOW)
-    monkeypatch.setitem(feeds._SOURCES, "public_seminars",
-                        [feeds.Source("public_seminars", lambda s: [all_day, overnight])])
+    monkeypatch.setitem(registry._SOURCES, "public_seminars",
+                        [feeds.Source("public_seminars", lambda s, now: [all_day, overnight])])
     body = feeds.render_feed(feeds.public_subject("public_seminars"))
     text = body.decode()
     assert "DTSTART;VALUE=DATE:20261012\r\nDTEND;VALUE=DATE:20261015" in text
@@ -456,7 +468,7 @@ def test_public_seminars_feed_is_an_empty_valid_calendar_until_seminars_register
 
 
 def test_registered_sources_join_the_personal_and_seminar_feeds(client, staff, monkeypatch):
-    def registrations(subject):
+    def registrations(subject, now=None):
         from flask_babel import gettext
 
         return [feeds.FeedEvent(uid=f"registration-{subject.user_id}", summary=gettext("Kick-off"),
@@ -464,19 +476,20 @@ def test_registered_sources_join_the_personal_and_seminar_feeds(client, staff, m
                                 end=datetime(2026, 9, 1, 12, tzinfo=STOCKHOLM),
                                 last_modified=NOW, url="https://example.org/seminars/1")]
 
-    def one_seminar(subject):
+    def one_seminar(subject, now):
         return registrations(subject) if subject.target_id == 1 else []
 
-    monkeypatch.setitem(feeds._SOURCES, "personal", [])
-    monkeypatch.setitem(feeds._SOURCES, "seminar", [])
+    monkeypatch.setitem(registry._SOURCES, "personal", [])
+    monkeypatch.setitem(registry._SOURCES, "seminar", [])
     # Without an access rule a public kind is public when its sources know the target
     # (the seminars package registers its own rule: tests/test_feed_sources.py).
-    monkeypatch.setitem(feeds._KINDS, "seminar", feeds.FeedKind("seminar", "Seminar", private=False,
-                                                                needs_target=True))
+    monkeypatch.setitem(registry._KINDS, "seminar", feeds.FeedKind("seminar", "Seminar",
+                                                                   private=False,
+                                                                   needs_target=True))
     feeds.add_source("personal", registrations)  # no stamp: events are built to make one
     feeds.add_source("seminar", one_seminar,
-                     stamp=lambda s: feeds.Stamp(NOW if s.target_id == 1 else None,
-                                                 1 if s.target_id == 1 else 0))
+                     stamp=lambda s, now: feeds.Stamp(NOW if s.target_id == 1 else None,
+                                                      1 if s.target_id == 1 else 0))
     url = f"/feeds/{new_token(staff)}.ics"
     response = client.get(url)
     body = response.get_data()

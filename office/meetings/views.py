@@ -20,13 +20,21 @@ from office.core.forms import ConfirmForm, choices
 from office.core.i18n import today_local
 from office.core.security import coordinator_required
 from office.core.templating import add_nav_item
-from office.feeds import core as feeds
+from office import feeds
 from office.meetings import rules as meetings
 from office.meetings.forms import ATTENDANCE_LABELS, MeetingMemberForm, MeetingSeriesForm
 from office.meetings.models import Attendance, MeetingMember, MeetingSeries
 from office.premises.models import Resource, ResourceKind, Site
 
 bp = Blueprint("meetings", __name__, url_prefix="/meetings")
+
+
+@bp.record_once
+def _plug_into_feeds(state) -> None:
+    from office.meetings.feeds import register_feeds
+
+    register_feeds(state.app)  # its feed sources and kinds (office/meetings/feeds.py)
+
 
 add_nav_item("meetings.my_meetings", _l("My meetings"))
 
