@@ -55,11 +55,16 @@ def is_safe_redirect(target: str | None) -> bool:
     return not parts.scheme and not parts.netloc and "\\" not in target
 
 
+ALWAYS_VARY = ("HX-Request", "Cookie")
+
+
 def add_standard_headers(headers, *, secure: bool, cacheable: bool = False) -> None:
-    """Give an answer the headers every answer carries: security headers, `Vary: HX-Request`
-    (pages answer htmx with a fragment) and, unless it says otherwise, `Cache-Control:
-    no-store`. The one place they are made: Flask's responses get them below, the feeds'
-    304 fast path (office/feeds/fastpath.py) runs its headers through here too.
+    """Give an answer the headers every answer carries: security headers, `Vary:
+    HX-Request, Cookie` and, unless it says otherwise, `Cache-Control: no-store`.
+
+    The one place they are made: Flask's responses get them below, and the feeds' 304
+    fast path (office/feeds/fastpath.py), which answers before Flask, runs its own through
+    here too, so a 304 and its 200 carry the same headers.
 
     `headers` is a werkzeug Headers (or a dict); what the answer set itself is kept.
     """
@@ -74,16 +79,19 @@ def add_standard_headers(headers, *, secure: bool, cacheable: bool = False) -> N
     if not cacheable and "Cache-Control" not in headers:
         # Pages hold personal data: do not keep them in shared caches.
         headers["Cache-Control"] = "no-store"
-    vary = headers.get("Vary")
-    if not vary:
-        headers["Vary"] = "HX-Request"
-    elif "hx-request" not in {part.strip().lower() for part in vary.split(",")}:
-        headers["Vary"] = vary + ", HX-Request"
+    # Every answer may differ by the session (Flask-Login reads it on every request, so
+    # Flask would add Cookie anyway) and pages answer htmx with a fragment.
+    vary = headers.get("Vary") or ""
+    present = {part.strip().lower() for part in vary.split(",")}
+    missing = [name for name in ALWAYS_VARY if name.lower() not in present]
+    if missing:
+        headers["Vary"] = ", ".join([vary, *missing] if vary else missing)
 
 
 def install_security_headers(app: Flask) -> None:
     @app.after_request
     def _headers(response):
-        add_standard_headers(response.headers, secure=bool(app.config.get("SESSION_COOKIE_SECURE")),
+        add_standard_headers(response.headers,
+                             secure=bool(app.config.get("SESSION_COOKIE_SECURE")),
                              cacheable=request.endpoint == "static")
         return response

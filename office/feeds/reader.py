@@ -111,7 +111,7 @@ def _fetch(connection, sql: str, args) -> list:
 
 def _run_once(engine, sql: str, args) -> list:
     """Outside one_connection(): a pooled connection for this one read."""
-    fairy = engine.raw_connection()  # the pool pings it first where configured
+    fairy = _raw_connection(engine)  # the pool pings it first where configured
     try:
         return _fetch(fairy, sql, args)
     except engine.dialect.loaded_dbapi.Error as error:
@@ -139,10 +139,20 @@ def _run_on_reader(engine, slot: list, sql: str, args) -> list:
         raise _wrapped(engine, sql, args, error) from error
 
 
+def _raw_connection(engine):
+    """A DB-API connection from the pool; while the database is away, SQLAlchemy's
+    OperationalError (the pool itself lets the driver's own exception through)."""
+    try:
+        return engine.raw_connection()
+    except engine.dialect.loaded_dbapi.Error as error:
+        raise _wrapped(engine, "connect", None, error) from error
+
+
 def _wrapped(engine, sql: str, args, error: Exception) -> DBAPIError:
     """SQLAlchemy's exception for a DB-API error (OperationalError: the database is away)."""
+    # hide_parameters: a token's hash is no business of a log line.
     return DBAPIError.instance(sql, args, error, engine.dialect.loaded_dbapi.Error,
-                               dialect=engine.dialect)
+                               hide_parameters=True, dialect=engine.dialect)
 
 
 # A one-element list holding the thread's reader connection while one_connection() runs
@@ -173,7 +183,7 @@ def _reader_connection():
             and reader.engine is not None and reader.engine() is engine):
         return reader.connection
     _drop_reader()
-    fairy = engine.raw_connection()  # OperationalError while the database is away
+    fairy = _raw_connection(engine)
     fairy.detach()  # closing it closes it; the pool never sees it again
     connection = fairy.dbapi_connection
     if engine.dialect.name != "sqlite":  # SQLite is in autocommit mode already
