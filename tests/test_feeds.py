@@ -790,3 +790,27 @@ def test_deactivating_a_person_stops_their_links_for_good(client, auth, staff, r
         assert client.get(f"/feeds/{token}.ics").status_code == 410
         assert client.get(f"/feeds/{token}.ics", headers={"If-None-Match": "*"}).status_code == 410
     assert client.get(f"/feeds/{new_token(staff)}.ics").status_code == 200  # a new one works
+
+
+# --- the nginx example ---------------------------------------------------------------------
+
+def test_the_nginx_example_keeps_secret_paths_out_of_its_logs(app):
+    """deploy/nginx.conf logs every path with a token as its route (checked against the app's
+    routes: a new one with a <token> needs a line in the map)."""
+    conf = (HERE.parent / "deploy" / "nginx.conf").read_text()
+    block = conf[conf.index("map $uri $samlokal_logged_path {"):]
+    block = block[:block.index("}\n")]
+    patterns = [re.compile(found.replace("(?<", "(?P<"))  # PCRE's named groups in Python
+                for found in re.findall(r'"~([^"]+)"', block)]
+    secret = "AbC_-" * 9
+    secret_rules = [r.rule for r in app.url_map.iter_rules() if "<token>" in r.rule]
+    assert "/feeds/<token>.ics" in secret_rules and len(secret_rules) >= 3
+    for rule in secret_rules:
+        assert any(p.search(rule.replace("<token>", secret)) for p in patterns), rule
+    assert not any(p.search("/feeds/seminars.ics") for p in patterns)
+    log_format = conf[conf.index("log_format samlokal"):]
+    log_format = log_format[:log_format.index(";")]
+    for leak in ("$request ", "$request_uri", "$uri", "$args", "$query_string", "$http_referer"):
+        assert leak not in log_format, leak
+    access_logs = re.findall(r"^\s*access_log\s+([^;]+);", conf, re.MULTILINE)
+    assert access_logs and all(line.split()[-1] in ("samlokal", "off") for line in access_logs)
