@@ -173,11 +173,6 @@ def _install_request_hooks(app: Flask) -> None:
             except ValueError:  # created in another context; nothing to reset
                 pass
 
-    @app.after_request
-    def _vary_on_htmx(response):
-        response.vary.add("HX-Request")
-        return response
-
     install_request_transaction(app)
     install_security_headers(app)
     install_request_logging(app)

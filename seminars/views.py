@@ -56,12 +56,12 @@ def _set_up(state) -> None:
     add_nav_item("seminars.list_seminars", _l("Seminars"))
     add_nav_item("seminars.year_plan", _l("Yearly plan"), roles=(Role.coordinator,))
     from office.demo import seed as demo
-    from seminars.calendar import register_feeds
     from seminars.closures import register as register_closures
     from seminars.demo import seed_seminars
+    from seminars.feeds import register_feeds
 
     demo.add_demo_step(seed_seminars)
-    register_feeds()
+    register_feeds(state.app)  # its sources, feed kinds and /feeds/seminars*.ics
     register_closures()  # seminar days on a closed day are flagged for the coordinator
 
 

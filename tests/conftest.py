@@ -231,7 +231,7 @@ def use_app(app) -> None:
     an app with rate limits on leaves it enabled for the next app that does not re-init it.
     The feed caches are keyed by ids and timestamps that the next test's rows may repeat.
     """
-    from office.feeds import core as feeds
+    from office import feeds
 
     limiter.init_app(app)
     feeds.clear_caches()

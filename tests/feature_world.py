@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import select
 
+from office import feeds
 from office.accounts.models import Agency, User
 from office.allocations import rules as allocations
 from office.allocations.models import Allocation, Term
@@ -23,7 +24,6 @@ from office.booking import rules as booking
 from office.core.extensions import db
 from office.core.i18n import local_zone, today_local
 from office.core.models import OutboxMail
-from office.feeds import core as feeds
 from office.feeds.models import FeedToken
 from office.meetings import rules as meetings
 from office.meetings.models import Attendance

@@ -245,7 +245,8 @@ FORMS = [
          {"prefix": st.sampled_from(["personal", "agency", "resource", "series", ""]),
           "personal-kind": st.sampled_from(["personal", "agency"]),
           "agency-kind": st.just("agency"), "agency-target_id": st.just("{agency_id}"),
-          "resource-kind": st.just("resource"), "resource-target_id": st.just("{resource_id}")}),
+          "resource-kind": st.just("resource"), "resource-target_id": st.just("{resource_id}"),
+          "personal-name": NAMES, "agency-name": NAMES, "resource-name": NAMES}),
     Form("/feeds/<int:token_id>/regenerate", (STAFF,)),
     Form("/feeds/<int:token_id>/revoke", (STAFF,)),
     # mail (office/core)

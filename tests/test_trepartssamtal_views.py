@@ -244,7 +244,7 @@ def test_reference_never_leaks_to_non_participants_logs_or_error_pages(app, clie
             assert REFERENCE in visitor.client.get(f"/trepartssamtal/{meeting.id}").get_data(as_text=True)
     assert visited > 50
     # Nor in any calendar feed, not even a participant's own (feed URLs get forwarded).
-    from office.feeds import core as feeds
+    from office import feeds
 
     for user in outsiders + [place["sara"], place["ali"]]:
         for kind, target in (("personal", None), ("resource", place["room"].id),

@@ -39,6 +39,14 @@ from office.premises.models import Resource, Site
 
 bp = Blueprint("allocations", __name__, url_prefix="/allocations")
 
+
+@bp.record_once
+def _plug_into_feeds(state) -> None:
+    from office.allocations.feeds import register_feeds
+
+    register_feeds(state.app)  # its feed sources and kinds (office/allocations/feeds.py)
+
+
 add_nav_item("allocations.plan", _l("Allocation plan"))
 add_nav_item("allocations.utilization_page", _l("Utilization"), (Role.coordinator, Role.agency_admin))
 

@@ -37,6 +37,14 @@ from office.premises.models import Resource, Site
 
 bp = Blueprint("bookings", __name__)
 
+
+@bp.record_once
+def _plug_into_feeds(state) -> None:
+    from office.booking.feeds import register_feeds
+
+    register_feeds(state.app)  # its feed sources and kinds (office/booking/feeds.py)
+
+
 add_nav_item("bookings.grid", _l("Bookings"), position=0)
 add_nav_item("bookings.my_bookings", _l("My bookings"), position=1)
 add_nav_item("bookings.audit", _l("Audit log"), roles=(Role.coordinator,))

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from office import feeds
 from office.accounts.models import User
 from office.allocations import rules as allocation_rules
 from office.allocations.models import Term
@@ -20,13 +21,20 @@ from office.core.i18n import today_local
 from office.core.security import coordinator_required
 from office.core.templating import add_nav_item
 from office.core.transaction import conflicts_become, undo_refused_action
-from office.feeds import core as feeds
 from office.meetings import rules as meetings
 from office.meetings.forms import ATTENDANCE_LABELS, MeetingMemberForm, MeetingSeriesForm
 from office.meetings.models import Attendance, MeetingMember, MeetingSeries
 from office.premises.models import Resource, ResourceKind, Site
 
 bp = Blueprint("meetings", __name__, url_prefix="/meetings")
+
+
+@bp.record_once
+def _plug_into_feeds(state) -> None:
+    from office.meetings.feeds import register_feeds
+
+    register_feeds(state.app)  # its feed sources and kinds (office/meetings/feeds.py)
+
 
 add_nav_item("meetings.my_meetings", _l("My meetings"))
 

@@ -13,7 +13,7 @@ from email.utils import parseaddr
 import icalendar
 from flask import current_app
 
-from office.feeds import core as feeds
+from office import feeds
 
 
 def scheduling_ics(events: list[feeds.FeedEvent], method: str, attendee: str,

@@ -7,16 +7,17 @@ from dataclasses import replace
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from office import feeds
 from office.accounts import rules as accounts
+from office.booking import feeds as booking_feeds
 from office.booking import rules as booking
 from office.booking.models import OccurrenceState, Reservation, ReservationKind
 from office.core.extensions import db
 from office.core.mail import external_url
-from office.feeds import core as feeds
 from office.meetings.models import MeetingSeries
 from office.notifications.rules import footer, tell, when
 from office.trepartssamtal import rules as trepartssamtal
-from office.trepartssamtal.models import MeetingMode, Trepartssamtal
+from office.trepartssamtal.models import NEUTRAL_TITLE, MeetingMode, Trepartssamtal
 
 
 def register() -> None:
@@ -28,8 +29,9 @@ def register() -> None:
 # --- bookings (made for someone) and meeting occurrences --------------------------------------
 
 def _reservation_events(reservation: Reservation) -> list[feeds.FeedEvent]:
-    loaded = feeds.load_reservations([reservation.id])
-    return [e for row, occurrences in loaded for e in feeds.reservation_events(row, occurrences)]
+    loaded = booking_feeds.load_reservations([reservation.id])
+    return [e for row, occurrences in loaded
+            for e in booking_feeds.reservation_events(row, occurrences)]
 
 
 def _is_cancelled(reservation: Reservation) -> bool:
@@ -160,7 +162,7 @@ def trepartssamtal_changed(action: str, meeting: Trepartssamtal, actor, room=Non
 
     def event():
         return feeds.FeedEvent(
-            uid=f"trepartssamtal-{meeting.id}", summary=feeds.TREPARTSSAMTAL,
+            uid=f"trepartssamtal-{meeting.id}", summary=NEUTRAL_TITLE,
             start=meeting.starts_at, end=meeting.ends_at,
             last_modified=meeting.updated_at, sequence=meeting.sequence or 0,
             created=meeting.created_at, location=_place(meeting, room), url=link,

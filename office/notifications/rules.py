@@ -11,10 +11,10 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 
+from office import feeds
 from office.accounts.models import User
 from office.core.extensions import db
 from office.core.mail import queue_mail
-from office.feeds import core as feeds
 from office.notifications.calendar import scheduling_ics
 from office.notifications.models import MailOptOut
 

@@ -7,13 +7,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from office.booking import rules as booking
 from office.booking.models import Reservation
 from office.core.database import utcnow
 from office.core.extensions import db
-from office.feeds.core import TREPARTSSAMTAL
 from office.premises.models import Resource
 from office.premises.rules import ClosureImpact, add_closure_impact
 from office.trepartssamtal import rules as meetings
+from office.trepartssamtal.models import NEUTRAL_TITLE as TREPARTSSAMTAL
 from office.trepartssamtal.models import MeetingStatus, Trepartssamtal
 
 
@@ -46,6 +47,6 @@ def trepartssamtal_on_closed_days(site, first, last, fits, *, apply=False, actor
             meeting.outcome_recorded_at = now
             meetings._cancel_room(meeting, now)
             meeting.touch()
-            meetings._audit(actor, "cancel", meeting, "status=cancelled_by_staff closed")
+            booking.audit(actor, "cancel", meeting, "status=cancelled_by_staff closed")
             meetings.changed("cancel", meeting, actor, room=room)
     return items

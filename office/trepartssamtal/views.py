@@ -48,6 +48,14 @@ from office.trepartssamtal.models import MeetingMode, MeetingStatus, Trepartssam
 
 bp = Blueprint("trepartssamtal", __name__, url_prefix="/trepartssamtal")
 
+
+@bp.record_once
+def _plug_into_feeds(state) -> None:
+    from office.trepartssamtal.feeds import register_feeds
+
+    register_feeds(state.app)  # its feed sources and kinds (office/trepartssamtal/feeds.py)
+
+
 # Which field a refusal belongs to (others are shown above the proposals).
 FIELD_OF = {
     "personal_number": "reference", "bad_reference": "reference",
