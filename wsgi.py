@@ -20,6 +20,7 @@ MODEL_MODULES = (
     "office.core.models", "office.accounts.models", "office.premises.models",
     "office.booking.models", "office.allocations.models", "office.meetings.models",
     "office.availability.models", "office.trepartssamtal.models", "office.feeds.models",
+    "office.notifications.models",
     "seminars.models",
 )
 CLI_MODULES = (
@@ -119,15 +120,25 @@ def _register_blueprints(app: Flask) -> None:
     from office.allocations import views as allocations
     from office.availability import views as availability
     from office.booking import views as bookings
+    from office.core import mail_views as mail
     from office.dashboard import views as home
     from office.meetings import views as meetings
+    from office.notifications import handlers as notify
+    from office.notifications import views as notifications
     from office.premises import views as premises
     from office.trepartssamtal import views as trepartssamtal
     from seminars.views import bp as seminars_bp
 
     for blueprint in (home.bp, auth.bp, users.bp, premises.bp, bookings.bp, allocations.bp,
-                      meetings.bp, availability.bp, trepartssamtal.bp, seminars_bp):
+                      meetings.bp, availability.bp, trepartssamtal.bp, seminars_bp, mail.bp,
+                      notifications.bp):
         app.register_blueprint(blueprint)
+    notify.register()  # mails to the people a booking, meeting or invitation concerns
+    from office.booking import closures as booking_closures
+    from office.trepartssamtal import closures as trepartssamtal_closures
+
+    booking_closures.register()  # what a closed day or new opening hours cancel
+    trepartssamtal_closures.register()
     from office.feeds import views as feeds
 
     feeds.init_app(app)  # blueprint, nav item and the 304 fast path for polling clients
@@ -161,11 +172,6 @@ def _install_request_hooks(app: Flask) -> None:
                 database.reset_write_intent(token)
             except ValueError:  # created in another context; nothing to reset
                 pass
-
-    @app.after_request
-    def _vary_on_htmx(response):
-        response.vary.add("HX-Request")
-        return response
 
     install_request_transaction(app)
     install_security_headers(app)

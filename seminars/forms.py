@@ -28,7 +28,13 @@ from wtforms.validators import (
 )
 
 from office.core.forms import MultiCheckboxField, choices, no_control_characters
-from seminars.models import KIND_LABELS, AttendanceMode, Audience, SeminarKind, VenueKind
+from seminars.models import (
+    KIND_LABELS,
+    AttendanceMode,
+    Audience,
+    SeminarKind,
+    VenueKind,
+)
 
 LANGUAGE_CHOICES = [("sv", "Svenska"), ("en", "English")]
 

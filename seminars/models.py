@@ -1,4 +1,4 @@
-"""Seminars, their days and sessions, registrations, evaluations and the mail outbox.
+"""Seminars, their days and sessions, registrations and evaluations (mail: office/core/mail.py).
 
 Times of a day are local wall-clock times (the premises' zone); the registration
 deadline and every timestamp are aware UTC. Registrations keep their `arrival` number
@@ -410,44 +410,3 @@ class Evaluation(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     registration: Mapped[Registration] = relationship(back_populates="evaluation")
-
-
-class MailStatus(str, enum.Enum):
-    queued = "queued"
-    sent = "sent"
-    failed = "failed"  # gave up after MAIL_MAX_ATTEMPTS
-
-
-class OutboxMail(db.Model):
-    """A mail written in the same transaction as the change that causes it.
-
-    Subject, body and calendar file are rendered when queued (in the recipient's
-    language), so the sender only delivers.
-    """
-
-    __tablename__ = "outbox_mail"
-    __table_args__ = (Index("ix_outbox_mail_due", "status", "next_attempt_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(30))
-    seminar_id: Mapped[int | None] = mapped_column(
-        ForeignKey("seminar.id", ondelete="SET NULL"), index=True
-    )
-    registration_id: Mapped[int | None] = mapped_column(
-        ForeignKey("seminar_registration.id", ondelete="SET NULL"), index=True
-    )
-    recipient: Mapped[str] = mapped_column(String(254))
-    locale: Mapped[str] = mapped_column(String(5))
-    subject: Mapped[str] = mapped_column(String(300))
-    body: Mapped[str] = mapped_column(Text)
-    ics: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[MailStatus] = mapped_column(_enum(MailStatus, 10), default=MailStatus.queued)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # A sender that claimed the mail holds it until then (a crashed sender's claim expires).
-    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_error: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    seminar: Mapped[Seminar | None] = relationship()

@@ -3,6 +3,8 @@
 Rooms of our sites are booked through `office.booking.rules` (kind=seminar), the one place
 with the booking rules: `venue_clashes()` lists what stands in the way date by date
 (nothing is written), `publish()` books every day's room or refuses with the list.
+Every function adds to the caller's transaction and never commits: a publish that loses a
+room on its second day leaves nothing of the first (office/core/transaction.py).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from office.booking.rules import Problem
 from office.core.database import utcnow
 from office.core.extensions import db
 from seminars import mail
+from seminars.calendar import ends_at, starts_at  # noqa: F401 - planning.starts_at for callers
 from seminars.models import (
     Presenter,
     Registration,
@@ -79,16 +82,6 @@ def local_start(seminar: Seminar, day: SeminarDay) -> datetime:
 
 def local_end(seminar: Seminar, day: SeminarDay) -> datetime:
     return datetime.combine(day.day, day.end_time, tzinfo=ZoneInfo(seminar.timezone))
-
-
-def starts_at(seminar: Seminar) -> datetime | None:
-    return booking.to_utc(seminar.days[0].day, seminar.days[0].start_time,
-                          ZoneInfo(seminar.timezone)) if seminar.days else None
-
-
-def ends_at(seminar: Seminar) -> datetime | None:
-    return booking.to_utc(seminar.days[-1].day, seminar.days[-1].end_time,
-                          ZoneInfo(seminar.timezone)) if seminar.days else None
 
 
 def end_of_local_day(day: date, zone_name: str) -> datetime:
@@ -158,7 +151,6 @@ def deadline_text(seminar: Seminar, today: date) -> str:
 
 def editable(seminar: Seminar) -> None:
     if seminar.state in (SeminarState.cancelled, SeminarState.finished):
-        db.session.rollback()
         raise PlanningRefused([plan_problem("cannot_change")])
 
 
@@ -197,7 +189,6 @@ def save_details(seminar: Seminar, actor: User, agencies: list[Agency],
     db.session.flush()
     if changed:
         booking.audit(actor, "create" if is_new else "change", seminar)
-    db.session.commit()
 
 
 def announce_change(seminar: Seminar) -> None:
@@ -210,7 +201,6 @@ def add_day(seminar: Seminar, actor: User, *, day: date, start_time: time, end_t
     """A day of the programme; on a published seminar its room is booked at once."""
     editable(seminar)
     if any(d.day == day for d in seminar.days):
-        db.session.rollback()
         raise PlanningRefused([plan_problem("day_exists", day)])
     seminar_day = SeminarDay(day=day, start_time=start_time, end_time=end_time,
                              resource_id=resource_id)
@@ -219,11 +209,9 @@ def add_day(seminar: Seminar, actor: User, *, day: date, start_time: time, end_t
     if seminar.state == SeminarState.published:
         problems = _day_problems(seminar, seminar_day, actor)
         if problems:
-            db.session.rollback()
             raise PlanningConflict(problems)
         _book_day(seminar, seminar_day, actor)
         announce_change(seminar)
-    db.session.commit()
     return seminar_day
 
 
@@ -236,8 +224,7 @@ def remove_day(seminar: Seminar, seminar_day: SeminarDay, actor: User) -> None:
         announce_change(seminar)
     db.session.flush()
     if reservation is not None and reservation.cancelled_at is None:
-        booking.cancel_reservation(reservation, actor)  # commits
-    db.session.commit()
+        booking.cancel_reservation(reservation, actor)
 
 
 def add_session(seminar_day: SeminarDay, *, start_time: time, end_time: time, title: str,
@@ -246,13 +233,11 @@ def add_session(seminar_day: SeminarDay, *, start_time: time, end_time: time, ti
     """A programme item; presenters one per line as "Name, Agency or organisation"."""
     editable(seminar_day.seminar)
     if start_time < seminar_day.start_time or end_time > seminar_day.end_time:
-        db.session.rollback()
         raise PlanningRefused([plan_problem("session_outside_day", seminar_day.day)])
     session = SeminarSession(start_time=start_time, end_time=end_time, title=title.strip(),
                              room=room.strip(), capacity=capacity, sign_up=sign_up)
     session.presenters = parse_presenters(presenters)
     seminar_day.sessions.append(session)
-    db.session.commit()
     return session
 
 
@@ -346,41 +331,27 @@ def _book_day(seminar: Seminar, seminar_day: SeminarDay, actor: User) -> None:
         return
     if seminar_day.reservation is not None and seminar_day.reservation.cancelled_at is None:
         return
-    day_id = seminar_day.id
-    reservation = booking.book(_booking_request(seminar, seminar_day, actor))  # commits
-    db.session.get(SeminarDay, day_id).reservation_id = reservation.id
+    seminar_day.reservation = booking.book(_booking_request(seminar, seminar_day, actor))
 
 
 def publish(seminar: Seminar, actor: User) -> None:
-    """Book the rooms and open registration; refuses with every clash, date by date."""
+    """Book the rooms and open registration; refuses with every clash, date by date.
+
+    Someone may take a room between the check and the booking: the refusal then leaves
+    the rooms of earlier days unbooked too, as the whole transaction is undone.
+    """
     if seminar.state != SeminarState.draft:
-        db.session.rollback()
         raise PlanningRefused([plan_problem("not_draft")])
     problems = venue_clashes(seminar, actor)
     if problems:
-        db.session.rollback()
         raise PlanningConflict(problems)
-    seminar_id = seminar.id
-    booked: list[int] = []
     try:
         for seminar_day in list(seminar.days):
             _book_day(seminar, seminar_day, actor)
-            if seminar_day.reservation_id:
-                booked.append(seminar_day.reservation_id)
-            db.session.commit()
     except booking.BookingRefused as refused:
-        # Someone took a room between the check and the booking: undo ours.
-        for reservation_id in booked:
-            booking.cancel_reservation(db.session.get(Reservation, reservation_id), actor)
-        seminar = db.session.get(Seminar, seminar_id)
-        for seminar_day in seminar.days:
-            seminar_day.reservation_id = None
-        db.session.commit()
         raise PlanningConflict(refused.problems) from None
-    seminar = db.session.get(Seminar, seminar_id)
     seminar.state = SeminarState.published
     booking.audit(actor, "publish", seminar)
-    db.session.commit()
 
 
 def cancel_seminar(seminar: Seminar, actor: User) -> None:
@@ -390,24 +361,26 @@ def cancel_seminar(seminar: Seminar, actor: User) -> None:
     seminar.sequence += 1
     mail.queue_for_seminar("cancelled", seminar)
     booking.audit(actor, "cancel", seminar)
-    reservations = [d.reservation for d in seminar.days
-                    if d.reservation is not None and d.reservation.cancelled_at is None]
-    db.session.commit()
-    for reservation in reservations:
-        booking.cancel_reservation(reservation, actor)  # commits
+    for seminar_day in seminar.days:
+        reservation = seminar_day.reservation
+        if reservation is not None and reservation.cancelled_at is None:
+            booking.cancel_reservation(reservation, actor)
 
 
 def finish_seminar(seminar: Seminar, actor: User | None) -> None:
     seminar.state = SeminarState.finished
     booking.audit(actor, "finish", seminar)
-    db.session.commit()
 
 
 def finish_past_seminars(now: datetime | None = None) -> int:
-    """Mark published seminars whose last day has ended as finished (scheduled job)."""
+    """Mark published seminars whose last day has ended as finished (scheduled job).
+
+    The caller's unit of work commits (seminars/cli.py).
+    """
     now = now or utcnow()
     done = 0
-    # SKIP LOCKED: a second runner (another machine) leaves what the first holds.
+    # SKIP LOCKED: a second runner (another machine) leaves what the first holds until the
+    # first one's unit of work commits.
     published = select(Seminar).where(Seminar.state == SeminarState.published).with_for_update(
         skip_locked=True, of=Seminar).execution_options(populate_existing=True)
     for seminar in db.session.scalars(published):
@@ -415,7 +388,6 @@ def finish_past_seminars(now: datetime | None = None) -> int:
         if end is not None and end <= now:
             seminar.state = SeminarState.finished
             done += 1
-    db.session.commit()
     return done
 
 
@@ -495,7 +467,6 @@ def copy_to_next_year(seminar_ids: list[int], actor: User) -> list[Seminar]:
     db.session.flush()
     for copy in copies:
         booking.audit(actor, "copy", copy, f"from_seminar={copy.copied_from_id}")
-    db.session.commit()
     return copies
 
 

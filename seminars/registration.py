@@ -1,8 +1,8 @@
 """Registration rules: who may register, capacity, the waiting list and promotion.
 
 Plain functions (no request, no template) so views, CLI and the benchmark call them.
-Each public function is one transaction: it commits on success and rolls back and
-raises `RegistrationRefused` (422) or `RegistrationConflict` (409) otherwise.
+They add to the caller's transaction (the request, office/core/transaction.py) and raise
+`RegistrationRefused` (422) or `RegistrationConflict` (409); they never commit.
 
 Capacity under concurrency: every change that counts places first locks the seminar
 row (SELECT ... FOR UPDATE on PostgreSQL; on SQLite the write transaction is already
@@ -20,13 +20,14 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from office.accounts.models import User
 from office.availability.rules import add_busy_source
 from office.core.database import utcnow
 from office.core.extensions import db
+from office.core.transaction import conflicts_become
 from seminars import mail
+from seminars.calendar import ends_at
 from seminars.models import (
     AttendanceMode,
     Audience,
@@ -200,43 +201,36 @@ def register_guest(seminar_id: int, *, name: str, organisation: str, email: str,
 def _register(seminar_id: int, *, now, allowed, user, email: str, **fields) -> Outcome:
     now = now or utcnow()
     email = email.strip().lower()
-    try:
-        seminar = _check_open(lock_seminar(seminar_id), now)
-        allowed(seminar)
-        registration = db.session.scalar(select(Registration).where(
-            Registration.seminar_id == seminar.id, Registration.email == email))
-        if registration is not None and registration.is_active:
-            raise RegistrationConflict("duplicate", email=email)
-        seminar.registration_counter += 1
-        full = count_confirmed(seminar.id) >= seminar.capacity
-        if registration is None:
-            registration = Registration(seminar=seminar, email=email)
-            db.session.add(registration)
-        token = None
-        if user is None:
-            token, registration.token_hash = new_token()
-        registration.user_id = user.id if user is not None else None
-        for name, value in fields.items():
-            setattr(registration, name, value)
-        registration.status = RegistrationStatus.waiting if full else RegistrationStatus.confirmed
-        registration.arrival = seminar.registration_counter
-        # Stamped under the lock: created_at follows the arrival order.
-        registration.created_at, registration.cancelled_at = utcnow(), None
-        registration.attendances = []
+    seminar = _check_open(lock_seminar(seminar_id), now)
+    allowed(seminar)
+    registration = db.session.scalar(select(Registration).where(
+        Registration.seminar_id == seminar.id, Registration.email == email))
+    if registration is not None and registration.is_active:
+        raise RegistrationConflict("duplicate", email=email)
+    seminar.registration_counter += 1
+    full = count_confirmed(seminar.id) >= seminar.capacity
+    if registration is None:
+        registration = Registration(seminar=seminar, email=email)
+        db.session.add(registration)
+    token = None
+    if user is None:
+        token, registration.token_hash = new_token()
+    registration.user_id = user.id if user is not None else None
+    for name, value in fields.items():
+        setattr(registration, name, value)
+    registration.status = RegistrationStatus.waiting if full else RegistrationStatus.confirmed
+    registration.arrival = seminar.registration_counter
+    # Stamped under the lock: created_at follows the arrival order.
+    registration.created_at, registration.cancelled_at = utcnow(), None
+    registration.attendances = []
+    # The unique constraint: the same e-mail may have won a race from another request.
+    with conflicts_become(lambda: RegistrationConflict("duplicate", email=email)):
         db.session.flush()
-        position = waiting_position(registration)
-        mail.queue_for_registration(
-            "waiting" if full else "confirmed", registration,
-            personal_token=token, waiting_position=position,
-        )
-        db.session.commit()
-    except RegistrationRefused:
-        db.session.rollback()
-        raise
-    except IntegrityError:
-        # The unique constraint: the same e-mail won a race from another request.
-        db.session.rollback()
-        raise RegistrationConflict("duplicate", email=email) from None
+    position = waiting_position(registration)
+    mail.queue_for_registration(
+        "waiting" if full else "confirmed", registration,
+        personal_token=token, waiting_position=position,
+    )
     return Outcome(registration, token, position)
 
 
@@ -251,7 +245,6 @@ def change_registration(registration: Registration, *, dietary_needs: str,
     registration.attendance_mode = attendance_mode
     if locale:
         registration.locale = locale
-    db.session.commit()
 
 
 def cancel_registration(registration: Registration, *, now: datetime | None = None) -> list[Registration]:
@@ -263,7 +256,6 @@ def cancel_registration(registration: Registration, *, now: datetime | None = No
     seminar = lock_seminar(registration.seminar_id)
     db.session.refresh(registration)
     if registration.status == RegistrationStatus.cancelled:
-        db.session.rollback()
         return []
     had_a_place = registration.status == RegistrationStatus.confirmed
     registration.status = RegistrationStatus.cancelled
@@ -275,7 +267,6 @@ def cancel_registration(registration: Registration, *, now: datetime | None = No
     promoted = fill_from_waiting_list(seminar)
     for session in sessions:
         fill_session_from_waiting_list(session)
-    db.session.commit()
     return promoted
 
 
@@ -295,14 +286,11 @@ def fill_from_waiting_list(seminar: Seminar) -> list[Registration]:
 
 def set_capacity(seminar_id: int, capacity: int) -> list[Registration]:
     """Change the number of places; more places promote from the waiting list."""
-    seminar = lock_seminar(seminar_id)
-    promoted = apply_capacity(seminar, capacity)
-    db.session.commit()
-    return promoted
+    return apply_capacity(lock_seminar(seminar_id), capacity)
 
 
 def apply_capacity(seminar: Seminar, capacity: int) -> list[Registration]:
-    """The new number of places on a locked seminar; promotes (no commit)."""
+    """The new number of places on a locked seminar; promotes."""
     seminar.capacity = capacity
     promoted = fill_from_waiting_list(seminar)
     for seminar_day in seminar.days:  # sessions without places of their own share the seminar's
@@ -346,13 +334,10 @@ def set_present(registration: Registration, seminar_day: SeminarDay, present: bo
 def set_checked_in(registration: Registration, present: bool, *, now: datetime | None = None) -> None:
     """On the seminar's first day (kept for single-day callers; see set_present)."""
     set_present(registration, registration.seminar.days[0], present, now=now)
-    db.session.commit()
 
 
 def evaluation_open(registration: Registration, now: datetime | None = None) -> bool:
     """Participants evaluate once the last day has ended."""
-    from seminars.planning import ends_at
-
     end = ends_at(registration.seminar)
     return (registration.status == RegistrationStatus.confirmed and end is not None
             and (now or utcnow()) >= end)
@@ -363,21 +348,15 @@ def evaluate(registration: Registration, rating: int, comment: str, *,
     """A participant's rating (1–5) and comment, once the last day has ended."""
     now = now or utcnow()
     if not evaluation_open(registration, now):
-        db.session.rollback()
         raise RegistrationRefused("no_evaluation")
     if rating is None or not 1 <= rating <= 5:
-        db.session.rollback()
         raise RegistrationRefused("bad_rating")
     if registration.evaluation is not None:
-        db.session.rollback()
         raise RegistrationConflict("already_evaluated")
     evaluation = Evaluation(registration=registration, rating=rating, comment=comment.strip())
     db.session.add(evaluation)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise RegistrationConflict("already_evaluated") from None
+    with conflicts_become(lambda: RegistrationConflict("already_evaluated")):
+        db.session.flush()
     return evaluation
 
 
@@ -545,8 +524,6 @@ def resend_links(email: str, *, locale: str = "sv", now: datetime | None = None)
     RESEND_WINDOW ago are left out. One mail lists them all; nothing is sent (and nothing
     tells) when the address has none. Returns how many links were sent (no commit).
     """
-    from seminars.planning import ends_at
-
     now = now or utcnow()
     registrations = db.session.scalars(
         select(Registration).join(Seminar, Seminar.id == Registration.seminar_id).where(

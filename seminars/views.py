@@ -7,7 +7,16 @@ import hashlib
 import io
 from datetime import date
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -21,8 +30,9 @@ from office.core.forms import ConfirmForm, choices
 from office.core.i18n import today_local
 from office.core.security import coordinator_required
 from office.core.templating import add_nav_item, add_public_link
+from office.core.transaction import undo_refused_action
 from office.premises.models import Resource, ResourceKind
-from seminars import mail, planning
+from seminars import planning
 from seminars import registration as rules
 from seminars.forms import (
     CapacityForm,
@@ -42,7 +52,6 @@ from seminars.forms import (
 )
 from seminars.models import (
     Audience,
-    OutboxMail,
     Registration,
     Seminar,
     SeminarDay,
@@ -59,19 +68,15 @@ bp.add_app_template_global(planning.venues, "seminar_venues")
 def _set_up(state) -> None:
     add_nav_item("seminars.list_seminars", _l("Seminars"))
     add_nav_item("seminars.year_plan", _l("Yearly plan"), roles=(Role.coordinator,))
-    add_nav_item("seminars.outbox", _l("Mail outbox"), roles=(Role.coordinator,))
     add_public_link("seminars.public_list", _l("Seminars open to everyone"))
     from office.demo import seed as demo
-    from seminars.calendar import register_feeds
+    from seminars.closures import register as register_closures
     from seminars.demo import seed_seminars
+    from seminars.feeds import register_feeds
 
     demo.add_demo_step(seed_seminars)
-    from office.core.observability import register_gauge
-
-    register_gauge("samlokal_mail_queue_length", "Mails in the outbox waiting to be sent "
-                   "(queued, due now or later after a failure).", mail.queue_length)
-
-    register_feeds()
+    register_feeds(state.app)  # its sources, feed kinds and /feeds/seminars*.ics
+    register_closures()  # seminar days on a closed day are flagged for the coordinator
 
 
 def _seminar_for(seminar_id: int) -> Seminar:
@@ -142,6 +147,7 @@ def edit_seminar(seminar_id: int | None = None):
             planning.save_details(seminar, current_user, agencies,
                                   capacity=form.capacity.data if seminar.id else None)
         except planning.PlanningRefused as error:
+            undo_refused_action()
             return _refused("seminars/form.html", error, form=form, seminar=seminar)
         flash(_("The seminar is saved."), "success")
         return redirect(url_for("seminars.show_seminar", seminar_id=seminar.id))
@@ -225,6 +231,7 @@ def add_day(seminar_id: int):
         planning.add_day(seminar, current_user, day=form.day.data, start_time=form.start_time.data,
                          end_time=form.end_time.data, resource_id=form.resource_id.data or None)
     except planning.PlanningRefused as error:
+        undo_refused_action()
         return _show(db.get_or_404(Seminar, seminar_id), error.status, day_form=form,
                      refusal=_messages(error))
     flash(_("The day is added."), "success")
@@ -241,6 +248,7 @@ def remove_day(seminar_id: int, day_id: int):
     try:
         planning.remove_day(seminar_day.seminar, seminar_day, current_user)
     except planning.PlanningRefused as error:
+        undo_refused_action()
         return _show(db.get_or_404(Seminar, seminar_id), error.status, refusal=_messages(error))
     flash(_("The day is removed."), "success")
     return redirect(url_for("seminars.show_seminar", seminar_id=seminar_id))
@@ -262,6 +270,7 @@ def add_session(seminar_id: int, day_id: int):
                              capacity=form.capacity.data, presenters=form.presenters.data or "",
                              sign_up=bool(form.sign_up.data))
     except planning.PlanningRefused as error:
+        undo_refused_action()
         return _show(db.get_or_404(Seminar, seminar_id), 422, session_form=form, session_day_id=day_id,
                      refusal=_messages(error))
     flash(_("The programme item is added."), "success")
@@ -290,6 +299,7 @@ def edit_session(seminar_id: int, session_id: int):
                                     capacity=form.capacity.data, presenters=form.presenters.data or "",
                                     sign_up=bool(form.sign_up.data))
         except planning.PlanningRefused as error:
+            undo_refused_action()
             return _refused("seminars/session_form.html", error, form=form, session=session,
                             seminar=session.seminar_day.seminar)
         flash(_("The programme item is saved."), "success")
@@ -306,7 +316,6 @@ def remove_session(seminar_id: int, session_id: int):
     if session.seminar_day.seminar_id != seminar_id or not ConfirmForm().validate_on_submit():
         abort(400)
     db.session.delete(session)
-    db.session.commit()
     flash(_("The programme item is removed."), "success")
     return redirect(url_for("seminars.show_seminar", seminar_id=seminar_id))
 
@@ -323,6 +332,7 @@ def change_state(seminar_id: int, action: str):
     try:
         step(seminar, current_user)
     except planning.PlanningRefused as error:
+        undo_refused_action()
         return _show(db.get_or_404(Seminar, seminar_id), error.status,
                      refusal=_messages(error))
     flash({"publish": _("The seminar is published and the rooms are booked."),
@@ -359,6 +369,7 @@ def register(seminar_id: int):
                                        accessibility_needs=form.accessibility_needs.data or "",
                                        attendance_mode=attendance_mode_of(form))
     except rules.RegistrationRefused as error:
+        undo_refused_action()
         return _show(db.get_or_404(Seminar, seminar_id), error.status, refusal=[error.message])
     if outcome.waiting_position:
         flash(_("The seminar is full: you are number %(n)d on the waiting list.", n=outcome.waiting_position), "info")
@@ -392,6 +403,7 @@ def staff_session(seminar_id: int, session_id: int, action: str):
     try:
         _session_action(own, session_id, action)
     except rules.RegistrationRefused as error:
+        undo_refused_action()
         return _show(db.get_or_404(Seminar, seminar_id), error.status, refusal=[error.message])
     return redirect(url_for("seminars.show_seminar", seminar_id=seminar_id, _anchor="sessions"))
 
@@ -445,6 +457,7 @@ def _evaluate(registration: Registration, back: str):
         try:
             rules.evaluate(registration, form.rating.data, form.comment.data or "")
         except rules.RegistrationRefused as error:
+            undo_refused_action()
             return render_template("seminars/evaluate.html", form=form, registration=registration,
                                    refusal=[error.message]), error.status
         flash(_("Thank you for your evaluation."), "success")
@@ -497,6 +510,7 @@ def check_in(seminar_id: int, day_id: int, registration_id: int):
     try:
         rules.set_present(registration, seminar_day, request.form.get("present") == "1")
     except rules.RegistrationRefused as error:
+        undo_refused_action()
         if in_place:
             return render_template("seminars/_attendance_row.html", r=registration, day=seminar_day, open=False,
                                    confirm=ConfirmForm(), refusal=error.message), error.status
@@ -592,19 +606,8 @@ def copy_to_next_year(year: int):
 @bp.get("/outbox")
 @coordinator_required
 def outbox():
-    """Mails that keep failing (the sender retries; here you see why)."""
-    return render_template("seminars/outbox.html", mails=mail.failing_mails(), confirm=ConfirmForm())
-
-
-@bp.post("/outbox/<int:mail_id>/retry")
-@coordinator_required
-def retry_mail(mail_id: int):
-    """Try a failing mail again at the sender's next round."""
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    mail.retry_now(db.get_or_404(OutboxMail, mail_id))
-    flash(_("The mail will be tried again."), "success")
-    return redirect(url_for("seminars.outbox"))
+    """The outbox moved to the ground floor (all mail, not only seminars')."""
+    return redirect(url_for("mail.outbox"))
 
 
 # --- the public page and guests ------------------------------------------------------------
@@ -650,6 +653,7 @@ def public_seminar(seminar_id: int):
                 accessibility_needs=form.accessibility_needs.data or "",
                 attendance_mode=attendance_mode_of(form))
         except rules.RegistrationRefused as error:
+            undo_refused_action()
             return _public_page(_public_seminar(seminar_id), form, error.status, refusal=[error.message])
         return redirect(url_for("seminars.guest_registration", token=outcome.token, new=1))
     return _public_page(seminar, form, 422 if form.is_submitted() else 200)
@@ -741,6 +745,7 @@ def guest_session(token: str, session_id: int, action: str):
     try:
         _session_action(registration, session_id, action)
     except rules.RegistrationRefused as error:
+        undo_refused_action()
         return _guest_page(registration, token, status=error.status, refusal=[error.message])
     return redirect(url_for("seminars.guest_registration", token=token, _anchor="sessions"))
 

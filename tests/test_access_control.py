@@ -25,7 +25,7 @@ from office.accounts import rules as accounts
 from office.accounts.models import Role
 from office.core.extensions import db
 from office.premises.models import Closure
-from tests.conftest import AuthActions
+from tests.conftest import AuthActions, shared_world
 from tests.feature_world import add_booking_features, add_features
 
 ANONYMOUS = "anonymous"
@@ -60,6 +60,7 @@ ACCESS: dict[str, Access] = {
     "/login": Access(EVERYONE),
     "/logout": Access(LOGGED_IN),
     "/password": Access(LOGGED_IN),
+    "/account/mail": Access(LOGGED_IN),
     "/invitation/<token>": Access(EVERYONE, "the secret token is the credential"),
     "/language": Access(EVERYONE, "the login page has the switch too"),
     # users
@@ -141,8 +142,7 @@ ACCESS: dict[str, Access] = {
     "/seminars/plan/": Access(ONLY_COORDINATOR),
     "/seminars/plan/<int:year>": Access(ONLY_COORDINATOR),
     "/seminars/plan/<int:year>/copy": Access(ONLY_COORDINATOR),
-    "/seminars/outbox": Access(ONLY_COORDINATOR),
-    "/seminars/outbox/<int:mail_id>/retry": Access(ONLY_COORDINATOR),
+    "/seminars/outbox": Access(ONLY_COORDINATOR, "moved: redirects to /mail/outbox"),
     "/seminars/public/": Access(EVERYONE, "published public seminars only"),
     "/seminars/public/<int:seminar_id>": Access(EVERYONE, "404 unless public and published"),
     "/seminars/public/link": Access(EVERYONE, "the same answer for any address; rate-limited"),
@@ -168,6 +168,9 @@ ACCESS: dict[str, Access] = {
     "/bookings/occurrences/<int:occurrence_id>/cancel": Access(LOGGED_IN, "those who may manage it"),
     "/bookings/mine": Access(LOGGED_IN, "your own bookings"),
     "/audit/": Access(ONLY_COORDINATOR),
+    # mail (office/core): the outbox of every feature's mail
+    "/mail/outbox": Access(ONLY_COORDINATOR),
+    "/mail/outbox/<int:mail_id>/retry": Access(ONLY_COORDINATOR),
     # availability and trepartssamtal (a meeting: its participants only, 404 for others)
     "/availability/": Access(LOGGED_IN, "your own working hours"),
     "/availability/absences": Access(LOGGED_IN, "your own absences"),
@@ -223,7 +226,14 @@ def test_table_agrees_with_the_role_decorators(app):
 
 @pytest.fixture
 def world(app, create_agency, create_user, create_site, create_resource):
-    """One of everything, all in one agency, so role (not object) access is what is tried."""
+    """One of everything, all in one agency, so role (not object) access is what is tried.
+
+    Built once per worker; each test gets the same rows back (conftest.shared_world)."""
+    return shared_world(__name__, lambda: _build_world(create_agency, create_user, create_site,
+                                                       create_resource))
+
+
+def _build_world(create_agency, create_user, create_site, create_resource):
     agency = create_agency(units=["Enhet A", "Enhet B"])
     users = {role: create_user(role=Role(role), agency=agency) for role in LOGGED_IN}
     target = create_user(agency=agency)
@@ -256,7 +266,7 @@ def world(app, create_agency, create_user, create_site, create_resource):
         "meeting_id": bookings.meeting_id, "token_id": bookings.feed_token_id,
         "feed_token": bookings.feed_token, "absence_id": bookings.absence_id,
     }
-    return users, values
+    return {role: user.email for role, user in users.items()}, values
 
 
 def _evaluation_token(registration_id: int) -> str:

@@ -27,7 +27,7 @@ from office.accounts import rules as accounts
 from office.accounts.models import Role, User
 from office.core.extensions import db
 from office.premises.models import Closure
-from tests.conftest import PASSWORD, AuthActions
+from tests.conftest import PASSWORD, AuthActions, shared_world
 from tests.feature_world import add_booking_features, add_features
 
 ANONYMOUS = "anonymous"
@@ -226,7 +226,6 @@ FORMS = [
     Form("/seminars/r/<token>/sessions/<int:session_id>/<any('sign-up', leave):action>", (ANONYMOUS,)),
     Form("/seminars/e/<token>", (ANONYMOUS,), EVALUATION),
     Form("/seminars/plan/<int:year>/copy", (COORDINATOR,), {"seminar": st.just("{seminar_id}")}),
-    Form("/seminars/outbox/<int:mail_id>/retry", (COORDINATOR,)),
     Form("/seminars/public/<int:seminar_id>", (ANONYMOUS,),
          {"name": NAMES, "organisation": NAMES, "email": EMAILS, "locale": st.sampled_from(["sv", "en", "fi"]),
           **ANSWERS}),
@@ -255,9 +254,12 @@ FORMS = [
          {"prefix": st.sampled_from(["personal", "agency", "resource", "series", ""]),
           "personal-kind": st.sampled_from(["personal", "agency"]),
           "agency-kind": st.just("agency"), "agency-target_id": st.just("{agency_id}"),
-          "resource-kind": st.just("resource"), "resource-target_id": st.just("{resource_id}")}),
+          "resource-kind": st.just("resource"), "resource-target_id": st.just("{resource_id}"),
+          "personal-name": NAMES, "agency-name": NAMES, "resource-name": NAMES}),
     Form("/feeds/<int:token_id>/regenerate", (STAFF,)),
     Form("/feeds/<int:token_id>/revoke", (STAFF,)),
+    # mail (office/core)
+    Form("/mail/outbox/<int:mail_id>/retry", (COORDINATOR,)),
 ]
 FORMS_BY_RULE = {form.rule: form for form in FORMS}
 
@@ -271,7 +273,14 @@ def test_every_form_endpoint_is_fuzzed(app):
 @pytest.fixture
 def world(app, create_agency, create_user, create_site, create_resource):
     """Two agencies (ours and a foreign one) with staff, a site with a closure, a room,
-    and one of each feature object for each agency."""
+    and one of each feature object for each agency.
+
+    Built once per worker; each test gets the same rows back (conftest.shared_world)."""
+    return shared_world(__name__, lambda: _build_world(create_agency, create_user, create_site,
+                                                       create_resource))
+
+
+def _build_world(create_agency, create_user, create_site, create_resource):
     ours = create_agency(units=["Enhet A"])
     foreign = create_agency(units=["Enhet B"])
     actors = {role.value: create_user(role=role, agency=ours) for role in Role}

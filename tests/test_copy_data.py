@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from office.accounts.models import Agency, Invitation, Role, User
+from office.core import clock
 from office.core.extensions import db
 from office.core.models import RateLimitCounter
 from office.premises.models import Closure, Site
@@ -134,7 +135,7 @@ def test_copy_to_postgresql_keeps_every_row(sqlite_office, scratch_pg_database):
         with target.begin() as conn:
             for table, values in [
                 (Agency.__table__, {"name": "Ny aktör", "short_name": "NY", "colour": "#000000",
-                                    "created_at": datetime.now(timezone.utc)}),
+                                    "created_at": clock.now()}),
                 (Closure.__table__, {"site_id": source_rows["site"][0].id, "day": date(2030, 1, 1),
                                      "reason": "Ny"}),
             ]:

@@ -11,12 +11,12 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 
+from office import feeds
 from office.accounts.models import Role
 from office.allocations import rules as allocation_rules
 from office.availability.models import WorkingHours
 from office.booking import rules as booking
 from office.core.extensions import db
-from office.feeds import core as feeds
 from office.meetings import rules as meetings
 from office.meetings.models import Attendance, MeetingMember
 from office.premises.models import ResourceKind
@@ -37,6 +37,8 @@ from tests.test_feeds import (
     new_token,
     parse,
 )
+
+pytestmark = pytest.mark.dates  # the world depends on today: `make test-dates`
 
 NOW = datetime(2026, 1, 5, 6, 0, tzinfo=timezone.utc)
 REFERENCE = "QX-4711"

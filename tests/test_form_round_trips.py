@@ -28,8 +28,9 @@ from office.allocations.models import Term
 from office.availability import rules as availability
 from office.booking.models import ReservationOccurrence
 from office.core.extensions import db
+from office.core.models import OutboxMail
 from office.premises.models import Resource, Site
-from seminars.models import OutboxMail, Registration, Seminar, SeminarSession
+from seminars.models import Registration, Seminar, SeminarSession
 from tests.feature_world import add_booking_features, add_features
 from tests.html_forms import form_posting_to, replace
 

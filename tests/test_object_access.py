@@ -12,12 +12,12 @@ from contextlib import contextmanager
 import pytest
 import sqlalchemy as sa
 
+from office import feeds
 from office.accounts.models import Role
 from office.allocations import rules as allocations
 from office.booking.models import ReservationOccurrence
 from office.core.extensions import db
 from office.core.i18n import to_local
-from office.feeds import core as feeds
 from office.trepartssamtal.models import Trepartssamtal
 from seminars.models import Registration, RegistrationStatus
 from tests.conftest import AuthActions

@@ -14,13 +14,13 @@ from sqlalchemy import func, select
 from office.accounts.models import Role
 from office.core.extensions import db
 from office.core.i18n import today_local
+from office.core.models import OutboxMail
 from office.core.transaction import unit_of_work
 from seminars import mail, planning
 from seminars import registration as rules
 from seminars.models import (
     Audience,
     DayAttendance,
-    OutboxMail,
     Registration,
     RegistrationStatus,
     Seminar,
@@ -28,7 +28,6 @@ from seminars.models import (
     SeminarKind,
     SeminarSession,
     SessionPlace,
-    VenueKind,
 )
 from tests.conftest import csrf_token_from
 from tests.seminar_factories import make_seminar, next_weekday

@@ -15,9 +15,10 @@ from werkzeug.datastructures import MultiDict
 
 from office.accounts.models import Role
 from office.core.extensions import db
+from office.core.models import OutboxMail
 from seminars import planning
 from seminars import registration as rules
-from seminars.models import OutboxMail, Seminar
+from seminars.models import Seminar
 from tests.html_forms import form_posting_to, replace
 from tests.seminar_factories import make_seminar
 

@@ -13,9 +13,10 @@ from sqlalchemy import func, select
 from office.accounts.models import Role
 from office.core.extensions import db
 from office.core.i18n import today_local
+from office.core.models import OutboxMail
 from seminars import planning
 from seminars import registration as rules
-from seminars.models import Audience, OutboxMail, Registration, SeminarDay
+from seminars.models import Audience, Registration, SeminarDay
 from tests.conftest import csrf_token_from
 from tests.seminar_factories import make_seminar, next_weekday
 

@@ -13,19 +13,22 @@ from office.booking import rules as booking
 from office.booking.models import OccurrenceState, Reservation, ReservationKind
 from office.core.extensions import db
 from office.core.i18n import today_local
+from office.core.models import OutboxMail
 from seminars import planning
 from seminars import registration as rules
 from seminars.models import (
     Audience,
-    OutboxMail,
     Registration,
     RegistrationStatus,
     Seminar,
     SeminarState,
     VenueKind,
 )
+from tests.calendar_days import in_days
 from tests.conftest import csrf_token_from
 from tests.seminar_factories import make_seminar, next_weekday
+
+pytestmark = pytest.mark.dates  # the world depends on today: `make test-dates`
 
 
 @pytest.fixture
@@ -203,7 +206,7 @@ def test_guest_registering_twice_gets_409_and_one_registration(client, coordinat
 
 def test_registration_after_the_deadline_is_refused(client, coordinator):
     seminar = make_seminar(coordinator, day=next_weekday(weeks_ahead=4),
-                           deadline=date.today() - timedelta(days=1))
+                           deadline=in_days(-1))
     response = guest_form(client, seminar.id)
     assert response.status_code == 422
     assert "sista anmälningsdagen" in response.get_data(as_text=True).lower()
@@ -358,7 +361,7 @@ def test_every_seminar_page_renders_in_both_languages(auth, coordinator, room, c
     pages = ["/seminars/", "/seminars/new", f"/seminars/{seminar.id}", f"/seminars/{draft.id}",
              f"/seminars/{seminar.id}/edit", f"/seminars/{seminar.id}/attendance", f"/seminars/{seminar.id}/print",
              f"/seminars/{seminar.id}/report", f"/seminars/{seminar.id}/evaluate", "/seminars/plan/",
-             "/seminars/outbox", "/seminars/public/", f"/seminars/public/{seminar.id}",
+             "/mail/outbox", "/seminars/public/", f"/seminars/public/{seminar.id}",
              f"/seminars/r/{outcome.token}"]
     for path in pages:
         response = client.get(path)

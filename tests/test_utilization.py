@@ -13,6 +13,8 @@ from office.booking import rules as booking
 from office.booking.rules import BookingRequest
 from office.premises.models import ResourceKind
 
+pytestmark = pytest.mark.dates  # the world depends on today: `make test-dates`
+
 NOW = datetime(2026, 1, 5, 6, 0, tzinfo=timezone.utc)
 
 

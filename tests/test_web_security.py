@@ -49,6 +49,7 @@ def test_csrf_token_of_another_session_is_refused(app, auth, create_user, client
     assert _site_count() == 0
 
 
+@pytest.mark.own_app  # adds routes; Flask refuses that once an app has served requests
 def test_every_state_changing_method_needs_the_token(app, auth, create_user, client):
     """DELETE, PUT and PATCH (htmx's hx-delete and friends) are checked like POST."""
     for method in ("DELETE", "PUT", "PATCH"):

@@ -20,9 +20,10 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from office.accounts import rules as accounts
 from office.accounts.forms import ChangePasswordForm, LoginForm, SetPasswordForm
-from office.core.extensions import db, limiter
+from office.core.extensions import limiter
 from office.core.forms import LanguageForm
 from office.core.security import is_safe_redirect
+from office.core.transaction import keep_changes_on_refusal
 
 bp = Blueprint("auth", __name__)
 
@@ -38,7 +39,7 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         result = accounts.authenticate(form.email.data, form.password.data)
-        db.session.commit()
+        keep_changes_on_refusal()  # a failed attempt counts towards the lock
         if result.ok:
             return _start_session(result.user, form.remember.data)
         g.login_failed = True
@@ -87,7 +88,6 @@ def change_password():
             form.current.errors.append(_("The current password is wrong."))
         else:
             accounts.set_password(current_user, form.password.data)
-            db.session.commit()
             login_user(current_user._get_current_object())  # this session keeps the new token
             flash(_("Your password is changed. Other sessions were logged out."), "success")
             return redirect(url_for("home.dashboard"))
@@ -104,7 +104,6 @@ def accept_invitation(token: str):
     form = SetPasswordForm()
     if form.validate_on_submit():
         user = accounts.accept_invitation(invitation, form.password.data)
-        db.session.commit()
         response = _start_session(user, remember=False)
         flash(_("Welcome! Your account is ready."), "success")  # after the session is renewed
         return response
@@ -121,6 +120,5 @@ def set_language():
     session["locale"] = form.language.data
     if current_user.is_authenticated:
         current_user.locale = form.language.data
-        db.session.commit()
     target = request.form.get("next")
     return redirect(target if is_safe_redirect(target) else url_for("home.dashboard"))

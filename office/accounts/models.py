@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import secrets
 from datetime import datetime
 
@@ -12,12 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from office.core.database import UTCDateTime, utcnow
 from office.core.extensions import db
-
-
-class Role(str, enum.Enum):
-    coordinator = "coordinator"      # the project leader: premises, allocations, seminars, users
-    agency_admin = "agency_admin"    # its own agency's staff and allocations
-    staff = "staff"
+from office.core.security import Role
 
 
 class Agency(db.Model):

@@ -10,6 +10,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Callable
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -134,7 +135,20 @@ def create_invitation(user: User, invited_by: User | None) -> str:
             expires_at=utcnow() + timedelta(days=days),
         )
     )
+    for listener in _invitation_listeners:
+        listener(user, token, invited_by)
     return token
+
+
+# Told of each new invitation link (user, token, invited_by), in the same transaction:
+# office/notifications mails the link.
+_invitation_listeners: list = []
+
+
+def on_invitation(listener):
+    if listener not in _invitation_listeners:
+        _invitation_listeners.append(listener)
+    return listener
 
 
 def find_invitation(token: str) -> Invitation | None:
@@ -155,7 +169,20 @@ def accept_invitation(invitation: Invitation, password: str) -> User:
     return invitation.user
 
 
+# What later features undo when an account is deactivated (the feeds stop its links).
+_ON_DEACTIVATE: list[Callable[[User], None]] = []
+
+
+def on_deactivate(step: Callable[[User], None]) -> Callable[[User], None]:
+    """Run `step(user)` in the same transaction whenever an account is deactivated."""
+    if step not in _ON_DEACTIVATE:
+        _ON_DEACTIVATE.append(step)
+    return step
+
+
 def deactivate_user(user: User) -> None:
     """Deactivate an account; its sessions end at their next request."""
     user.active = False
     user.end_other_sessions()
+    for step in _ON_DEACTIVATE:
+        step(user)

@@ -76,7 +76,6 @@ def invite_user():
             )
             db.session.flush()
             token = accounts.create_invitation(user, current_user)
-            db.session.commit()
             link = url_for("auth.accept_invitation", token=token, _external=True)
             return render_template("accounts/invitation_link.html", user=user, link=link)
     status = 422 if form.is_submitted() else 200
@@ -91,7 +90,6 @@ def reinvite_user(user_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     token = accounts.create_invitation(user, current_user)
-    db.session.commit()
     link = url_for("auth.accept_invitation", token=token, _external=True)
     return render_template("accounts/invitation_link.html", user=user, link=link)
 
@@ -104,7 +102,6 @@ def deactivate_user(user_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     accounts.deactivate_user(user)
-    db.session.commit()
     flash(_("%(name)s can no longer log in.", name=user.name), "success")
     return redirect(url_for("users.list_users"))
 
@@ -117,6 +114,5 @@ def activate_user(user_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     user.active = True
-    db.session.commit()
     flash(_("%(name)s can log in again.", name=user.name), "success")
     return redirect(url_for("users.list_users"))

@@ -34,9 +34,18 @@ from office.core.forms import WEEKDAY_NAMES, ConfirmForm, choices
 from office.core.i18n import today_local
 from office.core.security import admin_required, coordinator_required
 from office.core.templating import add_nav_item
+from office.core.transaction import undo_refused_action
 from office.premises.models import Resource, Site
 
 bp = Blueprint("allocations", __name__, url_prefix="/allocations")
+
+
+@bp.record_once
+def _plug_into_feeds(state) -> None:
+    from office.allocations.feeds import register_feeds
+
+    register_feeds(state.app)  # its feed sources and kinds (office/allocations/feeds.py)
+
 
 add_nav_item("allocations.plan", _l("Allocation plan"))
 add_nav_item("allocations.utilization_page", _l("Utilization"), (Role.coordinator, Role.agency_admin))
@@ -142,8 +151,10 @@ def _save_allocations(spec, choice, on_error):
     try:
         return rules.create_allocations(spec, current_user, choice), None
     except rules.AllocationRefused as refused:
+        undo_refused_action()
         return None, on_error(refused.status, messages=refused.messages, clashes=refused.clashes)
     except rules.BookingsCovered as covered:
+        undo_refused_action()
         return None, on_error(409, covered=covered.occurrences)
 
 
@@ -289,6 +300,7 @@ def release(allocation_id: int):
             count = rules.release_allocation(allocation, current_user, form.first_day.data,
                                              form.last_day.data)
         except rules.ReleaseRefused as refused:
+            undo_refused_action()
             form.first_day.errors.append(str(refused))
         else:
             flash(_("%(count)d days released: anyone may now book that time.", count=count), "success")
@@ -314,6 +326,7 @@ def book_window():
                 start_time=form.start_time.data, end_time=form.end_time.data,
                 booked_by=current_user))
         except booking.BookingRefused as refused:
+            undo_refused_action()
             return render_template("allocations/book.html", form=form, resource=resource,
                                    problems=refused.problems), refused.status
         flash(_("%(resource)s is booked.", resource=resource.name), "success")
@@ -370,7 +383,6 @@ def save_policy(site_id: int):
     policy.working_days_before = form.working_days_before.data
     policy.release_time = form.release_time.data
     db.session.add(policy)
-    db.session.commit()
     flash(_("The lead time is saved."), "success")
     return redirect(url_for("allocations.settings"))
 
@@ -399,7 +411,6 @@ def save_resource_access(resource_id: int):
     if not form.validate_on_submit():
         abort(400)
     resource.allocated_only = bool(form.allocated_only.data)
-    db.session.commit()
     flash(_("%(resource)s is saved.", resource=resource.name), "success")
     return redirect(url_for("allocations.settings"))
 
@@ -412,7 +423,6 @@ def add_terms():
     if not form.validate_on_submit():
         return _settings_refused(year_form=form)
     rules.ensure_terms(form.year.data)
-    db.session.commit()
     flash(_("The terms of %(year)d are added.", year=form.year.data), "success")
     return redirect(url_for("allocations.settings"))
 
@@ -427,7 +437,6 @@ def save_term(term_id: int):
         form.last_day.errors.append(_("The last day must not be before the first day."))
     elif form.validate_on_submit():
         term.first_day, term.last_day = form.first_day.data, form.last_day.data
-        db.session.commit()
         flash(_("%(term)s is saved.", term=rules.term_name(term)), "success")
         return redirect(url_for("allocations.settings"))
     forms = _settings_context()["term_forms"]

@@ -59,7 +59,7 @@ class Config:
         self.MAIL_USE_TLS = _bool("MAIL_USE_TLS")
         self.MAIL_FROM = env.get("MAIL_FROM", "samlokal@localhost")
         self.MAIL_TIMEOUT_SECONDS = int(env.get("MAIL_TIMEOUT_SECONDS", "10"))
-        # The outbox sender (seminars/mail.py): retry after 1, 2, 4 ... times this, then give up.
+        # The outbox sender (office/core/mail.py): retry after 1, 2, 4 ... times this, then give up.
         self.MAIL_RETRY_BASE_SECONDS = int(env.get("MAIL_RETRY_BASE_SECONDS", "60"))
         self.MAIL_MAX_ATTEMPTS = int(env.get("MAIL_MAX_ATTEMPTS", "8"))
         self.SEMINAR_REMINDER_DAYS = int(env.get("SEMINAR_REMINDER_DAYS", "2"))

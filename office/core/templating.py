@@ -9,9 +9,9 @@ from flask_babel import format_date, format_datetime, format_time, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from office.accounts.models import Role
 from office.core.forms import LanguageForm
 from office.core.i18n import to_local
+from office.core.security import Role
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    HiddenField,
     IntegerField,
     SelectField,
     StringField,
@@ -74,6 +75,9 @@ class SiteForm(FlaskForm):
 
 @add_opening_hour_fields
 class SiteWithHoursForm(SiteForm):
+    # "1" once the coordinator has seen what the new hours would cancel.
+    confirmed = HiddenField()
+
     def validate(self, extra_validators=None):
         ok = super().validate(extra_validators)
         return validate_weekday_hours(self, _l("Give both opening and closing time, or neither."),
@@ -83,6 +87,8 @@ class SiteWithHoursForm(SiteForm):
 class ClosureForm(FlaskForm):
     day = DateField(_l("Date"), validators=[DataRequired(message=_l("Give a valid date."))])
     reason = StringField(_l("Reason"), validators=[Optional(), Length(max=200), no_control_characters])
+    # "1" once the coordinator has seen what the closed day cancels.
+    confirmed = HiddenField()
 
 
 class ResourceForm(FlaskForm):
