@@ -22,7 +22,7 @@ from wtforms.validators import (
 
 from office.accounts.models import Role
 from office.accounts.rules import MIN_PASSWORD_LENGTH
-from office.core.forms import choices, no_control_characters
+from office.core.forms import SHARED_TEXT, choices, no_control_characters
 
 
 class LoginForm(FlaskForm):
@@ -88,13 +88,13 @@ ROLE_LABELS = {
 
 
 class InviteUserForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120), no_control_characters])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120), *SHARED_TEXT])
     email = EmailField(
         _l("E-mail address"),
         validators=[DataRequired(), Email(message=_l("Enter a valid e-mail address.")), Length(max=254),
                     no_control_characters],
     )
-    title = StringField(_l("Job title"), validators=[Optional(), Length(max=120), no_control_characters])
+    title = StringField(_l("Job title"), validators=[Optional(), Length(max=120), *SHARED_TEXT])
     agency_id = SelectField(_l("Agency"), coerce=int, validators=[InputRequired()])
     unit_id = SelectField(_l("Unit"), coerce=int, validators=[Optional()])
     role = SelectField(

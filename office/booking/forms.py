@@ -25,7 +25,7 @@ from wtforms.validators import (
 )
 
 from office.booking import recurrence
-from office.core.forms import choices, no_control_characters, sensible_year
+from office.core.forms import SHARED_TEXT, choices, no_control_characters, sensible_year
 
 REPEAT_LABELS = [
     (recurrence.NONE, _l("Does not repeat")),
@@ -52,7 +52,7 @@ def _time_field(label):
 
 
 class BookingForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[Length(max=200), no_control_characters])
+    title = StringField(_l("Title"), validators=[Length(max=200), *SHARED_TEXT])
     resource_id = SelectField(_l("Room or desk"), coerce=int, validators=[InputRequired()])
     day = DateField(_l("Date"), validators=[DataRequired(message=_l("Give a valid date."))])
     start = _time_field(_l("Start"))
@@ -69,7 +69,7 @@ class BookingForm(FlaskForm):
                          validators=[Optional(), NumberRange(min=1, max=520)])
     until = DateField(_l("Last date"), validators=[Optional()])
     # When the form was shown: a clash with a booking made after it is "just taken".
-    seen_at = HiddenField()
+    seen_at = HiddenField(validators=[Length(max=40), no_control_characters])
     # Pressed after a series was refused for some dates: book the others.
     partial = SubmitField(_l("Book the other dates"))
 
@@ -97,7 +97,7 @@ class BookingForm(FlaskForm):
 
 class ChangeForm(FlaskForm):
     scope = RadioField(_l("Change"), choices=choices(SCOPES), default="one")
-    title = StringField(_l("Title"), validators=[Length(max=200), no_control_characters])
+    title = StringField(_l("Title"), validators=[Length(max=200), *SHARED_TEXT])
     day = DateField(_l("Date"), validators=[Optional()])
     start = _time_field(_l("Start"))
     end = _time_field(_l("End"))
