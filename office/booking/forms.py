@@ -25,6 +25,7 @@ from wtforms.validators import (
 )
 
 from office.booking import recurrence
+from office.core.database import MAX_ID
 from office.core.forms import SHARED_TEXT, choices, no_control_characters, sensible_year
 
 REPEAT_LABELS = [
@@ -117,4 +118,4 @@ class AuditFilterForm(FlaskForm):
     actor_id = SelectField(_l("Who"), coerce=int, validators=[Optional()], default=0)
     date_from = DateField(_l("From"), validators=[Optional(), sensible_year])
     date_to = DateField(_l("To"), validators=[Optional(), sensible_year])
-    object_id = IntegerField(_l("Object id"), validators=[Optional(), NumberRange(min=1)])
+    object_id = IntegerField(_l("Object id"), validators=[Optional(), NumberRange(min=1, max=MAX_ID)])

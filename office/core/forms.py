@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timezone
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -18,6 +19,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from office.core.i18n import local_zone
 from office.core.identity_numbers import contains_identity_number, without_identity_numbers
 
 
@@ -82,6 +84,17 @@ def sensible_year(form, field):
 
 
 
+
+
+def existing_local_time(form, field):
+    """Date-time fields: refuse a local time the clocks skip (the spring-forward hour), which
+    would turn into an earlier instant than the minutes before it."""
+    if field.data is None:
+        return
+    zone = local_zone()
+    instant = field.data.replace(tzinfo=zone).astimezone(timezone.utc)
+    if instant.astimezone(zone).replace(tzinfo=None) != field.data:
+        raise ValidationError(_l("This time does not exist: the clocks go forward an hour that night."))
 
 
 class LanguageForm(FlaskForm):

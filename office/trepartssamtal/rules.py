@@ -718,16 +718,9 @@ def totals_by_group(rows: list[StatRow]) -> list[StatRow]:
     return [totals[k] for k in sorted(totals)]
 
 
-def statistics_csv(rows: list[StatRow], by: str) -> str:
-    import csv
-    import io
-
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([by, "mode", *MEASURES])
-    for row in rows:
-        writer.writerow([row.group, row.mode.value, row.booked, row.held, row.no_show, row.cancelled])
-    return out.getvalue()
+def statistics_rows(rows: list[StatRow]) -> list[list]:
+    """The rows of the export (office/core/export.py writes them): counts only."""
+    return [[row.group, row.mode, row.booked, row.held, row.no_show, row.cancelled] for row in rows]
 
 
 def count_meetings() -> int:
