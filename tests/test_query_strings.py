@@ -28,13 +28,12 @@ from tests.feature_world import add_booking_features, add_features
 ANONYMOUS = "anonymous"
 STAFF, ADMIN, COORDINATOR = Role.staff.value, Role.agency_admin.value, Role.coordinator.value
 
+# What breaks parsers: NUL (PostgreSQL refuses it), line breaks (headers), numbers beyond
+# every integer type, the calendar's first and last days and weeks, impossible dates.
 HOSTILE = [
-    "", " ", "\x00", "a\x00b", "\r\nX-Injected: 1", "\u202e\u2066", "😀" * 40, "x" * 3000,
-    "-1", "0", "1.5", "1e309", "NaN", "2147483647", "2147483648", "9223372036854775808",
-    "99999999999999999999999", "0001-01-01", "0001-01-02", "9999-12-31", "10000-01-01", "-0001-01-01",
-    "2024-02-30", "0001-W01", "0000-W00", "9999-W52", "9999-W53", "2026-W54", "0001-01", "9999-12",
-    "0000-00", "2026-13", "24:00", "23:59:60", "../../etc/passwd", "//evil.example", "javascript:alert(1)",
-    "<script>alert(1)</script>", "{{7*7}}", "%(x)s", "[]", "true",
+    "", "\x00", "a\x00b", "\r\nX-Injected: 1", "\u202e😀", "x" * 3000, "-1", "0", "1e309", "2147483648",
+    "99999999999999999999999", "0001-01-01", "9999-12-31", "10000-01-01", "2024-02-30", "0001-W01",
+    "9999-W53", "2026-W54", "0001-01", "9999-12", "24:00", "//evil.example",
 ]
 JUNK = ["\x00", "\r\nX-Injected: 1", "99999999999999999999999", "x" * 3000]
 PATH_INTS = [0, 1, 2**31 - 1]

@@ -258,3 +258,15 @@ def test_the_login_page_lets_password_managers_fill_the_code(app, enrolled):
     auth, _ = _log_in_with_password(app, user)
     html = auth.client.get("/login/code").get_data(as_text=True)
     assert 'autocomplete="one-time-code"' in html
+
+
+def test_guessing_the_password_asked_again_is_throttled(app, auth, create_user, client):
+    """Someone at an unlocked PC cannot try passwords on /password or the second-factor pages."""
+    auth.login(create_user())
+    _enrol(auth)
+    statuses = [auth.post("/password", {"current": f"guess number {n}", "password": "a long new password",
+                                        "confirm": "a long new password"}).status_code for n in range(4)]
+    assert statuses == [422, 422, 422, 429]
+    blocked = auth.post("/account/second-factor/remove", {"password": PASSWORD})  # even the right one
+    html = blocked.get_data(as_text=True)
+    assert blocked.status_code == 422 and "vänta" in html and "Lösenordet är fel" not in html

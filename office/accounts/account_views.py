@@ -7,10 +7,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from office.accounts import login_sessions, second_factor
-from office.accounts import rules as accounts
-from office.accounts.auth_views import end_browser_session
+from office.accounts.auth_views import end_browser_session, password_asked_again, wait_words
 from office.accounts.forms import ROLE_LABELS, ConfirmPasswordForm, EnrolSecondFactorForm
 from office.core.forms import ConfirmForm
+from office.core.transaction import keep_changes_on_refusal
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -68,10 +68,16 @@ def second_factor_page():
 def _password_confirmed(form: ConfirmPasswordForm) -> bool:
     if not form.validate_on_submit():
         return False
-    if not accounts.password_matches(current_user, form.password.data):
+    wait = password_asked_again(current_user, form.password.data)
+    if wait is None:
+        return True
+    keep_changes_on_refusal()  # the wrong guess is counted
+    if wait.checked:
         form.password.errors.append(_("The password is wrong."))
-        return False
-    return True
+    if wait:
+        form.password.errors.append(_("Too many failed attempts: wait %(wait)s before you try again.",
+                                      wait=wait_words(wait.seconds)))
+    return False
 
 
 @bp.route("/second-factor/recovery-codes", methods=["GET", "POST"])

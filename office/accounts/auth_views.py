@@ -4,7 +4,6 @@ invitations and the language switch."""
 from __future__ import annotations
 
 import math
-import time
 
 from flask import (
     Blueprint,
@@ -25,6 +24,7 @@ from office.accounts import login_sessions, second_factor, throttle
 from office.accounts import rules as accounts
 from office.accounts.forms import ChangePasswordForm, LoginForm, SecondFactorForm, SetPasswordForm
 from office.accounts.models import User
+from office.core.database import utcnow
 from office.core.extensions import db
 from office.core.forms import LanguageForm
 from office.core.security import is_safe_redirect
@@ -45,24 +45,24 @@ def _login_form() -> LoginForm:
     return form
 
 
-def _wait_words(seconds: int) -> str:
+def wait_words(seconds: int) -> str:
     if seconds < 60:
         return ngettext("%(num)d second", "%(num)d seconds", seconds)
     minutes = math.ceil(seconds / 60)
     return ngettext("%(num)d minute", "%(num)d minutes", minutes)
 
 
-def _refused(template: str, form, field, wait: throttle.Wait, message: str | None, **context):
+def _refused(template: str, form, field, wait: throttle.Wait, message: str | None, status: int = 401):
     """401 for a wrong answer; 429 with Retry-After when the next try must wait. The same
     for every account, known or not."""
     keep_changes_on_refusal()  # the failure is counted even though the answer is a refusal
     if message:
         field.errors.append(message)
     if not wait:
-        return render_template(template, form=form, **context), 401
+        return render_template(template, form=form), status
     field.errors.append(_("Too many failed attempts: wait %(wait)s before you try again.",
-                          wait=_wait_words(wait.seconds)))
-    return render_template(template, form=form, **context), 429, {"Retry-After": str(wait.seconds)}
+                          wait=wait_words(wait.seconds)))
+    return render_template(template, form=form), 429, {"Retry-After": str(wait.seconds)}
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -79,14 +79,14 @@ def login():
     if attempt.user.has_second_factor:
         session["second_step"] = {"user": attempt.user.id, "remember": bool(form.remember.data),
                                   "next": target if is_safe_redirect(target) else None,
-                                  "until": time.time() + SECOND_STEP_SECONDS}
+                                  "until": utcnow().timestamp() + SECOND_STEP_SECONDS}
         return redirect(url_for("auth.second_step"))
     return _start_session(attempt.user, form.remember.data, target)
 
 
 def _pending_user() -> tuple[User | None, dict]:
     pending = session.get("second_step")
-    if not isinstance(pending, dict) or pending.get("until", 0) < time.time():
+    if not isinstance(pending, dict) or pending.get("until", 0) < utcnow().timestamp():
         return None, {}
     user = db.session.get(User, pending.get("user"))
     if user is None or not user.is_active or not user.has_second_factor:
@@ -120,8 +120,21 @@ def second_step():
         flash(ngettext("You logged in with a recovery code. %(num)d code is left.",
                        "You logged in with a recovery code. %(num)d codes are left.", left), "info")
         return response
-    wait = throttle.record_code_failure(user.id)
+    wait = throttle.record_failure(key)
     return _refused("accounts/login_code.html", form, form.code, wait, _("The code is wrong or has expired."))
+
+
+def password_asked_again(user: User, password: str) -> throttle.Wait | None:
+    """None when the password is right; else how long before the next try (guesses by
+    someone holding the session are throttled like logins)."""
+    key = throttle.reauth_key(user.id)
+    wait = throttle.wait_for(key)
+    if wait:
+        return wait
+    if accounts.password_matches(user, password):
+        throttle.forget(key)
+        return None
+    return throttle.record_failure(key)
 
 
 def _start_session(user: User, remember: bool, target: str | None):
@@ -160,12 +173,13 @@ def change_password():
     """Change your own password; every other session of yours ends."""
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        if not accounts.password_matches(current_user, form.current.data):
-            form.current.errors.append(_("The current password is wrong."))
-        else:
-            accounts.set_password(current_user, form.password.data)
-            flash(_("Your password is changed. Other sessions were logged out."), "success")
-            return redirect(url_for("home.dashboard"))
+        wait = password_asked_again(current_user, form.current.data)
+        if wait is not None:
+            wrong = _("The current password is wrong.") if wait.checked else None
+            return _refused("accounts/change_password.html", form, form.current, wait, wrong, status=422)
+        accounts.set_password(current_user, form.password.data)
+        flash(_("Your password is changed. Other sessions were logged out."), "success")
+        return redirect(url_for("home.dashboard"))
     status = 422 if form.is_submitted() else 200
     return render_template("accounts/change_password.html", form=form), status
 
@@ -181,7 +195,7 @@ def accept_invitation(token: str):
         user = accounts.accept_invitation(invitation, form.password.data)
         if user.has_second_factor:  # a new password does not skip the code
             session["second_step"] = {"user": user.id, "remember": False, "next": None,
-                                      "until": time.time() + SECOND_STEP_SECONDS}
+                                      "until": utcnow().timestamp() + SECOND_STEP_SECONDS}
             flash(_("Your password is saved. Now give the code from your app."), "success")
             return redirect(url_for("auth.second_step"))
         response = _start_session(user, remember=False, target=None)

@@ -47,6 +47,7 @@ class Wait:
     """How long an attempt must wait (0: it may go ahead)."""
 
     seconds: int = 0
+    checked: bool = True  # False: refused before the password or code was looked at
 
     def __bool__(self) -> bool:
         return self.seconds > 0
@@ -90,6 +91,11 @@ def code_key(user_id: int) -> str:
     return _key("second-factor", str(user_id))
 
 
+def reauth_key(user_id: int) -> str:
+    """The password asked again of someone logged in (changing it, the second factor)."""
+    return _key("reauthentication", str(user_id))
+
+
 def _seconds_until(moment: datetime | None, now: datetime) -> int:
     return max(0, math.ceil((moment - now).total_seconds())) if moment else 0
 
@@ -103,7 +109,7 @@ def wait_for(key: str) -> Wait:
     blocked_until = db.session.scalar(
         select(LoginThrottle.blocked_until).where(LoginThrottle.key == key).with_for_update()
     )
-    return Wait(_seconds_until(blocked_until, now))
+    return Wait(_seconds_until(blocked_until, now), checked=False)
 
 
 def _insert(key: str, now: datetime, failures: int = 0, window: timedelta = PAIR_MEMORY):
@@ -178,10 +184,11 @@ def record_login_failure(email: str, address: str) -> Failure:
     return Failure(Wait(wait), address_over)
 
 
-def record_code_failure(user_id: int) -> Wait:
-    """A wrong second-factor code: the account's codes wait after the free ones."""
+def record_failure(key: str) -> Wait:
+    """A wrong second-factor code or re-entered password: the key waits after the free ones
+    (per account, not per address: whoever tries already got past the password or holds
+    the session)."""
     now = utcnow()
-    key = code_key(user_id)
     failures, _ = count_failure(key, PAIR_MEMORY, sliding=True)
     delay = delay_after(failures, current_app.config["LOGIN_FREE_FAILURES"])
     if delay:
