@@ -15,11 +15,7 @@ from zoneinfo import ZoneInfo
 from office import feeds
 from office.booking.rules import to_utc
 from office.core.database import utcnow
-from seminars.models import (
-    Seminar,
-    SeminarState,
-    VenueKind,
-)
+from seminars.models import Seminar, SeminarState, VenueKind
 
 
 def starts_at(seminar: Seminar) -> datetime | None:
