@@ -99,22 +99,13 @@ def _init_extensions(app: Flask) -> None:
 
     login_manager.login_message = _l("Log in to see this page.")
     login_manager.session_protection = "basic"
-    login_manager.user_loader(_load_user)
+    from office.accounts import login_sessions
 
-
-def _load_user(user_id: str):
-    from office.accounts.models import User
-
-    ident, _, token = user_id.partition(":")
-    if not ident.isdigit() or not token:
-        return None
-    user = db.session.get(User, int(ident))
-    if user is None or not user.active or user.session_token != token:
-        return None
-    return user
+    login_manager.user_loader(login_sessions.load_user)  # a cookie is valid while its login session is
 
 
 def _register_blueprints(app: Flask) -> None:
+    from office.accounts import account_views as account
     from office.accounts import auth_views as auth
     from office.accounts import views as users
     from office.allocations import views as allocations
@@ -129,9 +120,9 @@ def _register_blueprints(app: Flask) -> None:
     from office.trepartssamtal import views as trepartssamtal
     from seminars.views import bp as seminars_bp
 
-    for blueprint in (home.bp, auth.bp, users.bp, premises.bp, bookings.bp, allocations.bp,
-                      meetings.bp, availability.bp, trepartssamtal.bp, seminars_bp, mail.bp,
-                      notifications.bp):
+    for blueprint in (home.bp, auth.bp, account.bp, users.bp, premises.bp, bookings.bp,
+                      allocations.bp, meetings.bp, availability.bp, trepartssamtal.bp,
+                      seminars_bp, mail.bp, notifications.bp):
         app.register_blueprint(blueprint)
     notify.register()  # mails to the people a booking, meeting or invitation concerns
     from office.booking import closures as booking_closures
@@ -151,6 +142,8 @@ def _register_cli(app: Flask) -> None:
 
 
 def _install_request_hooks(app: Flask) -> None:
+    from office.accounts.login_sessions import install_idle_tracking
+    from office.accounts.second_factor import install_enrolment_requirement
     from office.core.errors import register_error_handlers
     from office.core.observability import install_request_logging
     from office.core.security import install_security_headers
@@ -174,6 +167,8 @@ def _install_request_hooks(app: Flask) -> None:
                 pass
 
     install_request_transaction(app)
+    install_idle_tracking(app)
+    install_enrolment_requirement(app)
     install_security_headers(app)
     install_request_logging(app)
     register_error_handlers(app)

@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 from datetime import date
 
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -24,6 +13,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from office.accounts.models import Agency, Role
+from office.core import export
 from office.core.database import valid_id
 from office.core.extensions import db, htmx, limiter
 from office.core.forms import ConfirmForm, choices
@@ -545,12 +535,8 @@ def report(seminar_id: int):
 def export_csv(seminar_id: int, what: str):
     """Registrations, attendance per agency or evaluations as CSV (Excel opens it)."""
     seminar = db.get_or_404(Seminar, seminar_id)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";")
-    for row in csv_rows(seminar, what):
-        writer.writerow(row)
-    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="seminar-{seminar.id}-{what}.csv"'})
+    header, *rows = csv_rows(seminar, what)
+    return export.csv_response(f"seminar-{seminar.id}-{what}.csv", header, rows)
 
 
 def csv_rows(seminar: Seminar, what: str) -> list[list]:

@@ -63,12 +63,20 @@ ACCESS: dict[str, Access] = {
     "/account/mail": Access(LOGGED_IN),
     "/invitation/<token>": Access(EVERYONE, "the secret token is the credential"),
     "/language": Access(EVERYONE, "the login page has the switch too"),
+    "/login/code": Access(EVERYONE, "only after the right password; otherwise back to the login page"),
+    # account
+    "/account/": Access(LOGGED_IN, "your own account"),
+    "/account/logout-everywhere": Access(LOGGED_IN, "your own sessions"),
+    "/account/second-factor": Access(LOGGED_IN, "your own second factor"),
+    "/account/second-factor/recovery-codes": Access(LOGGED_IN, "your own; asks for your password"),
+    "/account/second-factor/remove": Access(LOGGED_IN, "your own; asks for your password"),
     # users
     "/users/": Access(ADMINS, "agency admins see their own agency only"),
     "/users/invite": Access(ADMINS),
     "/users/<int:user_id>/invitation": Access(ADMINS),
     "/users/<int:user_id>/deactivate": Access(ADMINS),
     "/users/<int:user_id>/activate": Access(ADMINS),
+    "/users/<int:user_id>/second-factor/reset": Access(ADMINS, "own agency's staff (tests/test_second_factor.py)"),
     # premises
     "/agencies/": Access(LOGGED_IN),
     "/agencies/new": Access(ONLY_COORDINATOR),

@@ -77,9 +77,9 @@ def add_history(rng: random.Random) -> None:
             email=f"historik{n}@example.org", name=f"Åsa Ödmark-Ängström {n}",
             agency=rng.choice(agencies), role=rng.choice(list(Role)), password_hash="x" * 40,
             active=rng.random() > 0.2, locale=rng.choice([None, "sv", "en"]), created_at=moment,
-            failed_logins=rng.randrange(5),
+            totp_last_step=rng.randrange(5),
             last_login_at=moment.astimezone(STOCKHOLM) if n % 3 else None,
-            locked_until=datetime(2026, 10, 25, 2, 30, tzinfo=STOCKHOLM) if n % 50 == 0 else None,
+            second_factor_since=datetime(2026, 10, 25, 2, 30, tzinfo=STOCKHOLM) if n % 50 == 0 else None,
         ))
     db.session.add_all(users)
     for day in range(300):
@@ -124,8 +124,8 @@ def test_copy_to_postgresql_keeps_every_row(sqlite_office, scratch_pg_database):
             assert target_rows[table] == rows, table
         # Instants and their UTC offsets survive; PostgreSQL really holds timestamptz.
         with target.connect() as conn:
-            locked = conn.execute(sa.select(User.__table__.c.locked_until)
-                                  .where(User.__table__.c.locked_until.is_not(None))).scalars().all()
+            locked = conn.execute(sa.select(User.__table__.c.second_factor_since)
+                                  .where(User.__table__.c.second_factor_since.is_not(None))).scalars().all()
             assert locked and all(t == datetime(2026, 10, 25, 0, 30, tzinfo=timezone.utc) for t in locked)
             assert conn.execute(sa.text(
                 "SELECT data_type FROM information_schema.columns "

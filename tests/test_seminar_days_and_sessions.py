@@ -403,7 +403,7 @@ def test_the_migration_moves_a_check_in_to_the_first_day_and_keeps_evaluations(t
 
     app = create_app(_test_config(f"sqlite:///{tmp_path}/m.sqlite3"))
     with app.app_context():
-        upgrade(revision="0800_feed_sources")
+        upgrade(revision="0960_mail_opt_out")
         with db.engine.begin() as c:
             c.execute(sa.text("INSERT INTO seminar (id, title, kind, description, audience, audience_note, "
                               "venue_kind, external_address, online_url, capacity, state, timezone, "
@@ -426,7 +426,7 @@ def test_the_migration_moves_a_check_in_to_the_first_day_and_keeps_evaluations(t
                              ).all() == [(3, 6)]
             # Nothing that hangs off a registration is lost (a table copy on SQLite would cascade).
             assert c.execute(sa.text("SELECT count(*) FROM seminar_evaluation")).scalar() == 1
-        downgrade(revision="0800_feed_sources")
+        downgrade(revision="0960_mail_opt_out")
         with db.engine.connect() as c:
             assert c.execute(sa.text("SELECT checked_in_at FROM seminar_registration")).scalar() is not None
         db.engine.dispose()

@@ -159,7 +159,7 @@ def test_statistics_page_chart_and_csv(auth, place, create_user):
     html = auth.client.get("/trepartssamtal/statistics?by=agency").get_data(as_text=True)
     assert 'role="img"' in html and "<table>" in html and "Kommunen" in html
     csv = auth.client.get("/trepartssamtal/statistics.csv?by=agency")
-    assert csv.mimetype == "text/csv" and "AF,on_site,1,0,0,0" in csv.get_data(as_text=True)
+    assert csv.mimetype == "text/csv" and "AF;På plats;1;0;0;0" in csv.get_data(as_text=True)
     assert auth.client.get("/trepartssamtal/statistics?by=nonsense").status_code == 400
 
 

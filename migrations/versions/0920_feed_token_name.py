@@ -1,7 +1,7 @@
 """feed_token.name: several named links per feed (one per device)
 
 Revision ID: 0920_feed_token_name
-Revises: 0800_feed_sources
+Revises: 0905_outbox_in_core
 Create Date: 2026-12-01 22:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0920_feed_token_name'
-down_revision = '0800_feed_sources'
+down_revision = '0905_outbox_in_core'
 branch_labels = None
 depends_on = None
 

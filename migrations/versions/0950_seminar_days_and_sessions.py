@@ -1,7 +1,7 @@
 """seminars: attendance per day, sign-up per session, the evaluation mail, calendar sequence
 
 Revision ID: 0950_seminar_days_sessions
-Revises: 0800_feed_sources
+Revises: 0960_mail_opt_out
 Create Date: 2026-12-02 10:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0950_seminar_days_sessions'
-down_revision = '0800_feed_sources'
+down_revision = '0960_mail_opt_out'
 branch_labels = None
 depends_on = None
 

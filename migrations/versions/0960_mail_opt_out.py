@@ -1,7 +1,7 @@
 """mail opt-outs: a person turns off optional notification mails
 
 Revision ID: 0960_mail_opt_out
-Revises: 0905_outbox_in_core
+Revises: 0930_login_sessions
 Create Date: 2026-12-01 22:40:00
 
 One row per (user, topic) a person does not want mail about; no row means told.
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0960_mail_opt_out'
-down_revision = '0905_outbox_in_core'
+down_revision = '0930_login_sessions'
 branch_labels = None
 depends_on = None
 

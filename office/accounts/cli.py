@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
+from office.accounts import login_sessions, second_factor
 from office.accounts import rules as accounts
 from office.accounts.models import Agency, Role
 from office.core.extensions import db
@@ -35,4 +36,20 @@ def create_user_command(email, name, agency_short, role, password):
     click.echo(f"Created {email} ({role}, {short_name}).")
 
 
-COMMANDS = {"create-user": create_user_command}
+@click.command("reset-second-factor")
+@click.option("--email", required=True)
+def reset_second_factor_command(email):
+    """Turn off someone's two-step verification (a lost phone and lost recovery codes).
+
+    For the coordinator, whom nobody in the app can reset; others are reset on the staff page.
+    """
+    with unit_of_work():
+        user = accounts.find_user_by_email(email)
+        if user is None:
+            raise click.UsageError(f"No account for {email}.")
+        second_factor.remove(user)
+        login_sessions.end_all(user)
+    click.echo(f"Two-step verification is off for {email}; their sessions ended.")
+
+
+COMMANDS = {"create-user": create_user_command, "reset-second-factor": reset_second_factor_command}

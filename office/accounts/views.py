@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from office.accounts import login_sessions, second_factor
 from office.accounts import rules as accounts
 from office.accounts.forms import ROLE_LABELS, InviteUserForm
 from office.accounts.models import Agency, Role, Unit, User
@@ -115,4 +116,18 @@ def activate_user(user_id: int):
         abort(400)
     user.active = True
     flash(_("%(name)s can log in again.", name=user.name), "success")
+    return redirect(url_for("users.list_users"))
+
+
+@bp.post("/<int:user_id>/second-factor/reset")
+@admin_required
+def reset_second_factor(user_id: int):
+    """Turns off someone's two-step verification (a lost phone); all their sessions end."""
+    user = _managed_user(user_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    second_factor.remove(user)
+    login_sessions.end_all(user)
+    flash(_("Two-step verification is off for %(name)s. They can turn it on again after logging in.",
+            name=user.name), "success")
     return redirect(url_for("users.list_users"))

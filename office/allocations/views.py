@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -28,9 +28,10 @@ from office.allocations.forms import (
 )
 from office.allocations.models import Allocation, ReleasePolicy, Term, WeekPattern
 from office.booking import rules as booking
+from office.core import export
 from office.core.database import valid_id
 from office.core.extensions import db, htmx
-from office.core.forms import WEEKDAY_NAMES, ConfirmForm, choices
+from office.core.forms import SENSIBLE_YEARS, WEEKDAY_NAMES, ConfirmForm, choices
 from office.core.i18n import today_local
 from office.core.security import admin_required, coordinator_required
 from office.core.templating import add_nav_item
@@ -73,10 +74,13 @@ def _site_from_args() -> Site | None:
 
 
 def _week_from_args() -> date:
-    """The Monday of ?week=2026-W53 (this week when missing or malformed)."""
+    """The Monday of ?week=2026-W53 (this week when missing, malformed or in a year nobody
+    plans: the plan's links to the weeks around it must not leave the calendar)."""
     text = request.args.get("week", "")
     try:
         year, week = text.split("-W")
+        if not SENSIBLE_YEARS[0] <= int(year) <= SENSIBLE_YEARS[1]:
+            raise ValueError(year)
         return date.fromisocalendar(int(year), int(week), 1)
     except ValueError:
         today = today_local()
@@ -498,5 +502,6 @@ def utilization_csv():
     if report is None:
         abort(422)
     name = f"utilization-{report.first_day.isoformat()}-{report.last_day.isoformat()}.csv"
-    return Response(utilization.report_csv(report), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    header = [_("Agency"), _("Room or desk"), _("Allocated hours"), _("Hours of own bookings"),
+              _("Hours booked by others"), _("Empty hours")]
+    return export.csv_response(name, header, utilization.report_rows(report))

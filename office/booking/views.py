@@ -359,7 +359,7 @@ def audit():
     """Who created, changed or cancelled which booking, and when; filterable."""
     form = AuditFilterForm(request.args)
     audit_log.fill_choices(form)
-    page = request.args.get("page", 1, type=int)
+    page = min(max(request.args.get("page", 1, type=int), 1), audit_log.MAX_PAGE)
     entries = audit_log.search(audit_log.AuditQuery.from_form(form) if form.validate() else
                                audit_log.AuditQuery(), page=page)
     return render_template("booking/audit_log.html", form=form, entries=entries,

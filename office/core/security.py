@@ -56,8 +56,11 @@ admin_required = roles_required(Role.coordinator, Role.agency_admin)
 
 
 def is_safe_redirect(target: str | None) -> bool:
-    """Only same-site relative paths are followed after login (no open redirect)."""
+    """Only same-site relative paths are followed after login (no open redirect); no
+    control characters either (CR/LF would split the Location header: a 500 or worse)."""
     if not target or not target.startswith("/") or target.startswith("//"):
+        return False
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
         return False
     parts = urlsplit(target)
     return not parts.scheme and not parts.netloc and "\\" not in target

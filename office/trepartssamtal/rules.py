@@ -36,6 +36,7 @@ from office.booking.models import (
 )
 from office.core.database import utcnow
 from office.core.extensions import db
+from office.core.identity_numbers import contains_identity_number, longest_digit_run
 from office.premises import rules as premises
 from office.premises.models import Resource, ResourceKind, Site
 from office.trepartssamtal.models import (
@@ -107,41 +108,19 @@ class SlotTaken(TrepartssamtalRefused):
 
 # --- the reference --------------------------------------------------------------------
 
-# Digits with at most three separators (dash, plus, space, full stop) between them.
-_DIGIT_RUN = re.compile(r"\d(?:[-+ .]{0,3}\d)*")
 _REFERENCE = re.compile(r"[\w .\-]{2,20}")
 
 
-def _plausible_birth_date(digits: str) -> bool:
-    """YYMMDD (or CCYYMMDD) with a real month and a day 1-31, or 61-91 (coordination number)."""
-    if len(digits) == 12:
-        if digits[:2] not in ("18", "19", "20"):
-            return False
-        digits = digits[2:]
-    month, day = int(digits[2:4]), int(digits[4:6])
-    return 1 <= month <= 12 and (1 <= day <= 31 or 61 <= day <= 91)
-
-
 def looks_like_personal_number(text: str) -> bool:
-    """True when any 10 or 12 digits in the text could be a personnummer or samordningsnummer.
-
-    With or without century, dash or plus, also inside longer text; the check digit is not
-    required (a mistyped number is still a number).
-    """
-    for run in _DIGIT_RUN.findall(text or ""):
-        digits = re.sub(r"\D", "", run)
-        for width in (10, 12):
-            for i in range(0, len(digits) - width + 1):
-                if _plausible_birth_date(digits[i:i + width]):
-                    return True
-    return False
+    """Any plausible personnummer or samordningsnummer, check digit or not: a reference is a
+    pseudonym, so even a mistyped number is refused (office/core/identity_numbers.py)."""
+    return contains_identity_number(text, check_digit=False)
 
 
 def validate_reference(text: str | None) -> str:
     """The cleaned reference, or TrepartssamtalRefused. Never log or echo a refused one."""
     value = " ".join((text or "").split())
-    longest_digits = max((len(re.sub(r"\D", "", r)) for r in _DIGIT_RUN.findall(value)), default=0)
-    if looks_like_personal_number(value) or longest_digits >= 10:
+    if looks_like_personal_number(value) or longest_digit_run(value) >= 10:
         raise TrepartssamtalRefused(["personal_number"])
     if not _REFERENCE.fullmatch(value) or "_" in value:
         raise TrepartssamtalRefused(["bad_reference"])
@@ -724,16 +703,9 @@ def totals_by_group(rows: list[StatRow]) -> list[StatRow]:
     return [totals[k] for k in sorted(totals)]
 
 
-def statistics_csv(rows: list[StatRow], by: str) -> str:
-    import csv
-    import io
-
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([by, "mode", *MEASURES])
-    for row in rows:
-        writer.writerow([row.group, row.mode.value, row.booked, row.held, row.no_show, row.cancelled])
-    return out.getvalue()
+def statistics_rows(rows: list[StatRow]) -> list[list]:
+    """The rows of the export (office/core/export.py writes them): counts only."""
+    return [[row.group, row.mode, row.booked, row.held, row.no_show, row.cancelled] for row in rows]
 
 
 def count_meetings() -> int:

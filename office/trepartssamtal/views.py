@@ -10,7 +10,6 @@ from datetime import date, timedelta
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
@@ -25,6 +24,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from office.accounts.models import Agency, Role, User
+from office.core import export
 from office.core.database import utcnow
 from office.core.extensions import db, htmx
 from office.core.forms import SENSIBLE_YEARS, choices
@@ -303,10 +303,11 @@ def show_statistics():
 def export_statistics():
     """The same counts as CSV for a spreadsheet."""
     by, first, last = _statistics_args()
-    body = meetings.statistics_csv(meetings.statistics(first, last, by), by)
+    rows = [[group, MODE_LABELS[mode], *counts]
+            for group, mode, *counts in meetings.statistics_rows(meetings.statistics(first, last, by))]
     filename = f"trepartssamtal-{by}-{first.isoformat()}-{last.isoformat()}.csv"
-    return Response(body, mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    header = [GROUPING_LABELS[by], _("How"), *(MEASURE_LABELS[m] for m in meetings.MEASURES)]
+    return export.csv_response(filename, header, rows)
 
 
 add_nav_item("trepartssamtal.list_meetings", _l("Trepartssamtal"))
