@@ -22,7 +22,7 @@ from office.core.extensions import db
 from office.core.mail import external_url, queue_mail
 from office.core.models import OutboxMail
 from seminars.calendar import ends_at, mail_ics, starts_at
-from seminars.links import seminar_url
+from seminars.links import new_token, seminar_url
 from seminars.models import (
     DayAttendance,
     Registration,
@@ -154,8 +154,6 @@ def queue_evaluation_requests(now: datetime | None = None) -> int:
     Seminars that ended more than EVALUATION_WINDOW ago are left alone. Safe on two
     machines at once (SKIP LOCKED, as the reminders); adds to the caller's unit of work.
     """
-    from seminars.registration import new_token
-
     now = now or utcnow()
     recent = (select(SeminarDay.seminar_id).group_by(SeminarDay.seminar_id).having(
         func.max(SeminarDay.day).between((now - EVALUATION_WINDOW - timedelta(days=1)).date(),

@@ -12,8 +12,6 @@ place. The arrival number handed out under that lock orders the waiting list.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -28,6 +26,7 @@ from office.core.extensions import db
 from office.core.transaction import conflicts_become
 from seminars import mail
 from seminars.calendar import ends_at
+from seminars.links import hash_token, new_token  # noqa: F401 - rules.new_token for callers
 from seminars.models import (
     AttendanceMode,
     Audience,
@@ -87,16 +86,6 @@ class Outcome:
 
 
 # --- secret links -------------------------------------------------------------
-
-def new_token() -> tuple[str, str]:
-    """A secret link token (256 bits) and the hash we store instead of it."""
-    token = secrets.token_urlsafe(32)
-    return token, hash_token(token)
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
 
 def find_by_token(token: str) -> Registration | None:
     if not token or len(token) > 100:

@@ -34,6 +34,7 @@ from seminars.models import Registration, Seminar, SeminarSession
 from tests.feature_world import add_booking_features, add_features
 from tests.html_forms import form_posting_to, replace
 
+pytestmark = pytest.mark.dates  # seminars are planned weeks from today: `make test-dates`
 
 @dataclass
 class World:

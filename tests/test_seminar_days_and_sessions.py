@@ -32,6 +32,8 @@ from seminars.models import (
 from tests.conftest import csrf_token_from
 from tests.seminar_factories import make_seminar, next_weekday
 
+pytestmark = pytest.mark.dates  # seminars are planned weeks from today: `make test-dates`
+
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 

@@ -15,12 +15,15 @@ from werkzeug.datastructures import MultiDict
 
 from office.accounts.models import Role
 from office.core.extensions import db
+from office.core.mail import build_message
 from office.core.models import OutboxMail
 from seminars import planning
 from seminars import registration as rules
 from seminars.models import Seminar
 from tests.html_forms import form_posting_to, replace
 from tests.seminar_factories import make_seminar
+
+pytestmark = pytest.mark.dates  # seminars are planned weeks from today: `make test-dates`
 
 
 @pytest.fixture
@@ -37,6 +40,9 @@ def events(mail: OutboxMail) -> tuple[str, list]:
     calendar = Calendar.from_ical(mail.ics)
     parsed = vobject.readOne(mail.ics)  # a second, independent reading
     assert parsed.method.value == str(calendar["METHOD"])
+    # The MIME part says the same method as the file (Outlook ignores a file that disagrees).
+    [part] = [p for p in build_message(mail).iter_attachments() if p.get_content_type() == "text/calendar"]
+    assert part.get_param("method") == str(calendar["METHOD"]) == mail.ics_method
     return str(calendar["METHOD"]), list(calendar.walk("VEVENT"))
 
 

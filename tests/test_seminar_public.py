@@ -20,6 +20,7 @@ from seminars.models import Audience, Registration, SeminarDay
 from tests.conftest import csrf_token_from
 from tests.seminar_factories import make_seminar, next_weekday
 
+pytestmark = pytest.mark.dates  # seminars are planned weeks from today: `make test-dates`
 
 @pytest.fixture
 def coordinator(create_user):
