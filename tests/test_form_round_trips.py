@@ -5,10 +5,10 @@ The form is submitted exactly as the page renders it (tests/html_forms.py reads 
 select, textarea and ticked box like a browser), so a field the form requires but the page
 does not show fails here, not in front of the coordinator.
 
-EDIT_ROUTES is the table. `test_every_edit_route_has_a_row` walks app.url_map: an endpoint
-named edit/change/save, or one that answers GET and POST on an existing object (a URL
-argument), needs a row here or a reason in NOT_EDIT_FORMS, so the next edit page is covered
-when it is added.
+EDIT_ROUTES is the table. `test_every_edit_route_has_a_row` walks app.url_map: every page with
+a form (GET and POST) and every POST endpoint named edit/change/save needs a row here or a
+reason in NOT_EDIT_FORMS (it creates something, it is an action), so the next edit page is
+covered when it is added.
 """
 
 from __future__ import annotations
@@ -140,6 +140,12 @@ def _guest_row(w: World) -> dict:
                                        "locale", "status")}
 
 
+def _mail_choices_row(w: World) -> dict:
+    from office.notifications import rules as notifications
+
+    return {"off": sorted(notifications.opted_out(w.staff))}
+
+
 def _capacity_row(w: World) -> dict:
     return {"capacity": w.seminar.capacity}
 
@@ -186,10 +192,19 @@ EDIT_ROUTES = [
               action=lambda w: f"/bookings/occurrences/{w.bookings.occurrence_id}/change", who="staff"),
     EditRoute("availability.edit_availability", lambda w: "/availability/", _working_hours_row,
               ("opens_0", "07:30"), lambda r: r[0][0] == time(7, 30), who="staff"),
+    EditRoute("notifications.preferences", lambda w: "/account/mail", _mail_choices_row,
+              ("meetings", None), lambda r: r["off"] == ["meetings"], who="staff"),
 ]
 
 # Endpoints the url_map walk finds that are not an edit of an existing object's fields.
 NOT_EDIT_FORMS = {
+    # forms that create something new, or ask for something once
+    "auth.login": "signs in", "auth.second_step": "a one-time code",
+    "account.second_factor": "sets up two-step verification with a new secret",
+    "account.new_recovery_codes": "makes new recovery codes", "account.remove_second_factor": "an action",
+    "users.invite_user": "a new person", "allocations.new_allocation": "new allocations",
+    "allocations.book_window": "a new booking", "meetings.series_list": "a new meeting series",
+    "trepartssamtal.new_meeting": "a new trepartssamtal", "seminars.resend_link": "asks for new links",
     "seminars.change_state": "buttons (publish, cancel, finish), no fields to round-trip",
     "auth.change_password": "a password form is never rendered filled in",
     "auth.accept_invitation": "sets a first password once; the token then stops working",
@@ -205,18 +220,18 @@ NOT_EDIT_FORMS = {
 }
 
 
-def _is_edit_endpoint(rule) -> bool:
+def _is_form_route(rule) -> bool:
+    """Every page with a form (GET and POST) and every POST named edit/change/save."""
     name = rule.endpoint.rsplit(".", 1)[-1]
-    if re.search(r"edit|change|save", name):
-        return True
-    return {"GET", "POST"} <= rule.methods and bool(rule.arguments)
+    return {"GET", "POST"} <= rule.methods or ("POST" in rule.methods and bool(re.search(r"edit|change|save", name)))
 
 
 def test_every_edit_route_has_a_row(app):
-    found = {rule.endpoint for rule in app.url_map.iter_rules() if _is_edit_endpoint(rule)}
+    found = {rule.endpoint for rule in app.url_map.iter_rules() if _is_form_route(rule)}
     covered = {route.endpoint for route in EDIT_ROUTES}
     missing = found - covered - set(NOT_EDIT_FORMS)
-    assert not missing, f"edit routes without a round-trip row (add one to EDIT_ROUTES): {sorted(missing)}"
+    assert not missing, f"forms without a round-trip row (add one to EDIT_ROUTES, or say why not " \
+                        f"in NOT_EDIT_FORMS): {sorted(missing)}"
     assert not (covered | set(NOT_EDIT_FORMS)) - found, "rows for routes that no longer exist"
 
 
