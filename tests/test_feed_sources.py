@@ -194,9 +194,11 @@ def book_trepartssamtal(place, mode=MeetingMode.on_site, *, day=MONDAY, referenc
     proposal = trepart.find_proposals(search, now=NOW)[0]
     consent = trepart.ConsentInput(given=True, given_on=NOW.date(),
                                    agency_ids={place["af"].id, place["kommun"].id})
-    return trepart.book_proposal(search, proposal.key, reference=reference, consent=consent,
-                                 video_link="https://video.example/rum-1" if mode == MeetingMode.video
-                                 else None, now=NOW)
+    meeting = trepart.book_proposal(search, proposal.key, reference=reference, consent=consent,
+                                    video_link="https://video.example/rum-1"
+                                    if mode == MeetingMode.video else None, now=NOW)
+    db.session.commit()  # the test owns the transaction; the feed reads on its own connection
+    return meeting
 
 
 def test_participants_see_trepartssamtal_with_time_and_place_only(client, place):
