@@ -29,11 +29,13 @@ bench: $(INSTALLED) $(COMPILED)
 	bash .ci/bench
 
 # Every package (runtime, test and the build backend) at the version and hashes of the lock
-# file, so a fresh clone installs what the suite last passed with; then the project itself.
+# file, so a fresh clone installs what the suite last passed with; then the project itself
+# (--no-deps: pip check then fails when pyproject.toml asks for a package the lock lacks).
 $(INSTALLED): $(LOCK) pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check || { echo "requirements.lock lacks what pyproject.toml asks for: run make lock" >&2; exit 1; }
 	touch $(INSTALLED)
 
 # Re-resolve the lock after a change of pyproject.toml (the other pins stay). To move

@@ -147,17 +147,21 @@ class DatabaseSnapshot:
                             {"table": f'"{table.name}"', "column": key[0].name})
 
 
-_WORLDS: dict[str, tuple[object, DatabaseSnapshot]] = {}
+_WORLDS: dict[tuple[str, object], tuple[object, DatabaseSnapshot]] = {}
 
 
 def shared_world(key: str, build):
-    """`build()`'s world, built once per worker and afterwards restored from its rows.
+    """`build()`'s world, built once per worker and day and afterwards restored from its rows.
 
     The test's database is empty when this is called (each test empties it afterwards),
     so every test starts from exactly the same rows, whatever the previous one changed.
     `build()` must return plain values (ids, e-mail addresses, secrets), not ORM objects:
     the objects of the first build do not outlive its session.
+
+    Worlds are built around today on the app's clock, so a test whose @pytest.mark.clock
+    puts it on another day (or a run that passes midnight) gets a world built on its day.
     """
+    key = (key, clock.today())
     cached = _WORLDS.get(key)
     if cached is not None:
         world, snapshot = cached

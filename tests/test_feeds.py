@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from office import feeds
 from office.accounts.models import Role
-from office.booking import rules as booking
+from office.booking import rules as booking_rules
 from office.booking.models import (
     OccurrenceState,
     Reservation,
@@ -47,6 +47,25 @@ WINDOW = (datetime(2026, 3, 1, tzinfo=STOCKHOLM), datetime(2026, 12, 1, tzinfo=S
 HERE = Path(__file__).parent
 NODE = shutil.which("node")
 INDIVIDUAL = "Nora Nilsson 19990101-1234"
+
+
+class _CommittedBooking:
+    """The booking rules as a request runs them: each change committed (rules never commit),
+    so the feed's own connection sees it."""
+
+    def __getattr__(self, name):
+        rule = getattr(booking_rules, name)
+        if not callable(rule) or isinstance(rule, type):
+            return rule
+
+        def run(*args, **kwargs):
+            result = rule(*args, **kwargs)
+            db.session.commit()
+            return result
+        return run
+
+
+booking = _CommittedBooking()
 
 
 @pytest.fixture(autouse=True)

@@ -57,6 +57,8 @@ QUERY: dict[str, Query] = {
     "/static/<path:filename>": Query(ANONYMOUS),
     "/": Query(ANONYMOUS),
     "/dashboard": Query(STAFF),
+    "/account/mail": Query(STAFF),
+    "/mail/outbox": Query(COORDINATOR),
     "/healthz": Query(ANONYMOUS),
     "/login": Query(ANONYMOUS, {"next": "/sites/"}),
     "/login/code": Query(ANONYMOUS),

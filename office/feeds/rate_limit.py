@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from functools import lru_cache
 from time import monotonic
 
 from flask import current_app
 
+from office.core import clock
 from office.core.extensions import limiter
 
 DEFAULT_RATE_LIMIT = "60 per minute"
@@ -40,7 +40,7 @@ def allow_poll(key: str) -> int:
     if limiter.limiter.hit(item, "feed", key):
         return 0
     reset = limiter.limiter.get_window_stats(item, "feed", key).reset_time
-    return max(1, math.ceil(reset - time.time()))
+    return max(1, math.ceil(reset - clock.machine_now().timestamp()))
 
 
 class FixedWindows:

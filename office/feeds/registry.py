@@ -32,7 +32,6 @@ from office.accounts.models import Role
 
 if TYPE_CHECKING:
     from office.accounts.models import User
-    from office.feeds.render import Renderer
 
 # A cancelled event stays this long, as STATUS:CANCELLED, so subscribed clients remove it.
 CANCELLED_KEPT = timedelta(days=30)
@@ -181,7 +180,8 @@ def feed_kinds() -> list[FeedKind]:
 
 EventsFn = Callable[[FeedSubject, datetime], Iterable[FeedEvent]]
 StampFn = Callable[[FeedSubject, datetime], Stamp]
-RenderFn = Callable[[FeedSubject, datetime, "Renderer"], list[bytes]]
+# The third argument is office.feeds.render.Renderer (not imported: render imports this module).
+RenderFn = Callable[[FeedSubject, datetime, object], list[bytes]]
 
 
 @dataclass(frozen=True)
