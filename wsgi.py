@@ -20,12 +20,12 @@ MODEL_MODULES = (
     "office.core.models", "office.accounts.models", "office.premises.models",
     "office.booking.models", "office.allocations.models", "office.meetings.models",
     "office.availability.models", "office.trepartssamtal.models", "office.feeds.models",
-    "office.notifications.models",
+    "office.notifications.models", "office.doorscreens.models",
     "seminars.models",
 )
 CLI_MODULES = (
     "office.core.cli", "office.accounts.cli", "office.booking.cli", "office.allocations.cli",
-    "office.trepartssamtal.cli", "office.demo.cli", "seminars.cli",
+    "office.trepartssamtal.cli", "office.doorscreens.cli", "office.demo.cli", "seminars.cli",
 )
 
 
@@ -133,6 +133,9 @@ def _register_blueprints(app: Flask) -> None:
     from office.feeds import views as feeds
 
     feeds.init_app(app)  # blueprint, nav item and the 304 fast path for polling clients
+    from office.doorscreens import views as doorscreens
+
+    doorscreens.init_app(app)  # the coordinator's device links and the screens by the doors
 
 
 def _register_cli(app: Flask) -> None:

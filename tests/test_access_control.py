@@ -24,6 +24,7 @@ from flask import url_for
 from office.accounts import rules as accounts
 from office.accounts.models import Role
 from office.core.extensions import db
+from office.doorscreens import rules as doorscreens
 from office.premises.models import Closure
 from tests.conftest import AuthActions, shared_world
 from tests.feature_world import add_booking_features, add_features
@@ -201,6 +202,13 @@ ACCESS: dict[str, Access] = {
     # The world's seminar is published and public: anyone may add it to a calendar (drafts
     # are 404, internal seminars need a login: tests/test_feed_sources.py).
     "/feeds/seminars/<int:seminar_id>.ics": Access(EVERYONE, "a published public seminar"),
+    # door screens
+    "/door-screens/": Access(ONLY_COORDINATOR, "device links open a room's bookings to a tablet"),
+    "/door-screens/<int:screen_id>/revoke": Access(ONLY_COORDINATOR),
+    "/door/<token>": Access(EVERYONE, "the device link is the credential",
+                            values=(("token", "door_token"),)),
+    "/door/<token>/book": Access(EVERYONE, "the device link is the credential",
+                                 values=(("token", "door_token"),)),
     # operations
     "/metrics": Access(frozenset(), "only a scraper with the bearer token (tests/test_observability.py)",
                        refused_with=404),
@@ -258,7 +266,10 @@ def _build_world(create_agency, create_user, create_site, create_resource):
     partner = create_user(agency=create_agency())
     bookings = add_booking_features(site=site, room=room, booker=users[STAFF], booked_for=users[ADMIN],
                                     participants=[users[STAFF], users[ADMIN], users[COORDINATOR], partner])
+    screen, door_token = doorscreens.create_screen(room, "Dörr", False, users[COORDINATOR])
+    db.session.commit()
     values = {
+        "screen_id": screen.id, "door_token": door_token,
         "filename": "css/app.css", "agency_id": agency.id, "unit_id": agency.units[0].id,
         "site_id": site.id, "closure_id": closure.id, "resource_id": resource.id,
         "user_id": target.id, "token": token,

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from office.accounts import rules as accounts
 from office.accounts.models import LoginThrottle, Role, User
 from office.core.extensions import db
+from office.doorscreens import rules as doorscreens
 from office.premises.models import Closure
 from tests.conftest import PASSWORD, AuthActions, shared_world
 from tests.feature_world import add_booking_features, add_features
@@ -271,6 +272,12 @@ FORMS = [
     Form("/feeds/<int:token_id>/revoke", (STAFF,)),
     # mail (office/core)
     Form("/mail/outbox/<int:mail_id>/retry", (COORDINATOR,)),
+    # door screens
+    Form("/door-screens/", (COORDINATOR,),
+         {"resource_id": st.sampled_from(["{resource_id}", "0", "2147483648"]), "name": NAMES,
+          "show_titles": BOOLEANS}),
+    Form("/door-screens/<int:screen_id>/revoke", (COORDINATOR,)),
+    Form("/door/<token>/book", (ANONYMOUS,), {"minutes": st.sampled_from(["15", "30", "60", "45", "0"])}),
 ]
 FORMS_BY_RULE = {form.rule: form for form in FORMS}
 
@@ -335,8 +342,12 @@ def _build_world(create_agency, create_user, create_site, create_resource):
         "token_id": [my_bookings.feed_token_id, their_bookings.feed_token_id],
         "staff_id": [actors[STAFF].id], "partner_id": [stranger.id], "partner_agency_id": [foreign.id],
     }
+    screen, door_token = doorscreens.create_screen(room, "Dörr", False, coordinator)
+    db.session.commit()
+    ids["screen_id"] = [screen.id]
     actor_ids = {role: user.id for role, user in actors.items()}
     return {"ids": ids, "token": token, "guest_token": mine.guest_token, "actors": actor_ids,
+            "door_token": door_token,
             "password_hash": actors[Role.staff.value].password_hash}
 
 
@@ -385,7 +396,8 @@ def requests(draw, form: Form, world):
     if "<any('sign-up', leave):action>" in form.rule:
         path_values["action"] = draw(st.sampled_from(["sign-up", "leave"]))
     if "<token>" in form.rule:
-        secret = world["guest_token"] if form.rule.startswith("/seminars/") else world["token"]
+        secret = (world["guest_token"] if form.rule.startswith("/seminars/")
+                  else world["door_token"] if form.rule.startswith("/door/") else world["token"])
         path_values["token"] = draw(st.sampled_from([secret, "nope", "x" * 300, "%00"]))
     data = {}
     for template, plausible in form.fields.items():

@@ -21,6 +21,7 @@ from flask import url_for
 from office.accounts import rules as accounts
 from office.accounts.models import Role
 from office.core.extensions import db
+from office.doorscreens import rules as doorscreens
 from office.premises.models import Closure
 from tests.conftest import AuthActions
 from tests.feature_world import add_booking_features, add_features
@@ -134,6 +135,8 @@ QUERY: dict[str, Query] = {
     "/feeds/<token>.ics": Query(ANONYMOUS),
     "/feeds/seminars.ics": Query(ANONYMOUS),
     "/feeds/seminars/<int:seminar_id>.ics": Query(ANONYMOUS),
+    "/door-screens/": Query(COORDINATOR),
+    "/door/<token>": Query(ANONYMOUS, htmx_targets=("door-state",)),
     "/metrics": Query(ANONYMOUS),
 }
 
@@ -174,7 +177,9 @@ def world(app, create_agency, create_user, create_site, create_resource):
         "reservation_id": bookings.reservation_id, "occurrence_id": bookings.occurrence_id,
         "meeting_id": bookings.meeting_id,
     }
-    secrets = {"/seminars/": features.guest_token, "/feeds/": bookings.feed_token}
+    _screen, door_token = doorscreens.create_screen(room, "Dörr", False, users[COORDINATOR])
+    db.session.commit()
+    secrets = {"/seminars/": features.guest_token, "/feeds/": bookings.feed_token, "/door/": door_token}
     return users, values, secrets
 
 

@@ -219,6 +219,9 @@ class BookingRequest:
     # When the person saw the time as free (the form's render time): a clash with a
     # booking made after it is "just taken" (someone got there first), not "taken".
     seen_at: datetime | None = None
+    # False: the booker only answers the rules and the reservation names nobody (a walk-in
+    # booking at a door screen, office/doorscreens/rules.py).
+    on_record: bool = True
 
     @property
     def person(self) -> User:
@@ -434,7 +437,8 @@ def book(request: BookingRequest, *, allow_partial: bool = False,
     slots = check.bookable_slots
     reservation = Reservation(
         resource=request.resource, kind=request.kind, title=request.title.strip(),
-        attendees=request.attendees, booked_by=request.booked_by, booked_for=request.booked_for,
+        attendees=request.attendees, booked_by=request.booked_by if request.on_record else None,
+        booked_for=request.booked_for if request.on_record else None,
         agency_id=request.person.agency_id, timezone=request.resource.site.timezone,
         first_day=request.first_day, start_time=request.start_time, end_time=request.end_time,
         rrule=request.rrule,

@@ -39,6 +39,7 @@ CHROMIUM_ARGS = [
 VIEWPORTS = {
     "desktop": {"viewport": {"width": 1280, "height": 800}},
     "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
+    "tablet": {"viewport": {"width": 800, "height": 1280}, "has_touch": True},  # a door screen
 }
 
 

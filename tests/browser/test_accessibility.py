@@ -27,7 +27,8 @@ from office.core.extensions import db
 from office.core.i18n import today_local
 from office.demo.seed import DEMO_PASSWORD
 from office.meetings.models import MeetingSeries
-from office.premises.models import Resource, Site
+from office.doorscreens import rules as doorscreens
+from office.premises.models import Resource, ResourceKind, Site
 from office.trepartssamtal import rules as trepartssamtal
 from seminars import registration
 from seminars.models import (
@@ -118,6 +119,11 @@ def _find_times_alone(page):  # refused: a trepartssamtal needs two agencies
 def _make_a_feed_link(page):
     page.locator("main form.feed-form button.primary").first.click()
     expect(page.locator("#new-link-https")).to_be_visible()
+
+
+def _make_a_door_link(page):
+    page.locator("main form.narrow-form button.primary").click()
+    expect(page.locator("#new-door-link")).to_be_visible()
 
 
 PAGES = [
@@ -215,6 +221,11 @@ PAGES = [
     Page("trepartssamtal statistics", COORDINATOR, "/trepartssamtal/statistics"),
     Page("calendar feeds", STAFF, "/feeds/"),
     Page("calendar feed link made", STAFF, "/feeds/", _make_a_feed_link),
+    # door screens
+    Page("door screens", COORDINATOR, "/door-screens/"),
+    Page("door screen link made", COORDINATOR, "/door-screens/", _make_a_door_link),
+    Page("door screen", None, "/door/{door_token}"),
+    Page("revoked door screen", None, "/door/{revoked_door_token}", status=410),
 ]
 
 
@@ -232,6 +243,7 @@ def _ids(live) -> dict:
             "resource": db.session.scalar(select(Resource.id).order_by(Resource.id)),
             "agency": db.session.scalar(select(Agency.id).where(Agency.short_name == "Kommunen")),
             **_feature_ids(coordinator),
+            **_door_tokens(coordinator),
         }
         db.session.commit()
         db.session.remove()
@@ -275,6 +287,15 @@ def _feature_ids(coordinator) -> dict:
         "meeting": meeting.id,
         "occurrence": db.session.scalar(select(ReservationOccurrence.id).order_by(ReservationOccurrence.id)),
     }
+
+
+def _door_tokens(coordinator) -> dict:
+    """A door screen's link for the first demo room, and a revoked one."""
+    room = db.session.scalar(select(Resource).where(Resource.kind == ResourceKind.room).order_by(Resource.id))
+    _screen, token = doorscreens.create_screen(room, "Surfplatta", True, coordinator)
+    revoked, revoked_token = doorscreens.create_screen(room, "Gammal surfplatta", False, coordinator)
+    doorscreens.revoke_screen(revoked, coordinator)
+    return {"door_token": token, "revoked_door_token": revoked_token}
 
 
 def _ended_seminar(coordinator) -> dict:
