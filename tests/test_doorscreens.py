@@ -108,6 +108,9 @@ def test_poll_is_304_while_nothing_changed_and_200_when_a_booking_starts(app, cl
     with at(door["day"], 9, 1):
         again = client.get(url, headers={**POLL, "If-None-Match": etag})
     assert again.status_code == 304 and again.get_data() == b""
+    # Answered before Flask (office/doorscreens/fastpath.py) with the headers every answer has.
+    assert again.headers["Cache-Control"] == "no-store" and "Set-Cookie" not in again.headers
+    assert again.headers["ETag"] == etag and "Content-Security-Policy" in again.headers
     with at(door["day"], 10, 0):
         started = client.get(url, headers={**POLL, "If-None-Match": etag})
     assert started.status_code == 200 and "is-busy" in started.get_data(as_text=True)

@@ -55,6 +55,8 @@ BOOK_NOW_MINUTES = (15, 30, 60)
 OFFER_EDGES = tuple(timedelta(minutes=m) for m in BOOK_NOW_MINUTES)
 UPCOMING_SHOWN = 3
 UTC = timezone.utc
+# The htmx target of the screen's polled part (its id in templates/doorscreens/_state.html).
+STATE_TARGET = "door-state"
 
 
 # --- device links ---------------------------------------------------------------------
@@ -139,8 +141,10 @@ def _day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     return start, end
 
 
-def screen_stamp(token: str, locale: str, now: datetime | None = None) -> Stamp:
-    """The ETag of the screen's page now, from two indexed reads (nothing rendered)."""
+def screen_stamp(token: str, now: datetime | None = None) -> Stamp:
+    """The ETag of the screen's page now, from two indexed reads (nothing rendered).
+
+    A screen speaks the site's language (BABEL_DEFAULT_LOCALE), so no cookie is needed."""
     if not TOKEN_SHAPE.fullmatch(token or ""):
         return Stamp(False)
     now = now or clock.now()
@@ -165,9 +169,15 @@ def screen_stamp(token: str, locale: str, now: datetime | None = None) -> Stamp:
     passed = sum(1 for m in moments if m <= now)
     passed += sum(1 for m in moments for edge in OFFER_EDGES if m - edge <= now)
     parts = (screen_id, bool(show_titles), bool(active), str(opens), str(closes), closure is not None,
-             local.date().isoformat(), local.hour, passed, locale, [tuple(map(str, r)) for r in rows])
+             local.date().isoformat(), local.hour, passed, current_app.config["BABEL_DEFAULT_LOCALE"],
+             [tuple(map(str, r)) for r in rows])
     digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
     return Stamp(True, etag=f'"{digest}"')
+
+
+def part_etag(stamp: Stamp) -> str:
+    """The polled part's tag (the whole page is another representation: `stamp.etag`)."""
+    return stamp.etag[:-1] + '-part"'
 
 
 def _link_row(presented: str, now: datetime, zone: ZoneInfo):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import format_time
+from flask_babel import force_locale, format_time
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -12,18 +12,18 @@ from sqlalchemy import select
 from office.booking import rules as booking
 from office.core.extensions import db, htmx
 from office.core.forms import ConfirmForm, choices
-from office.core.i18n import current_language
 from office.core.security import Role
 from office.core.security import coordinator_required
 from office.core.templating import add_nav_item
 from office.doorscreens import rules as doorscreens
+from office.doorscreens.fastpath import DoorPollFastPath
 from office.doorscreens.forms import BookNowForm, DoorScreenForm
 from office.doorscreens.models import DoorScreen
 from office.feeds.reader import one_connection
 from office.premises.models import Resource, ResourceKind, Site
 
 bp = Blueprint("doorscreens", __name__)
-STATE_TARGET = "door-state"
+STATE_TARGET = doorscreens.STATE_TARGET
 
 
 # --- the coordinator's device links -----------------------------------------------------
@@ -79,13 +79,9 @@ def revoke_screen(screen_id: int):
 
 # --- the screen by the door --------------------------------------------------------------
 
-def _part_etag(stamp: doorscreens.Stamp) -> str:
-    return stamp.etag[:-1] + '-part"'
-
-
 def _etag(stamp: doorscreens.Stamp) -> str:
     # The page and its polled part are two representations: each its own tag.
-    return _part_etag(stamp) if htmx and htmx.target == STATE_TARGET else stamp.etag
+    return doorscreens.part_etag(stamp) if htmx and htmx.target == STATE_TARGET else stamp.etag
 
 
 def _screen_answer(token: str, status: int = 200, message: str | None = None,
@@ -98,12 +94,13 @@ def _screen_answer(token: str, status: int = 200, message: str | None = None,
         partial = htmx and htmx.target == STATE_TARGET
         return render_template("doorscreens/_revoked.html" if partial else "doorscreens/revoked.html"), 410
     state = doorscreens.screen_state(screen)
-    stamp = doorscreens.screen_stamp(token, current_language())
+    stamp = doorscreens.screen_stamp(token)
     template = "doorscreens/_state.html" if htmx and htmx.target == STATE_TARGET else "doorscreens/door.html"
     # The page keeps the part's tag: its poll asks for the part.
-    body = render_template(template, state=state, token=token, etag=_part_etag(stamp), message=message,
-                           refused=status >= 400, form=form or BookNowForm(), format_time=format_time,
-                           poll_seconds=current_app.config.get("DOOR_SCREEN_POLL_SECONDS", 30))
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):  # the site's language
+        body = render_template(template, state=state, token=token, etag=doorscreens.part_etag(stamp),
+                               message=message, refused=status >= 400, form=form or BookNowForm(), format_time=format_time,
+                               poll_seconds=current_app.config.get("DOOR_SCREEN_POLL_SECONDS", 30))
     return body, status, {"ETag": _etag(stamp)}
 
 
@@ -111,7 +108,7 @@ def _screen_answer(token: str, status: int = 200, message: str | None = None,
 def door(token: str):
     """The room's door screen: free or busy now, the current and next bookings, "Boka nu"."""
     with one_connection():
-        stamp = doorscreens.screen_stamp(token, current_language())
+        stamp = doorscreens.screen_stamp(token)
     if stamp.found and not stamp.revoked and request.if_none_match.contains_weak(_etag(stamp).strip('"')):
         return "", 304, {"ETag": _etag(stamp)}
     return _screen_answer(token)
@@ -135,5 +132,7 @@ def book_now(token: str):
 
 
 def init_app(app: Flask) -> None:
+    """The blueprint, the coordinator's menu entry, and the poll's 304 before Flask."""
     app.register_blueprint(bp)
     add_nav_item("doorscreens.manage_screens", _l("Door screens"), roles=[Role.coordinator])
+    app.wsgi_app = DoorPollFastPath(app, app.wsgi_app)
