@@ -20,12 +20,12 @@ MODEL_MODULES = (
     "office.core.models", "office.accounts.models", "office.premises.models",
     "office.booking.models", "office.allocations.models", "office.meetings.models",
     "office.availability.models", "office.trepartssamtal.models", "office.feeds.models",
-    "office.notifications.models", "office.doorscreens.models",
+    "office.notifications.models", "office.doorscreens.models", "office.checkin.models",
     "seminars.models",
 )
 CLI_MODULES = (
     "office.core.cli", "office.accounts.cli", "office.booking.cli", "office.allocations.cli",
-    "office.trepartssamtal.cli", "office.doorscreens.cli", "office.demo.cli", "seminars.cli",
+    "office.trepartssamtal.cli", "office.doorscreens.cli", "office.checkin.cli", "office.demo.cli", "seminars.cli",
 )
 
 
@@ -133,7 +133,10 @@ def _register_blueprints(app: Flask) -> None:
     from office.feeds import views as feeds
 
     feeds.init_app(app)  # blueprint, nav item and the 304 fast path for polling clients
+    from office.checkin import views as checkin
     from office.doorscreens import views as doorscreens
+
+    checkin.init_app(app)  # the check-in settings and checking in from a booking page
 
     doorscreens.init_app(app)  # the coordinator's device links and the screens by the doors
 

@@ -209,6 +209,11 @@ ACCESS: dict[str, Access] = {
                             values=(("token", "door_token"),)),
     "/door/<token>/book": Access(EVERYONE, "the device link is the credential",
                                  values=(("token", "door_token"),)),
+    "/door/<token>/check-in": Access(EVERYONE, "the device link is the credential",
+                                     values=(("token", "door_token"),)),
+    # check-in
+    "/check-in/settings": Access(ONLY_COORDINATOR),
+    "/check-in/occurrences/<int:occurrence_id>": Access(LOGGED_IN, "the booking's people and the coordinator"),
     # operations
     "/metrics": Access(frozenset(), "only a scraper with the bearer token (tests/test_observability.py)",
                        refused_with=404),

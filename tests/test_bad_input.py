@@ -278,6 +278,12 @@ FORMS = [
           "show_titles": BOOLEANS}),
     Form("/door-screens/<int:screen_id>/revoke", (COORDINATOR,)),
     Form("/door/<token>/book", (ANONYMOUS,), {"minutes": st.sampled_from(["15", "30", "60", "45", "0"])}),
+    Form("/door/<token>/check-in", (ANONYMOUS,)),
+    # check-in
+    Form("/check-in/settings", (COORDINATOR,),
+         {"room_required": BOOLEANS, "room_minutes": st.sampled_from(["15", "4", "121", "-1"]),
+          "desk_required": BOOLEANS, "desk_minutes": st.sampled_from(["10", "0", "2147483648"])}),
+    Form("/check-in/occurrences/<int:occurrence_id>", (STAFF, COORDINATOR)),
 ]
 FORMS_BY_RULE = {form.rule: form for form in FORMS}
 

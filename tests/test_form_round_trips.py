@@ -146,6 +146,12 @@ def _mail_choices_row(w: World) -> dict:
     return {"off": sorted(notifications.opted_out(w.staff))}
 
 
+def _check_in_row(w: World) -> dict:
+    from office.checkin import rules as checkin
+
+    return {kind.value: (p.required, p.grace_minutes) for kind, p in checkin.policies().items()}
+
+
 def _capacity_row(w: World) -> dict:
     return {"capacity": w.seminar.capacity}
 
@@ -192,6 +198,8 @@ EDIT_ROUTES = [
               action=lambda w: f"/bookings/occurrences/{w.bookings.occurrence_id}/change", who="staff"),
     EditRoute("availability.edit_availability", lambda w: "/availability/", _working_hours_row,
               ("opens_0", "07:30"), lambda r: r[0][0] == time(7, 30), who="staff"),
+    EditRoute("checkin.settings", lambda w: "/check-in/settings", _check_in_row,
+              ("room_minutes", "20"), lambda r: r["room"] == (False, 20)),
     EditRoute("notifications.preferences", lambda w: "/account/mail", _mail_choices_row,
               ("meetings", None), lambda r: r["off"] == ["meetings"], who="staff"),
 ]

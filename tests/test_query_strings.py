@@ -137,6 +137,7 @@ QUERY: dict[str, Query] = {
     "/feeds/seminars/<int:seminar_id>.ics": Query(ANONYMOUS),
     "/door-screens/": Query(COORDINATOR),
     "/door/<token>": Query(ANONYMOUS, htmx_targets=("door-state",)),
+    "/check-in/settings": Query(COORDINATOR),
     "/metrics": Query(ANONYMOUS),
 }
 

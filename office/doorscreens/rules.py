@@ -39,7 +39,8 @@ from sqlalchemy import and_, bindparam, select
 
 from office.accounts.models import Role, User
 from office.booking import rules as booking
-from office.booking.models import Reservation, ReservationKind, ReservationOccurrence
+from office.booking.models import OccurrenceState, Reservation, ReservationKind, ReservationOccurrence
+from office.checkin import rules as checkin
 from office.core import clock
 from office.core.extensions import db
 from office.doorscreens.models import DoorScreen
@@ -205,8 +206,10 @@ class Shown:
     occurrence_id: int
     starts: datetime  # local
     ends: datetime    # local
-    title: str | None  # None: shown as "Booked"
+    title: str | None  # None: shown as "Reserved"
     agency: str | None
+    needs_check_in: bool = False  # required and not checked in yet
+    checked_in: bool = False
 
 
 @dataclass
@@ -217,6 +220,7 @@ class ScreenState:
     current: Shown | None
     upcoming: list[Shown] = field(default_factory=list)
     offers: list[int] = field(default_factory=list)
+    check_in: Shown | None = None  # the booking that may be checked in now
 
     @property
     def free(self) -> bool:
@@ -241,18 +245,26 @@ def screen_state(screen: DoorScreen, now: datetime | None = None) -> ScreenState
     zone = ZoneInfo(resource.site.timezone)
     local = now.astimezone(zone)
     day_start, day_end = _day_bounds(local.date(), zone)
+    rows = booking.occurrence_rows_between([resource.id], day_start, day_end)
+    required = checkin.policies()[resource.kind].required
+    checks = checkin.state_of([row.id for row in rows]) if required else {}
     shown = [
         Shown(row.id, row.starts_at.astimezone(zone), row.ends_at.astimezone(zone),
               shown_title(row.kind, row.title, screen.show_titles),
               row.agency_short_name if screen.show_titles and row.kind != ReservationKind.trepartssamtal
-              else None)
-        for row in booking.occurrence_rows_between([resource.id], day_start, day_end)
+              else None,
+              needs_check_in=required and row.kind not in checkin.EXEMPT_KINDS and row.id not in checks,
+              checked_in=row.id in checks and checks[row.id].checked_in_at is not None)
+        for row in rows
     ]
     current = next((s for s in shown if s.starts <= local < s.ends), None)
+    # Check-in opens a little before the start: the next booking may be the one to check in.
+    state_check_in = next((s for s in shown if s.needs_check_in
+                           and s.starts - checkin.EARLY <= local < s.ends), None)
     upcoming = [s for s in shown if s.starts > local][:UPCOMING_SHOWN]
     window = premises.opening_window(resource.site, local.date())
     open_now = window is not None and window[0] <= now < window[1] and resource.active
-    state = ScreenState(screen, local, open_now, current, upcoming)
+    state = ScreenState(screen, local, open_now, current, upcoming, check_in=state_check_in)
     if open_now and current is None:
         state.offers = [m for m in BOOK_NOW_MINUTES if _book_now_check(screen, m, now).ok]
     return state
@@ -290,6 +302,22 @@ def _book_now_check(screen: DoorScreen, minutes: int, now: datetime) -> booking.
     request, start = _book_now_request(screen, minutes, now)
     # "Now" is the minute the booking starts: a walk-in booking is never "in the past".
     return booking.check_booking(request, now=start)
+
+
+def check_in_now(screen: DoorScreen, now: datetime | None = None) -> ReservationOccurrence:
+    """Check in the room's booking of this moment at the door (nobody logged in)."""
+    now = now or clock.now()
+    occurrence = db.session.scalar(
+        select(ReservationOccurrence).where(
+            ReservationOccurrence.resource_id == screen.resource_id,
+            ReservationOccurrence.state == OccurrenceState.active,
+            ReservationOccurrence.starts_at <= now + checkin.EARLY,
+            ReservationOccurrence.ends_at > now)
+        .order_by(ReservationOccurrence.starts_at).limit(1))
+    if occurrence is None:
+        raise checkin.CheckInRefused(_("There is no booking to check in to now."))
+    checkin.check_in(occurrence, None, now)
+    return occurrence
 
 
 def book_now(screen: DoorScreen, minutes: int, now: datetime | None = None) -> Reservation:

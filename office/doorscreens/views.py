@@ -10,6 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from office.booking import rules as booking
+from office.checkin import rules as checkin
 from office.core.extensions import db, htmx
 from office.core.forms import ConfirmForm, choices
 from office.core.security import Role
@@ -129,6 +130,21 @@ def book_now(token: str):
         return _screen_answer(token, refused.status, " ".join(p.message for p in refused.problems), form)
     until = reservation.occurrences[0].ends_at
     return _screen_answer(token, message=_("Booked until %(time)s.", time=format_time(until, "HH:mm")))
+
+
+@bp.post("/door/<token>/check-in")
+def check_in(token: str):
+    """Checks in the room's booking of this moment (anyone at the door may)."""
+    screen = doorscreens.find_screen(token)
+    if screen is None or screen.revoked_at is not None:
+        return _screen_answer(token)
+    if not ConfirmForm().validate_on_submit():
+        return _screen_answer(token, 422, _("The form had expired. Send it again."))
+    try:
+        doorscreens.check_in_now(screen)
+    except checkin.CheckInRefused as refused:
+        return _screen_answer(token, 409, str(refused))
+    return _screen_answer(token, message=_("Checked in. Welcome!"))
 
 
 def init_app(app: Flask) -> None:

@@ -226,6 +226,7 @@ PAGES = [
     Page("door screen link made", COORDINATOR, "/door-screens/", _make_a_door_link),
     Page("door screen", None, "/door/{door_token}"),
     Page("revoked door screen", None, "/door/{revoked_door_token}", status=410),
+    Page("check-in settings", COORDINATOR, "/check-in/settings"),
 ]
 
 

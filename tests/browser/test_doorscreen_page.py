@@ -97,3 +97,38 @@ def test_a_tablet_follows_the_room_through_the_day(demo, open_page, door):
         _shot(page, "tablet-revoked")
     assert not page.console_errors, page.console_errors
     assert re.search(r"/door/", page.url)
+
+
+def test_a_tablet_checks_in_and_sees_a_no_show_released(demo, open_page, door):
+    from office.checkin import rules as checkin
+    from office.core.transaction import unit_of_work
+
+    day, token, screen_id = door
+    with demo.app_context(), clock.travel_to(_moment(day, 7)):
+        screen = db.session.get(DoorScreen, screen_id)
+        coordinator = db.session.scalar(select(User).where(User.role == Role.coordinator))
+        checkin.set_policy(ResourceKind.room, True, 15, coordinator)
+        booking.book(booking.BookingRequest(
+            resource=screen.resource, title="Handledning", first_day=day, start_time=time(11),
+            end_time=time(12), booked_by=coordinator))
+        db.session.commit()
+        db.session.remove()
+    status = lambda page: page.locator("#door-status")  # noqa: E731
+    with clock.travel_to(_moment(day, 9, 55), frozen=True):
+        page = open_page("tablet")
+        page.goto(f"/door/{token}")
+        page.get_by_role("button", name="Checka in").click()
+        expect(page.locator(".door-message")).to_have_text("Incheckad. Välkommen!")
+        clock.set_now(_moment(day, 10, 5), frozen=True)
+        expect(page.locator(".door-current")).to_contain_text("incheckad")
+        _shot(page, "tablet-checked-in")
+        clock.set_now(_moment(day, 11, 5), frozen=True)  # nobody checks in to 11:00
+        expect(page.get_by_role("button", name="Checka in")).to_be_visible()
+        expect(status(page)).to_have_text("Upptaget")
+        clock.set_now(_moment(day, 11, 15), frozen=True)
+        with demo.app_context(), unit_of_work():
+            assert checkin.release_no_shows()  # ours and demo bookings of other rooms
+        expect(status(page)).to_have_text("Ledigt")
+        expect(page.get_by_role("button", name="60 minuter")).to_be_visible()
+        _shot(page, "tablet-no-show-released")
+    assert not page.console_errors, page.console_errors
