@@ -174,3 +174,22 @@ def test_the_coordinator_sets_the_policy(app, auth, room):
     assert not policies[ResourceKind.room].required and policies[ResourceKind.room].grace_minutes == 20
     assert policies[ResourceKind.desk].required
     assert auth.post("/check-in/settings", {"room_minutes": "0", "desk_minutes": "10"}).status_code == 422
+
+
+def test_the_utilization_report_shows_booked_used_and_no_show(app, auth, room):
+    from office.checkin.usage import booking_use
+
+    kept, missed = book(room, time(9), time(10)), book(room, time(10), time(11))
+    with at(room["day"], 9, 5):
+        checkin.check_in(kept, room["booker"])
+        db.session.commit()
+    release(room, 10, 15)
+    rows = booking_use(room["resource"].site, room["day"], room["day"])
+    assert [(r.resource, r.booked, r.used, r.no_show, r.no_shows) for r in rows] == [
+        ("Konferensrummet", 2.0, 1.0, 1.0, 1)]
+    with at(room["day"], 12):
+        auth.login(room["coordinator"])
+        page = auth.client.get(f"/allocations/utilization?site_id={room['resource'].site_id}"
+                               f"&month={room['day']:%Y-%m}").get_data(as_text=True)
+    table = page.split('id="use-heading"')[1]
+    assert "Konferensrummet" in table and "2.0" in table and "1.0" in table

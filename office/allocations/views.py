@@ -28,6 +28,7 @@ from office.allocations.forms import (
 )
 from office.allocations.models import Allocation, ReleasePolicy, Term, WeekPattern
 from office.booking import rules as booking
+from office.checkin import usage
 from office.core import export
 from office.core.database import valid_id
 from office.core.extensions import db, htmx
@@ -491,7 +492,9 @@ def utilization_page():
     form, report = _report_from_args()
     status = 422 if form.month.errors else 200
     bars = utilization.chart_bars(report.per_agency()) if report else []
-    return render_template("allocations/utilization.html", form=form, report=report, bars=bars), status
+    use_rows = usage.booking_use(report.site, report.first_day, report.last_day) if report else []
+    return render_template("allocations/utilization.html", form=form, report=report, bars=bars,
+                           use_rows=use_rows), status
 
 
 @bp.get("/utilization.csv")
