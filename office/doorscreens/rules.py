@@ -145,7 +145,8 @@ def _day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
 def screen_stamp(token: str, now: datetime | None = None) -> Stamp:
     """The ETag of the screen's page now, from two indexed reads (nothing rendered).
 
-    A screen speaks the site's language (BABEL_DEFAULT_LOCALE), so no cookie is needed."""
+    No language in it, so no cookie is read: a tablet that switches language loads the
+    whole page again, and its polls then compare against that page's tag."""
     if not TOKEN_SHAPE.fullmatch(token or ""):
         return Stamp(False)
     now = now or clock.now()
@@ -170,8 +171,7 @@ def screen_stamp(token: str, now: datetime | None = None) -> Stamp:
     passed = sum(1 for m in moments if m <= now)
     passed += sum(1 for m in moments for edge in OFFER_EDGES if m - edge <= now)
     parts = (screen_id, bool(show_titles), bool(active), str(opens), str(closes), closure is not None,
-             local.date().isoformat(), local.hour, passed, current_app.config["BABEL_DEFAULT_LOCALE"],
-             [tuple(map(str, r)) for r in rows])
+             local.date().isoformat(), local.hour, passed, [tuple(map(str, r)) for r in rows])
     digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
     return Stamp(True, etag=f'"{digest}"')
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import force_locale, format_time
+from flask_babel import format_time
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -98,10 +98,10 @@ def _screen_answer(token: str, status: int = 200, message: str | None = None,
     stamp = doorscreens.screen_stamp(token)
     template = "doorscreens/_state.html" if htmx and htmx.target == STATE_TARGET else "doorscreens/door.html"
     # The page keeps the part's tag: its poll asks for the part.
-    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):  # the site's language
-        body = render_template(template, state=state, token=token, etag=doorscreens.part_etag(stamp),
-                               message=message, refused=status >= 400, form=form or BookNowForm(), format_time=format_time,
-                               poll_seconds=current_app.config.get("DOOR_SCREEN_POLL_SECONDS", 30))
+    body = render_template(template, state=state, token=token, etag=doorscreens.part_etag(stamp),
+                           message=message, refused=status >= 400, form=form or BookNowForm(),
+                           format_time=format_time,
+                           poll_seconds=current_app.config.get("DOOR_SCREEN_POLL_SECONDS", 30))
     return body, status, {"ETag": _etag(stamp)}
 
 
