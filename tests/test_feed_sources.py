@@ -102,6 +102,7 @@ def series(place):
     booking.change_occurrence(by_day[date(2026, 10, 29)], place["coordinator"],
                               day=date(2026, 10, 29), start_time=time(13, 0),
                               end_time=time(14, 30), now=NOW)
+    db.session.commit()  # the rules do not commit; the feeds read through their own connection
     return series
 
 
@@ -191,9 +192,11 @@ def book_trepartssamtal(place, mode=MeetingMode.on_site, *, day=MONDAY, referenc
     proposal = trepart.find_proposals(search, now=NOW)[0]
     consent = trepart.ConsentInput(given=True, given_on=NOW.date(),
                                    agency_ids={place["af"].id, place["kommun"].id})
-    return trepart.book_proposal(search, proposal.key, reference=reference, consent=consent,
-                                 video_link="https://video.example/rum-1" if mode == MeetingMode.video
-                                 else None, now=NOW)
+    meeting = trepart.book_proposal(search, proposal.key, reference=reference, consent=consent,
+                                    video_link="https://video.example/rum-1"
+                                    if mode == MeetingMode.video else None, now=NOW)
+    db.session.commit()  # as the request would: the feeds read through their own connection
+    return meeting
 
 
 def test_participants_see_trepartssamtal_with_time_and_place_only(client, place):
@@ -228,9 +231,11 @@ def test_rescheduled_and_cancelled_trepartssamtal_change_sequence_and_status(pla
                                         MONDAY + timedelta(days=1), 0)
     proposal = trepart.find_proposals(search, now=NOW)[0]
     trepart.book_proposal(search, proposal.key, reference=None, consent=None, now=NOW)
+    db.session.commit()
     (event,) = parse(feeds.render_feed(subject)).walk("VEVENT")
     assert event["SEQUENCE"] == 1 and event["DTSTART"].dt.date() == MONDAY + timedelta(days=1)
     trepart.cancel_meeting(meeting, place["Ali Yusuf"], MeetingStatus.cancelled_by_staff, now=NOW)
+    db.session.commit()
     (event,) = parse(feeds.render_feed(subject)).walk("VEVENT")
     assert event["SEQUENCE"] == 2 and str(event["STATUS"]) == "CANCELLED"
     assert event["LAST-MODIFIED"].dt == meeting.updated_at.replace(microsecond=0)
