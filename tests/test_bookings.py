@@ -335,7 +335,7 @@ def test_every_other_week_until_a_date(auth, staff, room):
                                                        until=until.isoformat(), partial="1"))
     assert response.status_code == 302
     reservation = db.session.scalar(select(booking.Reservation))
-    assert reservation.rrule == f"FREQ=WEEKLY;INTERVAL=2;UNTIL={until:%Y%m%d}T235959"
+    assert reservation.rrule == f"FREQ=WEEKLY;UNTIL={until:%Y%m%d}T235959;INTERVAL=2"
     assert len(reservation.occurrences) == 4
 
 
