@@ -30,6 +30,7 @@ def _book_until(app, stop: threading.Event, committed: list[int], refused: list[
     """Real bookings through office.booking.rules.book(), some clashing: a backup holds whole ones."""
     from office.booking import rules as booking
     from office.core.i18n import today_local
+    from office.core.transaction import unit_of_work
     from office.premises import rules as premises
 
     rng = random.Random(10)
@@ -47,7 +48,8 @@ def _book_until(app, stop: threading.Event, committed: list[int], refused: list[
                     start_time=time(hour, minutes), end_time=time(hour + 1, minutes),
                     booked_by=user, attendees=1)
                 try:
-                    committed.append(booking.book(request).id)
+                    with unit_of_work():  # as the request would commit it
+                        committed.append(booking.book(request).id)
                 except booking.BookingRefused as error:
                     refused.append(str(error))
         finally:
