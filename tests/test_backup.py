@@ -35,6 +35,7 @@ def _book_until(app, stop: threading.Event, committed: list[int], refused: list[
                 days: list) -> None:
     """Real bookings through office.booking.rules.book(), some clashing: a backup holds whole ones."""
     from office.booking import rules as booking
+    from office.core.transaction import unit_of_work
 
     rng = random.Random(10)
     with app.app_context():
@@ -51,7 +52,8 @@ def _book_until(app, stop: threading.Event, committed: list[int], refused: list[
                     start_time=time(hour, minutes), end_time=time(hour + 1, minutes),
                     booked_by=user, attendees=1)
                 try:
-                    committed.append(booking.book(request).id)
+                    with unit_of_work():  # as the request would commit it
+                        committed.append(booking.book(request).id)
                 except booking.BookingRefused as error:
                     refused.append(str(error))
         finally:
