@@ -162,7 +162,7 @@ def test_pg_dump_restores_into_a_fresh_database(app, database_url, tmp_path):
     connection = ["-h", url.host, "-p", str(url.port), "-U", url.username]
     dump = tmp_path / "samlokal.dump"
     subprocess.run([_pg_tool("pg_dump"), *connection, "-Fc", "-f", str(dump), url.database],
-                   check=True, capture_output=True)
+                   check=True, capture_output=True, timeout=300)
 
     fresh = f"samlokal_restore_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(os.environ["SAMLOKAL_TEST_PG_URL"], isolation_level="AUTOCOMMIT")
@@ -171,7 +171,7 @@ def test_pg_dump_restores_into_a_fresh_database(app, database_url, tmp_path):
     restored = sa.create_engine(url.set(database=fresh))
     try:
         subprocess.run([_pg_tool("pg_restore"), *connection, "--no-owner", "--exit-on-error",
-                        "-d", fresh, str(dump)], check=True, capture_output=True)
+                        "-d", fresh, str(dump)], check=True, capture_output=True, timeout=300)
         tables = [t for t in db.metadata.sorted_tables] + [sa.table("alembic_version")]
         count = lambda conn, t: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()
         with db.engine.connect() as original, restored.connect() as copy:

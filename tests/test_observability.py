@@ -106,7 +106,7 @@ def test_metrics_sum_over_gunicorn_workers(app, database_url, tmp_path):
 
     def logins_counted(base: str) -> float:
         scrape = Request(base + "/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
-        body = urlopen(scrape).read().decode()
+        body = urlopen(scrape, timeout=60).read().decode()
         match = re.search(r'samlokal_http_requests_total\{method="GET",route="/login",'
                           r'status="200"\} (\S+)', body)
         return float(match.group(1))
@@ -114,7 +114,7 @@ def test_metrics_sum_over_gunicorn_workers(app, database_url, tmp_path):
     with gunicorn_servers(1, database_url, tmp_path, workers=3, **environment) as (base,):
         before = logins_counted(base)  # the readiness probes
         for _ in range(30):
-            urlopen(base + "/login").read()
+            urlopen(base + "/login", timeout=60).read()
         seen = {logins_counted(base) for _ in range(6)}
     assert seen == {before + 30}  # whichever worker answered each scrape
 
