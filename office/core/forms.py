@@ -89,8 +89,8 @@ def sensible_year(form, field):
 def existing_local_time(form, field):
     """Date-time fields: refuse a local time the clocks skip (the spring-forward hour), which
     would turn into an earlier instant than the minutes before it."""
-    if field.data is None:
-        return
+    if field.data is None or not SENSIBLE_YEARS[0] <= field.data.year <= SENSIBLE_YEARS[1]:
+        return  # sensible_year refuses those (and year 1 has no UTC instant before it)
     zone = local_zone()
     instant = field.data.replace(tzinfo=zone).astimezone(timezone.utc)
     if instant.astimezone(zone).replace(tzinfo=None) != field.data:
