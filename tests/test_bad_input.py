@@ -146,6 +146,7 @@ FORMS = [
     Form("/users/<int:user_id>/activate", (Role.coordinator.value, Role.agency_admin.value)),
     Form("/users/<int:user_id>/second-factor/reset", (COORDINATOR, ADMIN)),
     Form("/account/logout-everywhere", (STAFF,)),
+    Form("/account/mail", (STAFF,), {"booked_for": BOOLEANS, "meetings": BOOLEANS, "trepartssamtal": BOOLEANS}),
     Form("/account/second-factor", (STAFF, ADMIN), {"code": st.sampled_from(["123456", "12 34 56", ""])}),
     Form("/account/second-factor/recovery-codes", (STAFF,), {"password": st.just(PASSWORD)}, THROTTLE_COUNTS),
     Form("/account/second-factor/remove", (STAFF,), {"password": st.just(PASSWORD)}, THROTTLE_COUNTS),

@@ -78,14 +78,6 @@ def sensible_year(form, field):
                                  first=SENSIBLE_YEARS[0], last=SENSIBLE_YEARS[1]))
 
 
-
-
-
-
-
-
-
-
 def existing_local_time(form, field):
     """Date-time fields: refuse a local time the clocks skip (the spring-forward hour), which
     would turn into an earlier instant than the minutes before it."""
@@ -103,18 +95,6 @@ class LanguageForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """An empty form: a button whose POST carries only the CSRF token."""
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 def add_opening_hour_fields(form_class):
