@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date
+from itertools import count
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
@@ -43,6 +44,7 @@ from seminars.forms import (
 from seminars.models import (
     Audience,
     Registration,
+    RegistrationStatus,
     Seminar,
     SeminarDay,
     SeminarSession,
@@ -547,10 +549,14 @@ def csv_rows(seminar: Seminar, what: str) -> list[list]:
     if what == "evaluations":
         return [[_("Rating"), _("Comment")]] + [
             [r.evaluation.rating, r.evaluation.comment] for r in seminar.registrations if r.evaluation]
-    return [[_("Name"), _("Agency or organisation"), _("E-mail address"), _("Status"), _("Place in line"),
+    # Registrations come in arrival order: the waiting list's numbers are 1, 2, 3 in that
+    # order; confirmed people have no number in line.
+    waiting = count(1)
+    return [[_("Name"), _("Agency or organisation"), _("E-mail address"), _("Status"), _("Number in line"),
              _("Dietary needs"), _("Accessibility needs"), _("Takes part"), _("Present")]] + [
         [r.name, r.agency.name if r.agency else r.organisation, r.email, str(r.status.label),
-         r.arrival, r.dietary_needs, r.accessibility_needs, str(r.attendance_mode.label),
+         next(waiting) if r.status == RegistrationStatus.waiting else None,
+         r.dietary_needs, r.accessibility_needs, str(r.attendance_mode.label),
          _("yes") if r.checked_in_at else _("no")]
         for r in seminar.registrations if r.is_active]
 
