@@ -275,7 +275,7 @@ def test_taken_time_is_409_with_the_form(auth, staff, room):
     auth.login(staff)
     response = auth.post("/bookings/new", form_for(room, day, start="09:30", end="10:30"))
     assert response.status_code == 409
-    assert "Resursen är redan bokad 09:00–10:00." in response.get_data(as_text=True)
+    assert "Tiden är redan bokad 09:00–10:00." in response.get_data(as_text=True)
     assert occurrence_count() == 1
 
 
