@@ -36,9 +36,9 @@ translations: $(COMPILED)
 
 # Refresh the catalogues after changing strings; then translate the new entries in the .po files.
 extract-messages: $(INSTALLED)
-	$(BIN)/pybabel extract -F office/babel.cfg -k _l -k lazy_gettext --no-location -o office/translations/messages.pot wsgi.py office $(OFFICE_TEMPLATES)
+	$(BIN)/pybabel extract -F office/babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 --no-location -o office/translations/messages.pot wsgi.py office $(OFFICE_TEMPLATES)
 	$(BIN)/pybabel update -N -i office/translations/messages.pot -d office/translations
-	$(BIN)/pybabel extract -F office/babel.cfg -k _l -k lazy_gettext --no-location -o seminars/translations/messages.pot seminars templates/seminars
+	$(BIN)/pybabel extract -F office/babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 --no-location -o seminars/translations/messages.pot seminars templates/seminars
 	$(BIN)/pybabel update -N -i seminars/translations/messages.pot -d seminars/translations
 	$(BIN)/python office/translations/fill_english.py $(wildcard */translations/en/LC_MESSAGES/messages.po)
 

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -174,7 +175,7 @@ def new_allocation():
         created, error = _save_allocations(spec, choice, refuse)
         if error is not None:
             return error
-        flash(_("%(count)d allocations saved.", count=len(created)), "success")
+        flash(ngettext("%(num)d allocation saved.", "%(num)d allocations saved.", len(created)), "success")
         return redirect(url_for("allocations.index"))
     status = 422 if form.is_submitted() else 200
     return render_template("allocations/form.html", form=form), status
@@ -291,7 +292,8 @@ def release(allocation_id: int):
         except rules.ReleaseRefused as refused:
             form.first_day.errors.append(str(refused))
         else:
-            flash(_("%(count)d days released: anyone may now book that time.", count=count), "success")
+            flash(ngettext("%(num)d day released: anyone may now book that time.",
+                           "%(num)d days released: anyone may now book that time.", count), "success")
             return redirect(url_for("allocations.index"))
     status = 422 if form.is_submitted() else 200
     return render_template("allocations/release.html", form=form, allocation=allocation,
