@@ -99,16 +99,19 @@ def find_free(search: FreeSearch, user: User, *, now: datetime) -> FreeAnswer:
     """The resources free and bookable for `user` at the asked time, best fit first;
     when there are none, the nearest free times."""
     candidates = best_fit(filtered_resources(search.site, search.filters))
-    hours = premises.opening_hours_by_weekday(search.site)
-    start, end = _times(search, search.day, hours, now)
-    answer = FreeAnswer(search, start, end, candidates=len(candidates))
     if not candidates:
-        return answer
+        start, end = _times(search, search.day, premises.opening_hours_by_weekday(search.site), now)
+        return FreeAnswer(search, start, end)
     problems: Counter = Counter()
-    length = _length(search, start, end)
-    with booking.preloaded_checks(search.site, candidates, search.day, search.day, now=now):
+    with booking.preloaded_checks(search.site, candidates, search.day, search.day, now=now) as loaded:
+        hours = loaded.hours
+        start, end = _times(search, search.day, hours, now)
+        answer = FreeAnswer(search, start, end, candidates=len(candidates))
+        length = _length(search, start, end)
         if start is not None and end is not None:
             for resource in candidates:
+                if _surely_taken(loaded, resource, search.day, start, end):
+                    continue
                 check = _check(search, resource, user, search.day, start, end, now)
                 if check.ok:
                     answer.free.append(FreeOption(resource, search.day, start, end))
@@ -117,7 +120,8 @@ def find_free(search: FreeSearch, user: User, *, now: datetime) -> FreeAnswer:
             return answer
         answer.reasons = [message for message, _count in problems.most_common(2)]
         if length:
-            answer.earlier, answer.later = _same_day(search, candidates, user, start, length, now)
+            answer.earlier, answer.later = _same_day(search, candidates, user, start, length,
+                                                     now, loaded)
     if length or search.whole_day:
         answer.other_days = _other_days(search, candidates, user, start, length, hours, now)
     return answer
@@ -154,8 +158,22 @@ def _check(search, resource, user, day, start, end, now) -> booking.Check:
     ), now=now)
 
 
-def _first_free(search, candidates, user, day, start, end, now) -> FreeOption | None:
+def _surely_taken(loaded, resource, day, start, end) -> bool:
+    """Another booking holds the time: check_booking would say "taken" (its last rule), so the
+    full check is skipped. A shortcut only: whatever passes still goes through check_booking."""
+    zone = ZoneInfo(resource.site.timezone)
+    try:
+        starts_at, ends_at = booking.to_utc(day, start, zone), booking.to_utc(day, end, zone)
+    except booking.NonexistentLocalTime:
+        return False
+    return (ends_at > starts_at and loaded.holds(resource.id, starts_at, ends_at)
+            and loaded.conflict(resource.id, starts_at, ends_at, None) is not None)
+
+
+def _first_free(search, candidates, user, day, start, end, now, loaded) -> FreeOption | None:
     for resource in candidates:
+        if _surely_taken(loaded, resource, day, start, end):
+            continue
         if _check(search, resource, user, day, start, end, now).ok:
             return FreeOption(resource, day, start, end)
     return None
@@ -174,10 +192,10 @@ def _starts(window: tuple[time, time], length: int) -> list[int]:
     return list(range(first, _minutes(window[1]) - length + 1, STEP))
 
 
-def _same_day(search, candidates, user, start: time, length: int, now):
+def _same_day(search, candidates, user, start: time, length: int, now, loaded):
     """The nearest free times before and after the asked one, on the same day."""
-    window = premises.opening_hours_by_weekday(search.site).get(search.day.weekday())
-    if window is None:
+    window = loaded.hours.get(search.day.weekday())
+    if window is None or search.day in loaded.closed:
         return [], []
     asked = _minutes(start)
     starts = _starts(window, length)
@@ -186,7 +204,7 @@ def _same_day(search, candidates, user, start: time, length: int, now):
                           ("later", [m for m in starts if m > asked])):
         for minute in minutes:
             option = _first_free(search, candidates, user, search.day, _clock(minute),
-                                 _clock(minute + length), now)
+                                 _clock(minute + length), now, loaded)
             if option is not None:
                 found[name].append(option)
                 if len(found[name]) >= ALTERNATIVES:
@@ -203,23 +221,44 @@ def _other_days(search, candidates, user, start, length, hours, now) -> list[Fre
         while day <= last and len(found) < OTHER_DAYS:
             window = hours.get(day.weekday())
             if window is not None and day not in loaded.closed:
-                option = _free_on(search, candidates, user, day, window, start, length, now)
+                option = _free_on(search, candidates, user, day, window, start, length, now, loaded)
                 if option is not None:
                     found.append(option)
             day += timedelta(days=1)
     return found
 
 
-def _free_on(search, candidates, user, day, window, start, length, now) -> FreeOption | None:
+def _free_on(search, candidates, user, day, window, start, length, now, loaded) -> FreeOption | None:
     if search.whole_day:
         opens, closes = _times(search, day, {day.weekday(): window}, now)
         if opens is None:
             return None
-        return _first_free(search, candidates, user, day, opens, closes, now)
+        return _first_free(search, candidates, user, day, opens, closes, now, loaded)
     asked = _minutes(start)
     for minute in sorted(_starts(window, length), key=lambda m: (abs(m - asked), m)):
         option = _first_free(search, candidates, user, day, _clock(minute),
-                             _clock(minute + length), now)
+                             _clock(minute + length), now, loaded)
         if option is not None:
             return option
     return None
+
+
+def suggested_time(site: Site | None, now: datetime) -> tuple[date, time, time]:
+    """What the search offers before anything is asked: the next full hour while the site is
+    open today, else the first hour of its next open day."""
+    zone = ZoneInfo(site.timezone) if site is not None else ZoneInfo("Europe/Stockholm")
+    local = now.astimezone(zone)
+    hours = premises.opening_hours_by_weekday(site) if site is not None else {}
+    closed = premises.closed_days(site, local.date(), local.date() + timedelta(days=NEXT_DAYS)) \
+        if site is not None else {}
+    for offset in range(NEXT_DAYS + 1):
+        day = local.date() + timedelta(days=offset)
+        window = hours.get(day.weekday())
+        if window is None or day in closed:
+            continue
+        first = -(-_minutes(window[0]) // 60) * 60
+        if offset == 0:
+            first = max(first, (local.hour + 1) * 60)
+        if first + 60 <= _minutes(window[1]):
+            return day, _clock(first), _clock(first + 60)
+    return local.date(), time(9), time(10)

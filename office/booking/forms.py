@@ -133,7 +133,7 @@ class FindFreeForm(FlaskForm):
         csrf = False
 
     site = SelectField(_l("Site"), coerce=int, validators=[InputRequired()])
-    kind = SelectField(_l("What"), choices=choices(KIND_LABELS), default="",
+    kind = SelectField(_l("Room or desk"), choices=choices(KIND_LABELS), default="",
                        validators=[Optional()])
     day = DateField(_l("Date"), validators=[DataRequired(message=_l("Give a valid date.")),
                                             sensible_year])
@@ -141,7 +141,7 @@ class FindFreeForm(FlaskForm):
     start = TimeField(_l("From"), validators=[Optional(), quarter_hour], render_kw={"step": 900})
     end = TimeField(_l("To"), validators=[Optional(), quarter_hour], render_kw={"step": 900})
     people = IntegerField(_l("Number of people"), default=1, validators=[
-        InputRequired(message=_l("Give a number.")), NumberRange(min=1, max=999)])
+        Optional(), NumberRange(min=1, max=999)])  # left out: one person
     screen = BooleanField(_l("Screen"))
     video = BooleanField(_l("Video meetings"))
     accessible = BooleanField(_l("Accessible"))

@@ -95,7 +95,9 @@ def _booked(block: Block, words: CellWords) -> str:
         text += f": {escape(o.title)}"
     if mine or words.coordinator:
         text = f'<a href="{words.show_url}{o.id}">{text}</a>'
-    return f'<li class="{classes}">{text}</li>'
+    # The whole text on hover, where a narrow block (the week view, a phone) cuts it short.
+    whole = Markup(text).striptags()
+    return f'<li class="{classes}" title="{escape(whole)}">{text}</li>'
 
 
 def _allocated(block: Block, words: CellWords, href: str, labels: list[str], name, week: bool) -> str:

@@ -239,7 +239,7 @@ def _availability_of(form: BookingForm) -> booking.Check | None:
 def availability():
     """Whether the chosen room or desk is free then (the booking form asks as you edit it)."""
     form = _booking_form(request.args)
-    for name in ("resource_id", "day", "start", "end", "attendees", "interval", "count", "until"):
+    for name in ("resource_id", "day", "start", "end", "attendees"):
         if getattr(form, name).process_errors:
             return render_template("booking/_availability.html", availability=None, form=form)
     return render_template("booking/_availability.html", availability=_availability_of(form),
@@ -284,20 +284,18 @@ def _find_form() -> FindFreeForm:
     form = FindFreeForm(request.args)
     sites = db.session.scalars(select(Site).order_by(Site.name)).all()
     form.site.choices = choices((s.id, s.name) for s in sites)
-    if "day" not in request.args:  # the first visit: the next full hour, today
-        now = to_local(utcnow())
-        form.day.data = _parse_day(request.args.get("on")) or now.date()
-        form.start.data = time(min(now.hour + 1, 22), 0)
-        form.end.data = time(min(now.hour + 2, 23), 0)
+    if "day" not in request.args:  # the first visit: the next hour the site is open
         if form.site.data is None and sites:
             form.site.data = sites[0].id
+        site = db.session.get(Site, form.site.data) if form.site.data else None
+        form.day.data, form.start.data, form.end.data = finder.suggested_time(site, utcnow())
     return form
 
 
 def _search_from(form: FindFreeForm) -> finder.FreeSearch:
     return finder.FreeSearch(
         site=db.session.get(Site, form.site.data), day=form.day.data, start_time=form.start.data,
-        end_time=form.end.data, whole_day=form.whole_day.data, people=form.people.data,
+        end_time=form.end.data, whole_day=form.whole_day.data, people=form.people.data or 1,
         kind=form.kind.data or "", screen=form.screen.data, video=form.video.data,
         accessible=form.accessible.data, title=form.title.data or "")
 

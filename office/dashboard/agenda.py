@@ -130,7 +130,8 @@ def my_trepartssamtal(user: User, first: date, last: date) -> Iterable[AgendaIte
         yield AgendaItem("trepartssamtal", meeting.starts_at, meeting.ends_at,
                          str(_l("Trepartssamtal")),
                          url_for("trepartssamtal.show_meeting", meeting_id=meeting.id),
-                         place=place, note=reference or "")
+                         place=place,
+                         note=str(_l("Reference: %(reference)s", reference=reference)) if reference else "")
 
 
 def _place(resource) -> str:

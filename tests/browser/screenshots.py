@@ -33,8 +33,8 @@ PAGES = [
     ("start", "/dashboard"),
     ("grid-day", "/bookings/?site={site}&view=day&day={day}"),
     ("grid-week", "/bookings/?site={site}&view=week&day={day}"),
-    ("find-free", "/bookings/find?site={site}&day={day}&start=10:00&end=11:00&people=4&screen=1"),
-    ("booking-form", "/bookings/new?resource={resource}&day={day}&start=10:00"),
+    ("find-free", "/bookings/find?site={site}&day={next_day}&start=10:00&end=11:00&people=4&screen=y"),
+    ("booking-form", "/bookings/new?resource={resource}&day={next_day}&start=10:00"),
     ("my-bookings", "/bookings/mine"),
     ("trepartssamtal-new", "/trepartssamtal/new"),
     ("seminars", "/seminars/"),
@@ -58,6 +58,7 @@ def _start_app(instance: str):
         ids = _demo_data()
         db.session.remove()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    logging.getLogger("samlokal.request").setLevel(logging.WARNING)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, ids
@@ -96,9 +97,13 @@ def _demo_data() -> dict:
     day = today_local()
     while premises.opening_window(site, day) is None:  # the grid of a day the site is open
         day += timedelta(days=1)
+    next_day = day + timedelta(days=1)  # searching and booking ahead (today may be over)
+    while premises.opening_window(site, next_day) is None:
+        next_day += timedelta(days=1)
     room = db.session.scalar(select(Resource.id).where(Resource.site_id == site.id,
                                                        Resource.name == "Konferensrummet"))
-    return {"site": site.id, "day": day.isoformat(), "resource": room}
+    return {"site": site.id, "day": day.isoformat(), "next_day": next_day.isoformat(),
+            "resource": room}
 
 
 def _log_in(page, language: str) -> None:

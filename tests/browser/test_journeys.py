@@ -43,7 +43,7 @@ def log_in(page, email: str, password: str = DEMO_PASSWORD) -> None:
 
 def assert_no_console_errors(page) -> None:
     # A CSP violation (inline script or style) or a script error shows up here.
-    assert page.console_errors == []
+    assert page.console_errors == [], page.console_errors
 
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
@@ -92,6 +92,7 @@ def test_switch_language_and_back(demo, open_page, viewport):
 def test_coordinator_invites_a_user_who_sets_a_password(demo, open_page, browser, viewport):
     page = open_page(viewport, permissions=["clipboard-read", "clipboard-write"])
     log_in(page, COORDINATOR)
+    open_the_menu(page)
     page.get_by_role("navigation", name="Huvudmeny").get_by_role("link", name="Personal").click()
     page.get_by_role("link", name="Bjud in en användare").click()
     page.get_by_label("Namn").fill("Nora Nyström")
@@ -235,6 +236,23 @@ def key_press(page, locator, key: str = "Enter") -> None:
     page.keyboard.press(key)
 
 
+def open_the_menu(page) -> None:
+    """On a phone the main menu folds behind its button: open it (a no-op on a laptop)."""
+    button = page.get_by_role("button", name="Meny")
+    if button.is_visible():
+        button.click()
+        expect(button).to_have_attribute("aria-expanded", "true")
+
+
+def key_press_menu_link(page, name: str) -> None:
+    """A main-menu link, with the keyboard: on a phone the menu button first."""
+    button = page.get_by_role("button", name="Meny")
+    if button.is_visible():
+        key_press(page, button)
+        expect(button).to_have_attribute("aria-expanded", "true")
+    key_press(page, page.get_by_role("navigation", name="Huvudmeny").get_by_role("link", name=name))
+
+
 def log_in_with_keyboard(page, email: str) -> None:
     page.goto("/login")
     key_type(page, page.get_by_label("E-postadress"), email)
@@ -260,7 +278,7 @@ def test_agency_admin_releases_an_allocation_with_the_keyboard(demo, open_page, 
         db.session.remove()
     page = open_page(viewport)
     log_in_with_keyboard(page, "erik.holm@drivhuset.example")  # AF's agency admin
-    key_press(page, page.get_by_role("navigation", name="Huvudmeny").get_by_role("link", name="Fördelningsplan"))
+    key_press_menu_link(page, "Fördelningsplan")
     key_press(page, page.get_by_role("link", name="Alla tilldelningar"))
     key_press(page, page.get_by_role("link", name="Lämna tillbaka tid – AF:s kontor, AF"))
     expect(page.get_by_role("heading", name="Lämna tillbaka tilldelad tid")).to_be_visible()
@@ -282,7 +300,7 @@ def test_coordinator_plans_and_publishes_a_seminar_with_the_keyboard(demo, open_
         db.session.remove()
     page = open_page(viewport)
     log_in_with_keyboard(page, COORDINATOR)
-    key_press(page, page.get_by_role("navigation", name="Huvudmeny").get_by_role("link", name="Seminarier"))
+    key_press_menu_link(page, "Seminarier")
     key_press(page, page.get_by_role("link", name="Planera ett seminarium"))
     key_type(page, page.get_by_label("Titel"), "Studiebesök från Nyköping")
     key_press(page, page.get_by_role("button", name="Spara"))
@@ -429,7 +447,7 @@ def test_book_a_trepartssamtal_from_the_proposals_with_the_keyboard(demo, open_p
         db.session.remove()
     page = open_page(viewport)
     log_in_with_keyboard(page, STAFF)
-    key_press(page, page.get_by_role("navigation", name="Huvudmeny").get_by_role("link", name="Trepartssamtal"))
+    key_press_menu_link(page, "Trepartssamtal")
     key_press(page, page.get_by_role("link", name="Boka trepartssamtal"))
     key_press(page, page.locator(f"#participant-{ali_id}"), "Space")
     key_type(page, page.get_by_label("Referens för personen"), "AB-12")
@@ -457,7 +475,7 @@ def test_book_a_trepartssamtal_from_the_proposals_with_the_keyboard(demo, open_p
 def test_copy_a_feed_link_with_the_keyboard(demo, open_page, viewport):
     page = open_page(viewport, permissions=["clipboard-read", "clipboard-write"])
     log_in_with_keyboard(page, STAFF)
-    key_press(page, page.get_by_role("navigation", name="Huvudmeny").get_by_role("link", name="Kalenderflöden"))
+    key_press_menu_link(page, "Kalenderflöden")
     key_press(page, page.get_by_role("button", name="Skapa en länk", exact=True))
     link = page.locator("#new-link-https")
     expect(link).to_be_visible()
