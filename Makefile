@@ -8,7 +8,7 @@ COMPILED := $(CATALOGUES:.po=.mo)
 # Every template folder but seminars' belongs to office.
 OFFICE_TEMPLATES := $(filter-out templates/seminars,$(wildcard templates/*))
 
-.PHONY: run test test-sqlite test-postgresql bench translations extract-messages clean
+.PHONY: run test test-sqlite test-postgresql bench translations extract-messages screenshots clean
 
 run: $(INSTALLED) $(COMPILED)
 	$(BIN)/flask --app wsgi db upgrade
@@ -30,6 +30,11 @@ $(INSTALLED): pyproject.toml
 	touch $(INSTALLED)
 
 translations: $(COMPILED)
+
+# The main pages at 1280×800 and 390×844, in Swedish and English, on the demo data:
+# docs/screenshots/<language>-<size>-<page>.png (Playwright with Debian's Chromium).
+screenshots: $(INSTALLED) $(COMPILED)
+	$(BIN)/python -m tests.browser.screenshots --out docs/screenshots
 
 %.mo: %.po $(INSTALLED)
 	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@ -l $(word 3,$(subst /, ,$<))

@@ -36,6 +36,7 @@ from office.core.i18n import today_local
 from office.core.security import admin_required, coordinator_required
 from office.core.templating import add_nav_item
 from office.premises.models import Resource, Site
+from office.premises.rules import sorted_resources
 
 bp = Blueprint("allocations", __name__, url_prefix="/allocations")
 
@@ -82,9 +83,8 @@ def week_param(monday: date) -> str:
 
 def plan_context(site: Site, monday: date) -> dict:
     """What the plan shows: resources × the site's open weekdays of one week, with windows."""
-    resources = db.session.scalars(
-        select(Resource).where(Resource.site_id == site.id, Resource.active.is_(True))
-        .order_by(Resource.kind, Resource.name)).all()
+    resources = sorted_resources(db.session.scalars(
+        select(Resource).where(Resource.site_id == site.id, Resource.active.is_(True))))
     days = [monday + timedelta(days=i) for i in range(7)]
     calendar = rules.AllocationCalendar(site, [r.id for r in resources], days[0], days[-1])
     weekdays = sorted(calendar.open_weekdays) or list(range(5))

@@ -40,6 +40,7 @@ from office.core.i18n import to_local, today_local
 from office.core.security import coordinator_required
 from office.core.templating import add_nav_item
 from office.premises.models import Resource, Site
+from office.premises.rules import natural_key
 
 bp = Blueprint("bookings", __name__)
 
@@ -123,10 +124,9 @@ def _people_choices(form) -> None:
 
 def _booking_form(formdata=None) -> BookingForm:
     form = BookingForm(formdata=formdata) if formdata is not None else BookingForm()
-    resources = db.session.scalars(
-        select(Resource).join(Resource.site).where(Resource.active.is_(True))
-        .order_by(Site.name, Resource.kind, Resource.name)
-    ).all()
+    resources = sorted(
+        db.session.scalars(select(Resource).join(Resource.site).where(Resource.active.is_(True))),
+        key=lambda r: (r.site.name, r.kind.value != "room", natural_key(r.name)))
     form.resource_id.choices = choices((r.id, f"{r.site.name}: {r.name}") for r in resources)
     _people_choices(form)
     return form
