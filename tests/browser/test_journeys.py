@@ -52,7 +52,7 @@ def test_log_in_reaches_the_dashboard(demo, open_page, viewport):
     log_in(page, STAFF)
     expect(page.get_by_role("heading", name="Hej, Sara Berg")).to_be_visible()
     expect(page).to_have_url(re.compile(r"/dashboard$"))
-    expect(page.get_by_role("link", name="Drivhuset")).to_be_visible()
+    expect(page.get_by_role("link", name="Drivhuset", exact=True)).to_be_visible()
     assert_no_console_errors(page)
 
 
@@ -78,8 +78,10 @@ def test_switch_language_and_back(demo, open_page, viewport):
     page.get_by_label("Password", exact=True).fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Hello, Anna Lind")).to_be_visible()
+    open_the_menu(page)
     page.get_by_role("link", name="Rooms and desks").click()
     expect(page.get_by_role("heading", name="Rooms and desks")).to_be_visible()
+    open_the_menu(page)
     page.get_by_role("button", name="Svenska").click()
     # Back on the same page, now in Swedish.
     expect(page.get_by_role("heading", name="Rum och skrivbord")).to_be_visible()
@@ -122,12 +124,14 @@ def test_coordinator_invites_a_user_who_sets_a_password(demo, open_page, browser
 def test_change_password_then_log_in_with_it(demo, open_page, viewport):
     page = open_page(viewport)
     log_in(page, STAFF)
+    open_the_menu(page)
     page.get_by_role("link", name="Lösenord").click()
     page.get_by_label("Nuvarande lösenord").fill(DEMO_PASSWORD)
     page.get_by_label("Nytt lösenord").fill("ett helt nytt lösenord")
     page.get_by_label("Upprepa det nya lösenordet").fill("ett helt nytt lösenord")
     page.get_by_role("button", name="Byt lösenord").click()
     expect(page.get_by_role("status")).to_contain_text("Ditt lösenord är bytt.")
+    open_the_menu(page)
     page.get_by_role("button", name="Logga ut").click()
     expect(page.get_by_role("heading", name="Logga in i Samlokal")).to_be_visible()
     log_in(page, STAFF, "ett helt nytt lösenord")
@@ -142,7 +146,7 @@ def test_coordinator_adds_a_closed_day(demo, open_page, viewport):
             day += timedelta(days=1)
     page = open_page(viewport)
     log_in(page, COORDINATOR)
-    page.get_by_role("link", name="Drivhuset").click()
+    page.get_by_role("link", name="Drivhuset", exact=True).click()
     expect(page.get_by_role("heading", name="Drivhuset", exact=True)).to_be_visible()
     page.get_by_label("Datum").fill(day.isoformat())
     page.get_by_label("Anledning").fill("Personaldag")
@@ -238,7 +242,7 @@ def key_press(page, locator, key: str = "Enter") -> None:
 
 def open_the_menu(page) -> None:
     """On a phone the main menu folds behind its button: open it (a no-op on a laptop)."""
-    button = page.get_by_role("button", name="Meny")
+    button = page.get_by_role("button", name=re.compile("^(Meny|Menu)$"))
     if button.is_visible():
         button.click()
         expect(button).to_have_attribute("aria-expanded", "true")
