@@ -3,17 +3,22 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+LOCK := requirements.lock
+LOCK_TOOLS := .venv-tools
 CATALOGUES := $(wildcard office/translations/*/LC_MESSAGES/messages.po seminars/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGUES:.po=.mo)
 # Every template folder but seminars' belongs to office.
 OFFICE_TEMPLATES := $(filter-out templates/seminars,$(wildcard templates/*))
 
-.PHONY: run test test-sqlite test-postgresql bench translations extract-messages screenshots clean
+.PHONY: run test test-sqlite test-postgresql bench translations extract-messages lock screenshots clean
 
 run: $(INSTALLED) $(COMPILED)
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi seed-demo-if-empty
 	@echo "Samlokal is starting on http://127.0.0.1:5000 (Ctrl-C stops it)"
+	@echo "Mail: a send-mail worker runs alongside (instance/outbox/*.eml unless MAIL_SERVER is set)"
+	@$(BIN)/flask --app wsgi send-mail --loop --interval 2 & mailer=$$!; \
+	trap 'kill -TERM $$mailer 2>/dev/null; wait $$mailer 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port 5000
 
 # The whole suite on SQLite and then on a throwaway PostgreSQL cluster (see .ci/test).
@@ -23,11 +28,27 @@ test: $(INSTALLED) $(COMPILED)
 bench: $(INSTALLED) $(COMPILED)
 	bash .ci/bench
 
-$(INSTALLED): pyproject.toml
+# Every package (runtime, test and the build backend) at the version and hashes of the lock
+# file, so a fresh clone installs what the suite last passed with; then the project itself
+# (--no-deps: pip check then fails when pyproject.toml asks for a package the lock lacks).
+$(INSTALLED): $(LOCK) pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check || { echo "requirements.lock lacks what pyproject.toml asks for: run make lock" >&2; exit 1; }
 	touch $(INSTALLED)
+
+# Re-resolve the lock after a change of pyproject.toml (the other pins stay). To move
+# everything to the newest versions pyproject.toml allows: make lock LOCK_FLAGS=--upgrade
+# (or LOCK_FLAGS="--upgrade-package sqlalchemy"), then `make test` before committing it.
+lock: $(LOCK_TOOLS)/bin/pip-compile
+	$(LOCK_TOOLS)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --all-build-deps \
+		--extra test --strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_FLAGS) \
+		-o $(LOCK) pyproject.toml
+
+$(LOCK_TOOLS)/bin/pip-compile:
+	$(PYTHON) -m venv $(LOCK_TOOLS)
+	$(LOCK_TOOLS)/bin/python -m pip install --quiet "pip-tools ~= 7.4"
 
 translations: $(COMPILED)
 
@@ -48,4 +69,9 @@ extract-messages: $(INSTALLED)
 	$(BIN)/python office/translations/fill_english.py $(wildcard */translations/en/LC_MESSAGES/messages.po)
 
 clean:
-	rm -rf $(VENV) $(COMPILED)
+	rm -rf $(VENV) $(LOCK_TOOLS) $(COMPILED)
+
+# The date-sensitive tests (marker `dates`) under a faked clock at six hard dates: .ci/test-dates.
+.PHONY: test-dates
+test-dates: $(INSTALLED) $(COMPILED)
+	bash .ci/test-dates

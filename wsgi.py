@@ -20,6 +20,7 @@ MODEL_MODULES = (
     "office.core.models", "office.accounts.models", "office.premises.models",
     "office.booking.models", "office.allocations.models", "office.meetings.models",
     "office.availability.models", "office.trepartssamtal.models", "office.feeds.models",
+    "office.notifications.models",
     "seminars.models",
 )
 CLI_MODULES = (
@@ -98,36 +99,37 @@ def _init_extensions(app: Flask) -> None:
 
     login_manager.login_message = _l("Log in to see this page.")
     login_manager.session_protection = "basic"
-    login_manager.user_loader(_load_user)
+    from office.accounts import login_sessions
 
-
-def _load_user(user_id: str):
-    from office.accounts.models import User
-
-    ident, _, token = user_id.partition(":")
-    if not ident.isdigit() or not token:
-        return None
-    user = db.session.get(User, int(ident))
-    if user is None or not user.active or user.session_token != token:
-        return None
-    return user
+    login_manager.user_loader(login_sessions.load_user)  # a cookie is valid while its login session is
 
 
 def _register_blueprints(app: Flask) -> None:
+    from office.accounts import account_views as account
     from office.accounts import auth_views as auth
     from office.accounts import views as users
     from office.allocations import views as allocations
     from office.availability import views as availability
     from office.booking import views as bookings
+    from office.core import mail_views as mail
     from office.dashboard import views as home
     from office.meetings import views as meetings
+    from office.notifications import handlers as notify
+    from office.notifications import views as notifications
     from office.premises import views as premises
     from office.trepartssamtal import views as trepartssamtal
     from seminars.views import bp as seminars_bp
 
-    for blueprint in (home.bp, auth.bp, users.bp, premises.bp, bookings.bp, allocations.bp,
-                      meetings.bp, availability.bp, trepartssamtal.bp, seminars_bp):
+    for blueprint in (home.bp, auth.bp, account.bp, users.bp, premises.bp, bookings.bp,
+                      allocations.bp, meetings.bp, availability.bp, trepartssamtal.bp,
+                      seminars_bp, mail.bp, notifications.bp):
         app.register_blueprint(blueprint)
+    notify.register()  # mails to the people a booking, meeting or invitation concerns
+    from office.booking import closures as booking_closures
+    from office.trepartssamtal import closures as trepartssamtal_closures
+
+    booking_closures.register()  # what a closed day or new opening hours cancel
+    trepartssamtal_closures.register()
     from office.feeds import views as feeds
 
     feeds.init_app(app)  # blueprint, nav item and the 304 fast path for polling clients
@@ -140,6 +142,8 @@ def _register_cli(app: Flask) -> None:
 
 
 def _install_request_hooks(app: Flask) -> None:
+    from office.accounts.login_sessions import install_idle_tracking
+    from office.accounts.second_factor import install_enrolment_requirement
     from office.core.errors import register_error_handlers
     from office.core.observability import install_request_logging
     from office.core.security import install_security_headers
@@ -162,12 +166,9 @@ def _install_request_hooks(app: Flask) -> None:
             except ValueError:  # created in another context; nothing to reset
                 pass
 
-    @app.after_request
-    def _vary_on_htmx(response):
-        response.vary.add("HX-Request")
-        return response
-
     install_request_transaction(app)
+    install_idle_tracking(app)
+    install_enrolment_requirement(app)
     install_security_headers(app)
     install_request_logging(app)
     register_error_handlers(app)

@@ -3,6 +3,7 @@
 #   source .ci/postgres.sh; pg_start; ...; pg_stop
 # PostgreSQL refuses to run as root, so as root the cluster runs as the `postgres` user.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
 
 PG_PORT="${PG_PORT:-54329}"
 
@@ -12,7 +13,7 @@ pg_bindir() {
   if [ -z "$dir" ] || [ ! -x "$dir/initdb" ]; then
     if [ "$(id -u)" = 0 ]; then
       echo "Installing the PostgreSQL server packages..." >&2
-      apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
+      apt_install postgresql || return 1
       dir="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)"
     else
       echo "PostgreSQL server binaries are missing: install the 'postgresql' package." >&2

@@ -75,6 +75,7 @@ def make_app(workdir: Path):
 def seed(workdir: Path) -> dict:
     from sqlalchemy import insert
 
+    from office import feeds
     from office.accounts.models import Agency, Role, User
     from office.booking.models import (
         OccurrenceState,
@@ -83,7 +84,6 @@ def seed(workdir: Path) -> dict:
         ReservationOccurrence,
     )
     from office.core.extensions import db
-    from office.feeds import core as feeds
     from office.premises.models import Resource, ResourceKind, Site
 
     app = make_app(workdir)
@@ -187,14 +187,12 @@ def child_main(mode: str, workdir: Path, token: str) -> None:
 
 
 def _same_events(app, token: str):
-    from office.feeds import core as feeds
+    from office import feeds
+    from office.booking.feeds import reservation_feed_events
 
     with app.test_request_context():
         subject = feeds.lookup_token(token).subject
-        keys = feeds._KEY_QUERIES["personal"].all(target=subject.user_id,
-                                                  cutoff=datetime.now(UTC) - timedelta(days=30))
-        rows = feeds._load_reservations([k[0] for k in keys])
-        return [e for row, occ in rows for e in feeds.reservation_events(row, occ)]
+        return reservation_feed_events(subject, datetime.now(UTC))
 
 
 def icalendar_only(events) -> bytes:

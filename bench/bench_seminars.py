@@ -30,7 +30,7 @@ PLACES = 100
 
 def start_postgres() -> tuple[str, str]:
     port = os.environ.get("PG_PORT", "54339")
-    script = f"source .ci/postgres.sh; pg_start; echo $PG_DIR; echo $PG_BIN"
+    script = "source .ci/postgres.sh; pg_start; echo $PG_DIR; echo $PG_BIN"
     out = subprocess.run(["bash", "-c", script], cwd=ROOT, check=True, capture_output=True, text=True,
                          env={**os.environ, "PG_PORT": port}).stdout.split()
     pg_dir, pg_bin = out[-2], out[-1]

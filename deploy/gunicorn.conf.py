@@ -24,6 +24,8 @@ def _metrics_dir() -> Path | None:
 
 def on_starting(server):
     """Start the metrics of every worker from zero: old files would be summed in."""
+    # A SAMLOKAL_NOW rehearsal clock starts here, once: every worker, restarted ones too, shares it.
+    import office.core.clock  # noqa: F401
     path = _metrics_dir()
     if path is not None:
         path.mkdir(parents=True, exist_ok=True)

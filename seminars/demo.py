@@ -10,6 +10,7 @@ from office.accounts.models import Agency, Role, User
 from office.core.extensions import db
 from office.core.i18n import today_local
 from office.premises.models import Resource
+from office.premises.rules import public_holiday
 from seminars.models import (
     Audience,
     Presenter,
@@ -23,7 +24,11 @@ from seminars.planning import end_of_local_day, publish
 
 
 def _next_weekday(day, weekday):
-    return day + timedelta(days=(weekday - day.weekday()) % 7)
+    """The first `weekday` from `day` on that is no holiday: the premises are closed then."""
+    day += timedelta(days=(weekday - day.weekday()) % 7)
+    while public_holiday(day):
+        day += timedelta(weeks=1)
+    return day
 
 
 def seed_seminars() -> None:
@@ -73,11 +78,33 @@ def seed_seminars() -> None:
         created_by_id=coordinator.id,
         registration_deadline=end_of_local_day(forum_day - timedelta(days=5), "Europe/Stockholm"),
     )
-    forum.days.append(SeminarDay(day=forum_day, start_time=time(8, 0), end_time=time(10, 0), resource=hall))
-    db.session.add_all([kick_off, get_to_know, forum])
-    db.session.commit()
-    for seminar in (kick_off, forum):
+    day = SeminarDay(day=forum_day, start_time=time(8, 0), end_time=time(10, 0), resource=hall)
+    day.sessions = [
+        SeminarSession(start_time=time(8, 0), end_time=time(9, 0), title="Företagen berättar"),
+        SeminarSession(start_time=time(9, 0), end_time=time(10, 0), title="Workshop: matcha behov och kandidater",
+                       room="Lilla salen", capacity=12, sign_up=True),
+    ]
+    forum.days.append(day)
+
+    # The three-day joint training (Supported Employment): attendance is taken day by day.
+    training_start = _next_weekday(today + timedelta(days=42), 0)  # a Monday
+    while any(public_holiday(training_start + timedelta(days=n)) for n in (1, 2)):
+        training_start = _next_weekday(training_start + timedelta(weeks=1), 0)
+    training = Seminar(
+        title="Supported Employment – gemensam utbildning", kind=SeminarKind.training, capacity=30,
+        audience=Audience.internal, venue_kind=VenueKind.on_site, created_by_id=coordinator.id,
+        description="Tre dagar för handläggare, socialsekreterare, jobbcoacher och lärare tillsammans.",
+        registration_deadline=end_of_local_day(training_start - timedelta(days=14), "Europe/Stockholm"),
+    )
+    for offset in range(3):
+        training.days.append(SeminarDay(day=training_start + timedelta(days=offset), start_time=time(9, 0),
+                                        end_time=time(15, 30), resource=hall))
+    db.session.add_all([kick_off, get_to_know, forum, training])
+    db.session.flush()
+    for seminar in (kick_off, forum, training):
         try:
-            publish(seminar, coordinator)
-        except Exception:  # noqa: BLE001 - a demo clash leaves the seminar as a draft
-            db.session.rollback()
+            # A savepoint: a refused publish undoes only itself, not the rest of the demo.
+            with db.session.begin_nested():
+                publish(seminar, coordinator)
+        except Exception:  # noqa: BLE001, S110 - a demo clash leaves the seminar as a draft
+            pass

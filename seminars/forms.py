@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     EmailField,
     IntegerField,
@@ -26,28 +27,36 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from office.core.forms import MultiCheckboxField, choices, no_control_characters
+from office.core.forms import (
+    SHARED_TEXT,
+    MultiCheckboxField,
+    choices,
+    no_control_characters,
+    sensible_year,
+)
 from seminars.models import KIND_LABELS, AttendanceMode, Audience, SeminarKind, VenueKind
 
 LANGUAGE_CHOICES = [("sv", "Svenska"), ("en", "English")]
 
 
 class SeminarForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200), no_control_characters])
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200), *SHARED_TEXT])
     kind = SelectField(_l("Kind"), choices=choices((k.value, label) for k, label in KIND_LABELS.items()))
-    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000), *SHARED_TEXT])
     audience = RadioField(_l("Audience"), choices=choices((a.value, a.label) for a in Audience),
                           default=Audience.internal.value)
     invited_agencies = MultiCheckboxField(_l("Invited agencies (none: all)"), coerce=int,
                                           validate_choice=True)
-    audience_note = StringField(_l("Invited groups or roles"), validators=[Optional(), Length(max=300)])
+    audience_note = StringField(_l("Invited groups or roles"),
+                                validators=[Optional(), Length(max=300), *SHARED_TEXT])
     venue_kind = RadioField(_l("Venue"), choices=choices((v.value, v.label) for v in VenueKind),
                             default=VenueKind.on_site.value)
-    external_address = StringField(_l("External address"), validators=[Optional(), Length(max=300)])
+    external_address = StringField(_l("External address"), validators=[Optional(), Length(max=300), *SHARED_TEXT])
     online_url = URLField(_l("Link to the online meeting"),
-                          validators=[Optional(), URL(message=_l("Give a full link (https://...)."))])
+                          validators=[Optional(), Length(max=500), no_control_characters,
+                                      URL(message=_l("Give a full link (https://...)."))])
     capacity = IntegerField(_l("Places"), validators=[InputRequired(), NumberRange(min=1, max=5000)])
-    registration_deadline = DateField(_l("Last day to register"), validators=[Optional()])
+    registration_deadline = DateField(_l("Last day to register"), validators=[Optional(), sensible_year])
 
     def validate_external_address(self, field):
         if self.venue_kind.data == VenueKind.external.value and not (field.data or "").strip():
@@ -59,7 +68,7 @@ class SeminarForm(FlaskForm):
 
 
 class DayForm(FlaskForm):
-    day = DateField(_l("Date"), validators=[InputRequired()])
+    day = DateField(_l("Date"), validators=[InputRequired(), sensible_year])
     start_time = TimeField(_l("Starts"), validators=[InputRequired()])
     end_time = TimeField(_l("Ends"), validators=[InputRequired()])
     resource_id = SelectField(_l("Room"), coerce=int, default=0)
@@ -72,11 +81,12 @@ class DayForm(FlaskForm):
 class SessionForm(FlaskForm):
     start_time = TimeField(_l("Starts"), validators=[InputRequired()])
     end_time = TimeField(_l("Ends"), validators=[InputRequired()])
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200), no_control_characters])
-    room = StringField(_l("Room"), validators=[Optional(), Length(max=120)])
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200), *SHARED_TEXT])
+    room = StringField(_l("Room"), validators=[Optional(), Length(max=120), *SHARED_TEXT])
     capacity = IntegerField(_l("Places in this session"), validators=[Optional(), NumberRange(min=1, max=5000)])
     presenters = TextAreaField(_l("Presenters (one per line: name, agency)"),
-                               validators=[Optional(), Length(max=2000)])
+                               validators=[Optional(), Length(max=2000), *SHARED_TEXT])
+    sign_up = BooleanField(_l("Participants sign up for this session (its own places and waiting list)"))
 
     def validate_end_time(self, field):
         if self.start_time.data and field.data and field.data <= self.start_time.data:
@@ -85,9 +95,9 @@ class SessionForm(FlaskForm):
 
 class OptionalAnswersMixin:
     dietary_needs = StringField(_l("Dietary needs (fika and lunch)"),
-                                validators=[Optional(), Length(max=300), no_control_characters])
+                                validators=[Optional(), Length(max=300), *SHARED_TEXT])
     accessibility_needs = StringField(_l("Accessibility needs"),
-                                      validators=[Optional(), Length(max=300), no_control_characters])
+                                      validators=[Optional(), Length(max=300), *SHARED_TEXT])
     attendance_mode = RadioField(_l("I take part"),
                                  choices=choices((m.value, m.label) for m in AttendanceMode),
                                  default=AttendanceMode.on_site.value)
@@ -98,11 +108,11 @@ class StaffRegistrationForm(OptionalAnswersMixin, FlaskForm):
 
 
 class GuestRegistrationForm(OptionalAnswersMixin, FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120), no_control_characters])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120), *SHARED_TEXT])
     organisation = StringField(_l("Organisation"),
-                               validators=[DataRequired(), Length(max=200), no_control_characters])
+                               validators=[DataRequired(), Length(max=200), *SHARED_TEXT])
     email = EmailField(_l("E-mail address"), validators=[
-        DataRequired(), Length(max=254),
+        DataRequired(), Length(max=254), no_control_characters,
         Email(message=_l("Give a valid e-mail address, e.g. name@example.se."),
               check_deliverability=False),
     ])
@@ -113,11 +123,31 @@ class ChangeRegistrationForm(OptionalAnswersMixin, FlaskForm):
     locale = SelectField(_l("Language of our e-mails"), choices=choices(LANGUAGE_CHOICES))
 
 
+def without_unused_answers(form, seminar):
+    """Only a hybrid seminar asks how you take part: elsewhere the page has no such field."""
+    if seminar.venue_kind != VenueKind.hybrid:
+        del form.attendance_mode
+    return form
+
+
+def attendance_mode_of(form, default=AttendanceMode.on_site) -> AttendanceMode:
+    return AttendanceMode(form.attendance_mode.data) if "attendance_mode" in form else default
+
+
+class ResendLinkForm(FlaskForm):
+    # Browsers trim an e-mail field; a pasted address with spaces is no typo to refuse.
+    email = EmailField(_l("Your e-mail address"), filters=[lambda v: v.strip() if v else v], validators=[
+        DataRequired(), Length(max=254),
+        Email(message=_l("Give a valid e-mail address, e.g. name@example.se."),
+              check_deliverability=False),
+    ])
+
+
 class EvaluationForm(FlaskForm):
     rating = RadioField(_l("How useful was the seminar? (1 = not at all, 5 = very)"), coerce=int,
                         choices=choices((n, str(n)) for n in range(1, 6)),
                         validators=[InputRequired(message=_l("Give a rating from 1 to 5."))])
-    comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=2000)])
+    comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=2000), *SHARED_TEXT])
 
 
 class CapacityForm(FlaskForm):

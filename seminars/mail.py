@@ -1,34 +1,36 @@
-"""Mail to participants through an outbox table.
+"""Mail to seminar participants: subjects, the rendered templates and the .ics.
 
-`queue_*` add rows in the caller's transaction (a failing mail server never loses a
-registration); `send_due()` delivers them over SMTP, or in development (MAIL_SERVER
-empty) writes them to `instance/outbox/` and prints one line. A mail that fails is
-retried with exponential backoff; after MAIL_MAX_ATTEMPTS it is marked failed and the
-coordinator sees it (seminars.views.outbox). Each sender claims rows with
-SELECT ... FOR UPDATE SKIP LOCKED (PostgreSQL) and a lease, so two senders never send
-the same mail and a crashed sender's claim runs out.
+`queue_*` render each mail in the recipient's language and hand it to the outbox in the
+caller's transaction (office/core/mail.py: `queue_mail`, which also sends, retries and
+shows failing mails); a failing mail server never loses a registration.
+
+Transactions: `queue_reminders()` adds to its caller's unit of work (the queue-reminders
+command's); nothing here commits.
 """
 
 from __future__ import annotations
 
-import logging
-import smtplib
-import socket
 from datetime import datetime, timedelta
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
-from pathlib import Path
 
-from flask import current_app, g, has_request_context, url_for
+from flask import current_app, g
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from office.core.database import utcnow
 from office.core.extensions import db
-from seminars.models import MailStatus, OutboxMail, Registration, Seminar, SeminarState
-
-log = logging.getLogger("samlokal.mail")
+from office.core.mail import external_url, queue_mail
+from office.core.models import OutboxMail
+from seminars.calendar import ends_at, mail_ics, starts_at
+from seminars.links import new_token, seminar_url
+from seminars.models import (
+    DayAttendance,
+    Registration,
+    RegistrationStatus,
+    Seminar,
+    SeminarDay,
+    SeminarState,
+)
 
 SUBJECTS = {
     "confirmed": _l("Registration confirmed: %(title)s"),
@@ -37,56 +39,80 @@ SUBJECTS = {
     "reminder": _l("Reminder: %(title)s"),
     "changed": _l("Changed: %(title)s"),
     "cancelled": _l("Cancelled: %(title)s"),
+    "registration_cancelled": _l("Your registration is cancelled: %(title)s"),
+    "session_promoted": _l("You have a place in a session: %(title)s"),
+    "evaluation": _l("How was %(title)s? Tell us in a minute"),
+    "links": _l("Your links to your seminar registrations"),
 }
-LEASE = timedelta(minutes=5)
-
-
-# --- links ------------------------------------------------------------------------------
-
-def external_url(endpoint: str, **values) -> str:
-    """An absolute link for a mail: BASE_URL and the route (also outside a request)."""
-    base = current_app.config["BASE_URL"].rstrip("/")
-    if has_request_context():
-        return base + url_for(endpoint, **values)
-    with current_app.test_request_context():
-        return base + url_for(endpoint, **values)
-
-
-def seminar_url(seminar: Seminar) -> str:
-    from seminars.models import Audience
-
-    if seminar.audience == Audience.public:
-        return external_url("seminars.public_seminar", seminar_id=seminar.id)
-    return external_url("seminars.show_seminar", seminar_id=seminar.id)
+# What a mail's calendar file does to the entry the person has (docs/seminars.md): a place
+# is a REQUEST, a place taken back a CANCEL, always with the same UID and a higher SEQUENCE.
+# The waiting list gets no file: a calendar entry would promise a seat.
+CALENDAR_METHOD = {
+    "confirmed": "REQUEST", "promoted": "REQUEST", "reminder": "REQUEST", "changed": "REQUEST",
+    "cancelled": "CANCEL", "registration_cancelled": "CANCEL",
+}
+# Participants are asked for their evaluation when the last day ends; not for older seminars.
+EVALUATION_WINDOW = timedelta(days=14)
 
 
 # --- queueing (in the caller's transaction) ----------------------------------------------
 
+def calendar_method(kind: str, registration: Registration) -> str | None:
+    """REQUEST or CANCEL for people who hold (or just held) a place; None: no calendar file."""
+    method = CALENDAR_METHOD.get(kind)
+    if kind != "registration_cancelled" and registration.status != RegistrationStatus.confirmed:
+        return None
+    return method
+
+
+def next_calendar_sequence(registration: Registration) -> int:
+    """Higher than any SEQUENCE this person was sent, never below the seminar's."""
+    sequence = registration.seminar.sequence or 0
+    if registration.calendar_sequence is not None:
+        sequence = max(sequence, registration.calendar_sequence + 1)
+    registration.calendar_sequence = sequence
+    return sequence
+
+
+# Mails each registration gets once, also if its stamp (reminded_at, ...) were ever lost.
+ONCE = ("reminder", "evaluation")
+
+
 def queue_for_registration(kind: str, registration: Registration, *,
                            personal_token: str | None = None,
-                           waiting_position: int | None = None) -> OutboxMail:
+                           waiting_position: int | None = None,
+                           session=None, evaluation_url: str | None = None) -> OutboxMail:
     """Render the mail in the recipient's language and add it to the outbox."""
-    from seminars.calendar import seminar_ics
-
     seminar = registration.seminar
     url = seminar_url(seminar)
     personal_url = (external_url("seminars.guest_registration", token=personal_token)
                     if personal_token else None)
+    method = calendar_method(kind, registration)
+    ics = (mail_ics(seminar, url, registration, method, next_calendar_sequence(registration))
+           if method else None)
     g.samlokal_mail = True  # flask-babel only forces a locale when `g` is not empty
     with force_locale(registration.locale or "sv"):
         subject = str(SUBJECTS[kind]) % {"title": seminar.title}
         body = current_app.jinja_env.get_template(f"seminars/mail/{kind}.txt").render(
             seminar=seminar, registration=registration, url=url, personal_url=personal_url,
-            waiting_position=waiting_position,
+            waiting_position=waiting_position, session=session, evaluation_url=evaluation_url,
+            has_calendar=ics is not None,
         )
-    outbox = OutboxMail(
-        kind=kind, seminar_id=seminar.id, registration_id=registration.id,
-        recipient=registration.email, locale=registration.locale or "sv", subject=subject,
-        body=body, ics=seminar_ics(seminar, url), status=MailStatus.queued,
-        next_attempt_at=utcnow(),
-    )
-    db.session.add(outbox)
-    return outbox
+    key = f"seminar:{seminar.id}:{kind}:{registration.id}" if kind in ONCE else None
+    return queue_mail(registration.email, registration.locale or "sv", subject, body,
+                      ics=ics, ics_method=method, topic=f"seminar:{seminar.id}", topic_key=key,
+                      kind=kind)
+
+
+def queue_links(links: list[tuple[Registration, str]], *, locale: str) -> OutboxMail:
+    """One mail with a fresh personal link to each registration of one address."""
+    g.samlokal_mail = True
+    rows = [(registration.seminar, external_url("seminars.guest_registration", token=token))
+            for registration, token in links]
+    with force_locale(locale):
+        subject = str(SUBJECTS["links"])
+        body = current_app.jinja_env.get_template("seminars/mail/links.txt").render(rows=rows)
+    return queue_mail(links[0][0].email, locale, subject, body, topic="seminar-links", kind="links")
 
 
 def queue_for_seminar(kind: str, seminar: Seminar) -> list[OutboxMail]:
@@ -96,16 +122,12 @@ def queue_for_seminar(kind: str, seminar: Seminar) -> list[OutboxMail]:
 
 def queue_reminders(now: datetime | None = None, days_before: int | None = None) -> int:
     """Queue the reminder for seminars starting within N days; each person gets one."""
-    from seminars.models import RegistrationStatus
-    from seminars.planning import starts_at
-
     now = now or utcnow()
     days = current_app.config.get("SEMINAR_REMINDER_DAYS", 2) if days_before is None else days_before
     soon = [seminar.id for seminar in db.session.scalars(
         select(Seminar).where(Seminar.state == SeminarState.published))
         if (start := starts_at(seminar)) is not None and now < start <= now + timedelta(days=days)]
     if not soon:
-        db.session.commit()
         return 0
     # Safe on two machines at once: each registration is taken FOR UPDATE SKIP LOCKED and
     # read afresh, so a second runner skips what the first holds and then sees reminded_at.
@@ -121,112 +143,46 @@ def queue_reminders(now: datetime | None = None, days_before: int | None = None)
     for registration in due:
         registration.reminded_at = now
         queue_for_registration("reminder", registration)
-    db.session.commit()
     return len(due)
 
 
-# --- sending ------------------------------------------------------------------------------
+def queue_evaluation_requests(now: datetime | None = None) -> int:
+    """Ask participants of seminars whose last day has ended for their evaluation.
 
-def backoff(attempts: int) -> timedelta:
-    """1, 2, 4, 8 ... minutes after each failure, at most six hours."""
-    base = current_app.config.get("MAIL_RETRY_BASE_SECONDS", 60)
-    return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), 6 * 3600))
-
-
-def claim_due(limit: int = 20, now: datetime | None = None) -> list[OutboxMail]:
-    """Take up to `limit` due mails for this sender (a lease, committed at once)."""
+    Each registration is asked once (evaluation_requested_at), with a link that opens only
+    the evaluation. When anyone was checked in, only those present on some day are asked.
+    Seminars that ended more than EVALUATION_WINDOW ago are left alone. Safe on two
+    machines at once (SKIP LOCKED, as the reminders); adds to the caller's unit of work.
+    """
     now = now or utcnow()
-    query = (
-        select(OutboxMail)
-        .where(OutboxMail.status == MailStatus.queued, OutboxMail.next_attempt_at <= now,
-               or_(OutboxMail.claimed_until.is_(None), OutboxMail.claimed_until <= now))
-        .order_by(OutboxMail.next_attempt_at, OutboxMail.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    mails = list(db.session.scalars(query))
-    for mail in mails:
-        mail.claimed_until = now + LEASE
-        mail.attempts += 1
-    db.session.commit()
-    return mails
-
-
-def build_message(mail: OutboxMail) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = current_app.config["MAIL_FROM"]
-    message["To"] = mail.recipient
-    message["Subject"] = mail.subject
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(idstring=f"outbox-{mail.id}")
-    message["Content-Language"] = mail.locale
-    message.set_content(mail.body)
-    if mail.ics:
-        message.add_attachment(mail.ics.encode(), maintype="text", subtype="calendar",
-                               filename="seminar.ics", params={"method": "PUBLISH"})
-    return message
-
-
-def deliver(message: EmailMessage) -> None:
-    """Over SMTP; in development (no MAIL_SERVER) to instance/outbox and the console."""
-    config = current_app.config
-    if not config.get("MAIL_SERVER"):
-        folder = Path(current_app.instance_path) / "outbox"
-        folder.mkdir(parents=True, exist_ok=True)
-        name = message["Message-ID"].strip("<>").replace("/", "_") + ".eml"
-        (folder / name).write_bytes(bytes(message))
-        print(f"[mail] to {message['To']}: {message['Subject']} ({folder / name})")
-        return
-    with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"],
-                      timeout=config.get("MAIL_TIMEOUT_SECONDS", 10)) as smtp:
-        if config.get("MAIL_USE_TLS"):
-            smtp.starttls()
-        if config.get("MAIL_USERNAME"):
-            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
-        smtp.send_message(message)
-
-
-def send_due(limit: int = 20, now: datetime | None = None) -> tuple[int, int]:
-    """Send what is due; returns (sent, failed this round)."""
-    sent = failed = 0
-    max_attempts = current_app.config.get("MAIL_MAX_ATTEMPTS", 8)
-    for mail in claim_due(limit, now):
-        try:
-            deliver(build_message(mail))
-        except (OSError, smtplib.SMTPException, socket.timeout) as error:
-            failed += 1
-            mail.last_error = f"{type(error).__name__}: {error}"[:500]
-            mail.claimed_until = None
-            if mail.attempts >= max_attempts:
-                mail.status = MailStatus.failed
-            else:
-                mail.next_attempt_at = utcnow() + backoff(mail.attempts)
-            log.warning("mail %s to outbox row failed (attempt %d): %s", mail.kind, mail.attempts,
-                        type(error).__name__)
-        else:
-            sent += 1
-            mail.status, mail.sent_at, mail.claimed_until = MailStatus.sent, utcnow(), None
-            mail.last_error = ""
-        db.session.commit()
-    return sent, failed
-
-
-def queue_length() -> int:
-    """Mails still to be sent (the /metrics gauge; the same whichever worker is asked)."""
-    return db.session.scalar(select(func.count()).select_from(OutboxMail).where(
-        OutboxMail.status == MailStatus.queued))
-
-
-def failing_mails() -> list[OutboxMail]:
-    """Mails that failed at least twice or were given up: the coordinator looks at these."""
-    return list(db.session.scalars(
-        select(OutboxMail).where(or_(
-            OutboxMail.status == MailStatus.failed,
-            (OutboxMail.status == MailStatus.queued) & (OutboxMail.attempts >= 2),
-        )).order_by(OutboxMail.created_at.desc())
-    ))
-
-
-def retry_now(mail: OutboxMail) -> None:
-    mail.status, mail.next_attempt_at, mail.claimed_until = MailStatus.queued, utcnow(), None
-    db.session.commit()
+    recent = (select(SeminarDay.seminar_id).group_by(SeminarDay.seminar_id).having(
+        func.max(SeminarDay.day).between((now - EVALUATION_WINDOW - timedelta(days=1)).date(),
+                                         (now + timedelta(days=1)).date())))
+    ended = [seminar.id for seminar in db.session.scalars(select(Seminar).where(
+        Seminar.state.in_([SeminarState.published, SeminarState.finished]), Seminar.id.in_(recent)))
+        if (end := ends_at(seminar)) is not None and now - EVALUATION_WINDOW < end <= now]
+    if not ended:
+        return 0
+    checked_in = set(db.session.scalars(
+        select(Registration.seminar_id).join(DayAttendance).where(Registration.seminar_id.in_(ended))))
+    due = db.session.scalars(
+        select(Registration).where(
+            Registration.seminar_id.in_(ended),
+            Registration.status == RegistrationStatus.confirmed,
+            Registration.evaluation_requested_at.is_(None),
+        ).order_by(Registration.id)
+        .with_for_update(skip_locked=True, of=Registration)
+        .execution_options(populate_existing=True)
+    ).all()
+    asked = 0
+    for registration in due:
+        if registration.evaluation is not None or (
+                registration.seminar_id in checked_in and not registration.attendances):
+            continue
+        token, registration.evaluation_token_hash = new_token()
+        registration.evaluation_requested_at = now
+        queue_for_registration("evaluation", registration, evaluation_url=external_url(
+            "seminars.evaluate_by_link", token=token))
+        asked += 1
+    db.session.flush()
+    return asked

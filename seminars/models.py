@@ -1,9 +1,11 @@
-"""Seminars, their days and sessions, registrations, evaluations and the mail outbox.
+"""Seminars, their days and sessions, registrations and evaluations (mail: office/core/mail.py).
 
 Times of a day are local wall-clock times (the premises' zone); the registration
 deadline and every timestamp are aware UTC. Registrations keep their `arrival` number
 (taken from the seminar's counter under its row lock) so the waiting list is strictly
-first come, first served, also under concurrent requests.
+first come, first served, also under concurrent requests. A session the coordinator opens
+for sign-up (`SeminarSession.sign_up`) has places of its own (`SessionPlace`), numbered
+from the same counter under the same lock. Presence is kept per day (`DayAttendance`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import date, datetime, time
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Column,
     Date,
@@ -26,6 +29,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -120,7 +124,8 @@ class RegistrationStatus(str, enum.Enum):
         return {
             RegistrationStatus.confirmed: _l("Confirmed"),
             RegistrationStatus.waiting: _l("On the waiting list"),
-            RegistrationStatus.cancelled: _l("Cancelled"),
+            # The person cancelled ("Avbokad"), not the event ("Inställt").
+            RegistrationStatus.cancelled: _l("Registration cancelled"),
         }[self]
 
 
@@ -242,11 +247,21 @@ class SeminarSession(db.Model):
     title: Mapped[str] = mapped_column(String(200))
     room: Mapped[str] = mapped_column(String(120), default="")
     capacity: Mapped[int | None] = mapped_column(Integer)  # when it differs from the seminar's
+    # Participants sign up for this session on its own (a workshop with fewer places).
+    sign_up: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     seminar_day: Mapped[SeminarDay] = relationship(back_populates="sessions")
     presenters: Mapped[list[Presenter]] = relationship(
         back_populates="session", order_by="Presenter.id", cascade="all, delete-orphan"
     )
+    places: Mapped[list[SessionPlace]] = relationship(
+        back_populates="session", order_by="SessionPlace.arrival", cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+    def places_in_total(self) -> int:
+        """The session's own places, or the seminar's when it has none of its own."""
+        return self.capacity or self.seminar_day.seminar.capacity
 
 
 class Presenter(db.Model):
@@ -294,8 +309,14 @@ class Registration(db.Model):
     )
     # sha256 of the guest's secret link; None for staff (they log in).
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
-    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The mail asking for an evaluation (queued once the last day has ended) and the
+    # hash of the link in it, which opens only the evaluation.
+    evaluation_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    evaluation_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
+    # SEQUENCE of the last calendar file mailed to this person: the next one is higher,
+    # so a promotion or a cancellation updates the entry the person already has.
+    calendar_sequence: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -306,6 +327,21 @@ class Registration(db.Model):
     evaluation: Mapped[Evaluation | None] = relationship(
         back_populates="registration", cascade="all, delete-orphan"
     )
+    attendances: Mapped[list[DayAttendance]] = relationship(
+        back_populates="registration", order_by="DayAttendance.checked_in_at",
+        cascade="all, delete-orphan", passive_deletes=True, lazy="selectin",
+    )
+    session_places: Mapped[list[SessionPlace]] = relationship(
+        back_populates="registration", cascade="all, delete-orphan", passive_deletes=True,
+    )
+
+    @property
+    def checked_in_at(self) -> datetime | None:
+        """When the person was first checked in, on any day (None: never present)."""
+        return self.attendances[0].checked_in_at if self.attendances else None
+
+    def present_on(self, seminar_day_id: int) -> bool:
+        return any(a.seminar_day_id == seminar_day_id for a in self.attendances)
 
     @property
     def is_guest(self) -> bool:
@@ -314,6 +350,51 @@ class Registration(db.Model):
     @property
     def is_active(self) -> bool:
         return self.status != RegistrationStatus.cancelled
+
+
+class DayAttendance(db.Model):
+    """A participant checked in on one day of the seminar (no row: not present that day)."""
+
+    __tablename__ = "seminar_day_attendance"
+    __table_args__ = (
+        UniqueConstraint("registration_id", "seminar_day_id",
+                         name="uq_seminar_day_attendance_registration_day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(
+        ForeignKey("seminar_registration.id", ondelete="CASCADE"))
+    seminar_day_id: Mapped[int] = mapped_column(
+        ForeignKey("seminar_day.id", ondelete="CASCADE"), index=True)
+    checked_in_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    registration: Mapped[Registration] = relationship(back_populates="attendances")
+    seminar_day: Mapped[SeminarDay] = relationship()
+
+
+class SessionPlace(db.Model):
+    """A registered participant's place (or place in line) in a session with its own sign-up."""
+
+    __tablename__ = "seminar_session_place"
+    __table_args__ = (
+        UniqueConstraint("session_id", "registration_id",
+                         name="uq_seminar_session_place_session_registration"),
+        UniqueConstraint("session_id", "arrival", name="uq_seminar_session_place_session_arrival"),
+        Index("ix_seminar_session_place_session_status", "session_id", "status", "arrival"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("seminar_session.id", ondelete="CASCADE"))
+    registration_id: Mapped[int] = mapped_column(
+        ForeignKey("seminar_registration.id", ondelete="CASCADE"), index=True)
+    status: Mapped[RegistrationStatus] = mapped_column(_enum(RegistrationStatus))
+    # From the seminar's counter, under the seminar's row lock (as registrations).
+    arrival: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    session: Mapped[SeminarSession] = relationship(back_populates="places")
+    registration: Mapped[Registration] = relationship(back_populates="session_places")
 
 
 class Evaluation(db.Model):
@@ -329,44 +410,3 @@ class Evaluation(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     registration: Mapped[Registration] = relationship(back_populates="evaluation")
-
-
-class MailStatus(str, enum.Enum):
-    queued = "queued"
-    sent = "sent"
-    failed = "failed"  # gave up after MAIL_MAX_ATTEMPTS
-
-
-class OutboxMail(db.Model):
-    """A mail written in the same transaction as the change that causes it.
-
-    Subject, body and calendar file are rendered when queued (in the recipient's
-    language), so the sender only delivers.
-    """
-
-    __tablename__ = "outbox_mail"
-    __table_args__ = (Index("ix_outbox_mail_due", "status", "next_attempt_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(30))
-    seminar_id: Mapped[int | None] = mapped_column(
-        ForeignKey("seminar.id", ondelete="SET NULL"), index=True
-    )
-    registration_id: Mapped[int | None] = mapped_column(
-        ForeignKey("seminar_registration.id", ondelete="SET NULL"), index=True
-    )
-    recipient: Mapped[str] = mapped_column(String(254))
-    locale: Mapped[str] = mapped_column(String(5))
-    subject: Mapped[str] = mapped_column(String(300))
-    body: Mapped[str] = mapped_column(Text)
-    ics: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[MailStatus] = mapped_column(_enum(MailStatus, 10), default=MailStatus.queued)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # A sender that claimed the mail holds it until then (a crashed sender's claim expires).
-    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_error: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    seminar: Mapped[Seminar | None] = relationship()

@@ -1,8 +1,8 @@
 """Registration rules: who may register, capacity, the waiting list and promotion.
 
 Plain functions (no request, no template) so views, CLI and the benchmark call them.
-Each public function is one transaction: it commits on success and rolls back and
-raises `RegistrationRefused` (422) or `RegistrationConflict` (409) otherwise.
+They add to the caller's transaction (the request, office/core/transaction.py) and raise
+`RegistrationRefused` (422) or `RegistrationConflict` (409); they never commit.
 
 Capacity under concurrency: every change that counts places first locks the seminar
 row (SELECT ... FOR UPDATE on PostgreSQL; on SQLite the write transaction is already
@@ -12,30 +12,33 @@ place. The arrival number handed out under that lock orders the waiting list.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from office.accounts.models import User
 from office.availability.rules import add_busy_source
 from office.core.database import utcnow
 from office.core.extensions import db
+from office.core.transaction import conflicts_become
 from seminars import mail
+from seminars.calendar import ends_at
+from seminars.links import hash_token, new_token  # noqa: F401 - rules.new_token for callers
 from seminars.models import (
     AttendanceMode,
     Audience,
+    DayAttendance,
     Evaluation,
     Registration,
     RegistrationStatus,
     Seminar,
     SeminarDay,
+    SeminarSession,
     SeminarState,
+    SessionPlace,
 )
 
 MESSAGES = {
@@ -47,8 +50,14 @@ MESSAGES = {
     "not_invited": _l("Your agency is not invited to this seminar."),
     "duplicate": _l("%(email)s is already registered for this seminar."),
     "bad_rating": _l("Give a rating from 1 to 5."),
-    "no_evaluation": _l("Only participants can evaluate the seminar, once it has started."),
+    "no_evaluation": _l("Only participants can evaluate the seminar, once its last day has ended."),
     "already_evaluated": _l("You have already evaluated this seminar."),
+    "check_in_not_open": _l("Check-in for this day opens on the day."),
+    "not_participant": _l("Only confirmed participants can be checked in."),
+    "no_sign_up": _l("This session has no sign-up of its own."),
+    "session_needs_place": _l("Sign up for a session once you have a place at the seminar."),
+    "session_duplicate": _l("You are already signed up for this session."),
+    "session_started": _l("The session has already started."),
 }
 
 
@@ -77,16 +86,6 @@ class Outcome:
 
 
 # --- secret links -------------------------------------------------------------
-
-def new_token() -> tuple[str, str]:
-    """A secret link token (256 bits) and the hash we store instead of it."""
-    token = secrets.token_urlsafe(32)
-    return token, hash_token(token)
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
 
 def find_by_token(token: str) -> Registration | None:
     if not token or len(token) > 100:
@@ -191,43 +190,36 @@ def register_guest(seminar_id: int, *, name: str, organisation: str, email: str,
 def _register(seminar_id: int, *, now, allowed, user, email: str, **fields) -> Outcome:
     now = now or utcnow()
     email = email.strip().lower()
-    try:
-        seminar = _check_open(lock_seminar(seminar_id), now)
-        allowed(seminar)
-        registration = db.session.scalar(select(Registration).where(
-            Registration.seminar_id == seminar.id, Registration.email == email))
-        if registration is not None and registration.is_active:
-            raise RegistrationConflict("duplicate", email=email)
-        seminar.registration_counter += 1
-        full = count_confirmed(seminar.id) >= seminar.capacity
-        if registration is None:
-            registration = Registration(seminar=seminar, email=email)
-            db.session.add(registration)
-        token = None
-        if user is None:
-            token, registration.token_hash = new_token()
-        registration.user_id = user.id if user is not None else None
-        for name, value in fields.items():
-            setattr(registration, name, value)
-        registration.status = RegistrationStatus.waiting if full else RegistrationStatus.confirmed
-        registration.arrival = seminar.registration_counter
-        # Stamped under the lock: created_at follows the arrival order.
-        registration.created_at, registration.cancelled_at = utcnow(), None
-        registration.checked_in_at = None
+    seminar = _check_open(lock_seminar(seminar_id), now)
+    allowed(seminar)
+    registration = db.session.scalar(select(Registration).where(
+        Registration.seminar_id == seminar.id, Registration.email == email))
+    if registration is not None and registration.is_active:
+        raise RegistrationConflict("duplicate", email=email)
+    seminar.registration_counter += 1
+    full = count_confirmed(seminar.id) >= seminar.capacity
+    if registration is None:
+        registration = Registration(seminar=seminar, email=email)
+        db.session.add(registration)
+    token = None
+    if user is None:
+        token, registration.token_hash = new_token()
+    registration.user_id = user.id if user is not None else None
+    for name, value in fields.items():
+        setattr(registration, name, value)
+    registration.status = RegistrationStatus.waiting if full else RegistrationStatus.confirmed
+    registration.arrival = seminar.registration_counter
+    # Stamped under the lock: created_at follows the arrival order.
+    registration.created_at, registration.cancelled_at = utcnow(), None
+    registration.attendances = []
+    # The unique constraint: the same e-mail may have won a race from another request.
+    with conflicts_become(lambda: RegistrationConflict("duplicate", email=email)):
         db.session.flush()
-        position = waiting_position(registration)
-        mail.queue_for_registration(
-            "waiting" if full else "confirmed", registration,
-            personal_token=token, waiting_position=position,
-        )
-        db.session.commit()
-    except RegistrationRefused:
-        db.session.rollback()
-        raise
-    except IntegrityError:
-        # The unique constraint: the same e-mail won a race from another request.
-        db.session.rollback()
-        raise RegistrationConflict("duplicate", email=email) from None
+    position = waiting_position(registration)
+    mail.queue_for_registration(
+        "waiting" if full else "confirmed", registration,
+        personal_token=token, waiting_position=position,
+    )
     return Outcome(registration, token, position)
 
 
@@ -242,7 +234,6 @@ def change_registration(registration: Registration, *, dietary_needs: str,
     registration.attendance_mode = attendance_mode
     if locale:
         registration.locale = locale
-    db.session.commit()
 
 
 def cancel_registration(registration: Registration, *, now: datetime | None = None) -> list[Registration]:
@@ -254,13 +245,17 @@ def cancel_registration(registration: Registration, *, now: datetime | None = No
     seminar = lock_seminar(registration.seminar_id)
     db.session.refresh(registration)
     if registration.status == RegistrationStatus.cancelled:
-        db.session.rollback()
         return []
+    had_a_place = registration.status == RegistrationStatus.confirmed
     registration.status = RegistrationStatus.cancelled
     registration.cancelled_at = now
+    sessions = _give_up_session_places(registration, now)
     db.session.flush()
+    if had_a_place:  # the calendar entry the person has is taken back
+        mail.queue_for_registration("registration_cancelled", registration)
     promoted = fill_from_waiting_list(seminar)
-    db.session.commit()
+    for session in sessions:
+        fill_session_from_waiting_list(session)
     return promoted
 
 
@@ -280,44 +275,271 @@ def fill_from_waiting_list(seminar: Seminar) -> list[Registration]:
 
 def set_capacity(seminar_id: int, capacity: int) -> list[Registration]:
     """Change the number of places; more places promote from the waiting list."""
-    seminar = lock_seminar(seminar_id)
+    return apply_capacity(lock_seminar(seminar_id), capacity)
+
+
+def apply_capacity(seminar: Seminar, capacity: int) -> list[Registration]:
+    """The new number of places on a locked seminar; promotes."""
     seminar.capacity = capacity
     promoted = fill_from_waiting_list(seminar)
-    db.session.commit()
+    for seminar_day in seminar.days:  # sessions without places of their own share the seminar's
+        for session in seminar_day.sessions:
+            if session.sign_up and session.capacity is None:
+                fill_session_from_waiting_list(session)
     return promoted
 
 
 # --- on the day -----------------------------------------------------------------
 
+def local_today(seminar: Seminar, now: datetime) -> date:
+    """The date it is where the seminar takes place."""
+    return now.astimezone(ZoneInfo(seminar.timezone)).date()
+
+
+def check_in_open(seminar_day: SeminarDay, now: datetime | None = None) -> bool:
+    """Check-in opens on the day (and stays open for corrections afterwards)."""
+    return local_today(seminar_day.seminar, now or utcnow()) >= seminar_day.day
+
+
+def set_present(registration: Registration, seminar_day: SeminarDay, present: bool, *,
+                now: datetime | None = None) -> None:
+    """Check a participant in (or out) on one day of the seminar."""
+    now = now or utcnow()
+    if seminar_day.seminar_id != registration.seminar_id:
+        raise ValueError("the day belongs to another seminar")
+    if not check_in_open(seminar_day, now):
+        raise RegistrationRefused("check_in_not_open")
+    if registration.status != RegistrationStatus.confirmed:
+        raise RegistrationRefused("not_participant")
+    found = [a for a in registration.attendances if a.seminar_day_id == seminar_day.id]
+    if present and not found:
+        registration.attendances.append(DayAttendance(seminar_day_id=seminar_day.id, checked_in_at=now))
+    elif not present:
+        for attendance in found:
+            registration.attendances.remove(attendance)
+    db.session.flush()
+
+
 def set_checked_in(registration: Registration, present: bool, *, now: datetime | None = None) -> None:
-    registration.checked_in_at = (now or utcnow()) if present else None
-    db.session.commit()
+    """On the seminar's first day (kept for single-day callers; see set_present)."""
+    set_present(registration, registration.seminar.days[0], present, now=now)
+
+
+def evaluation_open(registration: Registration, now: datetime | None = None) -> bool:
+    """Participants evaluate once the last day has ended."""
+    end = ends_at(registration.seminar)
+    return (registration.status == RegistrationStatus.confirmed and end is not None
+            and (now or utcnow()) >= end)
 
 
 def evaluate(registration: Registration, rating: int, comment: str, *,
              now: datetime | None = None) -> Evaluation:
-    """A participant's rating (1–5) and comment, once the seminar has started."""
+    """A participant's rating (1–5) and comment, once the last day has ended."""
     now = now or utcnow()
-    from seminars.planning import starts_at
-
-    start = starts_at(registration.seminar)
-    if (registration.status != RegistrationStatus.confirmed or start is None or now < start):
-        db.session.rollback()
+    if not evaluation_open(registration, now):
         raise RegistrationRefused("no_evaluation")
     if rating is None or not 1 <= rating <= 5:
-        db.session.rollback()
         raise RegistrationRefused("bad_rating")
     if registration.evaluation is not None:
-        db.session.rollback()
         raise RegistrationConflict("already_evaluated")
     evaluation = Evaluation(registration=registration, rating=rating, comment=comment.strip())
     db.session.add(evaluation)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise RegistrationConflict("already_evaluated") from None
+    with conflicts_become(lambda: RegistrationConflict("already_evaluated")):
+        db.session.flush()
     return evaluation
+
+
+# --- sessions with their own sign-up --------------------------------------------------------
+# The same lock (the seminar's row) and the same counter as registrations: two people never
+# both take a session's last place, and its waiting list is first come, first served.
+
+@dataclass
+class SessionOutcome:
+    place: SessionPlace
+    waiting_position: int | None
+
+
+def session_places_taken(session_id: int) -> int:
+    return db.session.scalar(select(func.count()).select_from(SessionPlace).where(
+        SessionPlace.session_id == session_id, SessionPlace.status == RegistrationStatus.confirmed))
+
+
+def session_places_left(session: SeminarSession) -> int:
+    return max(session.places_in_total() - session_places_taken(session.id), 0)
+
+
+def session_waiting_list(session_id: int) -> list[SessionPlace]:
+    return list(db.session.scalars(select(SessionPlace).where(
+        SessionPlace.session_id == session_id, SessionPlace.status == RegistrationStatus.waiting,
+    ).order_by(SessionPlace.arrival)))
+
+
+def session_waiting_position(place: SessionPlace) -> int | None:
+    if place.status != RegistrationStatus.waiting:
+        return None
+    return 1 + db.session.scalar(select(func.count()).select_from(SessionPlace).where(
+        SessionPlace.session_id == place.session_id, SessionPlace.status == RegistrationStatus.waiting,
+        SessionPlace.arrival < place.arrival))
+
+
+def session_place_of(registration: Registration, session_id: int) -> SessionPlace | None:
+    return db.session.scalar(select(SessionPlace).where(
+        SessionPlace.session_id == session_id, SessionPlace.registration_id == registration.id))
+
+
+def _session_start(session: SeminarSession) -> datetime:
+    seminar = session.seminar_day.seminar
+    return datetime.combine(session.seminar_day.day, session.start_time,
+                            ZoneInfo(seminar.timezone)).astimezone(timezone.utc)
+
+
+def sign_up_for_session(registration_id: int, session_id: int, *,
+                        now: datetime | None = None) -> SessionOutcome:
+    """A place in the session, or a place in its line when it is full (no commit)."""
+    now = now or utcnow()
+    session = db.session.get(SeminarSession, session_id)
+    if session is None:
+        raise RegistrationRefused("not_found")
+    seminar = lock_seminar(session.seminar_day.seminar_id)
+    if seminar.state == SeminarState.cancelled:
+        raise RegistrationRefused("cancelled")
+    if seminar.state != SeminarState.published:
+        raise RegistrationRefused("not_open")
+    if not session.sign_up:
+        raise RegistrationRefused("no_sign_up")
+    if now >= _session_start(session):
+        raise RegistrationRefused("session_started")
+    registration = db.session.execute(
+        select(Registration).where(Registration.id == registration_id)
+        .execution_options(populate_existing=True)).scalar_one()
+    if registration.seminar_id != seminar.id or registration.status != RegistrationStatus.confirmed:
+        raise RegistrationRefused("session_needs_place")
+    place = session_place_of(registration, session.id)
+    if place is not None and place.status != RegistrationStatus.cancelled:
+        raise RegistrationConflict("session_duplicate")
+    seminar.registration_counter += 1
+    full = session_places_taken(session.id) >= session.places_in_total()
+    if place is None:
+        place = SessionPlace(session=session, registration=registration)
+        db.session.add(place)
+    place.status = RegistrationStatus.waiting if full else RegistrationStatus.confirmed
+    place.arrival = seminar.registration_counter
+    place.created_at, place.cancelled_at = utcnow(), None
+    db.session.flush()
+    return SessionOutcome(place, session_waiting_position(place))
+
+
+def leave_session(registration: Registration, session_id: int, *,
+                  now: datetime | None = None) -> list[SessionPlace]:
+    """Give up a session place (or place in line); the first in line gets it (no commit)."""
+    session = db.session.get(SeminarSession, session_id)
+    if session is None:
+        return []
+    lock_seminar(session.seminar_day.seminar_id)
+    place = session_place_of(registration, session_id)
+    if place is None:
+        return []
+    db.session.refresh(place)
+    if place.status == RegistrationStatus.cancelled:
+        return []
+    place.status, place.cancelled_at = RegistrationStatus.cancelled, now or utcnow()
+    db.session.flush()
+    return fill_session_from_waiting_list(session)
+
+
+def _give_up_session_places(registration: Registration, now: datetime) -> list[SeminarSession]:
+    """A cancelled registration leaves its sessions; returns them (to fill from their lines)."""
+    sessions = []
+    for place in registration.session_places:
+        if place.status != RegistrationStatus.cancelled:
+            place.status, place.cancelled_at = RegistrationStatus.cancelled, now
+            sessions.append(place.session)
+    return sessions
+
+
+def fill_session_from_waiting_list(session: SeminarSession) -> list[SessionPlace]:
+    """Promote people in the session's line while it has places (seminar row locked)."""
+    if session.seminar_day.seminar.state != SeminarState.published:
+        return []
+    free = session.places_in_total() - session_places_taken(session.id)
+    promoted = []
+    for place in session_waiting_list(session.id)[:max(free, 0)]:
+        place.status = RegistrationStatus.confirmed
+        promoted.append(place)
+        mail.queue_for_registration("session_promoted", place.registration, session=session)
+    db.session.flush()
+    return promoted
+
+
+@dataclass
+class SessionRow:
+    """A session with its own sign-up as a participant sees it."""
+
+    session: SeminarSession
+    places: int
+    left: int
+    waiting: int
+    place: SessionPlace | None  # the viewer's place or place in line
+    position: int | None        # the viewer's number in line
+
+    @property
+    def holds_place(self) -> bool:
+        return self.place is not None and self.place.status != RegistrationStatus.cancelled
+
+
+def session_overview(seminar: Seminar, registration: Registration | None = None) -> list[SessionRow]:
+    rows = []
+    for seminar_day in seminar.days:
+        for session in seminar_day.sessions:
+            if not session.sign_up:
+                continue
+            place = session_place_of(registration, session.id) if registration is not None else None
+            rows.append(SessionRow(
+                session=session, places=session.places_in_total(), left=session_places_left(session),
+                waiting=len(session_waiting_list(session.id)), place=place,
+                position=session_waiting_position(place) if place is not None else None))
+    return rows
+
+
+# --- a guest who lost the mail ------------------------------------------------------------
+
+RESEND_WINDOW = timedelta(days=30)  # a link is still of use this long after the last day
+
+
+def resend_links(email: str, *, locale: str = "sv", now: datetime | None = None) -> int:
+    """Fresh links to each of the address's guest registrations; the old links stop working.
+
+    Registrations of drafts, cancelled seminars and seminars that ended more than
+    RESEND_WINDOW ago are left out. One mail lists them all; nothing is sent (and nothing
+    tells) when the address has none. Returns how many links were sent (no commit).
+    """
+    now = now or utcnow()
+    registrations = db.session.scalars(
+        select(Registration).join(Seminar, Seminar.id == Registration.seminar_id).where(
+            Registration.email == email.strip().lower(), Registration.token_hash.is_not(None),
+            Seminar.state.in_([SeminarState.published, SeminarState.finished]),
+        ).order_by(Registration.id)
+        .with_for_update(of=Registration).execution_options(populate_existing=True)).all()
+    links = []
+    for registration in registrations:
+        end = ends_at(registration.seminar)
+        if end is not None and end + RESEND_WINDOW < now:
+            continue
+        token, registration.token_hash = new_token()
+        links.append((registration, token))
+    if links:
+        db.session.flush()
+        mail.queue_links(links, locale=locale)
+    return len(links)
+
+
+# --- the evaluation link -----------------------------------------------------------------------
+
+def find_by_evaluation_token(token: str) -> Registration | None:
+    if not token or len(token) > 100:
+        return None
+    return db.session.scalar(
+        select(Registration).where(Registration.evaluation_token_hash == hash_token(token)))
 
 
 @add_busy_source

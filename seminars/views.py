@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import io
+import hashlib
 from datetime import date
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -14,14 +13,16 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from office.accounts.models import Agency, Role
+from office.core import export
 from office.core.database import valid_id
 from office.core.extensions import db, htmx, limiter
 from office.core.forms import ConfirmForm, choices
 from office.core.i18n import today_local
 from office.core.security import coordinator_required
-from office.core.templating import add_nav_item
+from office.core.templating import add_nav_item, add_public_link
+from office.core.transaction import undo_refused_action
 from office.premises.models import Resource, ResourceKind
-from seminars import mail, planning
+from seminars import planning
 from seminars import registration as rules
 from seminars.forms import (
     CapacityForm,
@@ -29,17 +30,18 @@ from seminars.forms import (
     DayForm,
     EvaluationForm,
     GuestRegistrationForm,
+    ResendLinkForm,
     SeminarForm,
     SessionForm,
     StaffRegistrationForm,
     YearFilterForm,
+    attendance_mode_of,
     kind_choices,
     seminar_kind,
+    without_unused_answers,
 )
 from seminars.models import (
-    AttendanceMode,
     Audience,
-    OutboxMail,
     Registration,
     Seminar,
     SeminarDay,
@@ -49,24 +51,22 @@ from seminars.models import (
 )
 
 bp = Blueprint("seminars", __name__, url_prefix="/seminars")
+bp.add_app_template_global(planning.venues, "seminar_venues")
 
 
 @bp.record_once
 def _set_up(state) -> None:
     add_nav_item("seminars.list_seminars", _l("Seminars"))
     add_nav_item("seminars.year_plan", _l("Yearly plan"), roles=(Role.coordinator,))
-    add_nav_item("seminars.outbox", _l("Mail outbox"), roles=(Role.coordinator,))
+    add_public_link("seminars.public_list", _l("Seminars open to everyone"))
     from office.demo import seed as demo
-    from seminars.calendar import register_feeds
+    from seminars.closures import register as register_closures
     from seminars.demo import seed_seminars
+    from seminars.feeds import register_feeds
 
     demo.add_demo_step(seed_seminars)
-    from office.core.observability import register_gauge
-
-    register_gauge("samlokal_mail_queue_length", "Mails in the outbox waiting to be sent "
-                   "(queued, due now or later after a failure).", mail.queue_length)
-
-    register_feeds()
+    register_feeds(state.app)  # its sources, feed kinds and /feeds/seminars*.ics
+    register_closures()  # seminar days on a closed day are flagged for the coordinator
     from office.dashboard.agenda import add_agenda_source
     from seminars.agenda import my_seminars
 
@@ -132,18 +132,28 @@ def _seminar_form(seminar: Seminar) -> SeminarForm:
 @coordinator_required
 def edit_seminar(seminar_id: int | None = None):
     """Plan a seminar: title, kind, audience, venue, places and deadline."""
-    seminar = db.get_or_404(Seminar, seminar_id) if seminar_id else Seminar(capacity=30)
+    seminar = _seminar_to_save(seminar_id) if seminar_id else Seminar(capacity=30)
     form = _seminar_form(seminar)
     if form.validate_on_submit():
-        _fill_seminar(seminar, form)
         agencies = list(db.session.scalars(select(Agency).where(Agency.id.in_(form.invited_agencies.data or []))))
+        _fill_seminar(seminar, form)  # no query after this before save_details (see there)
         try:
-            planning.save_details(seminar, current_user, agencies)
+            planning.save_details(seminar, current_user, agencies,
+                                  capacity=form.capacity.data if seminar.id else None)
         except planning.PlanningRefused as error:
+            undo_refused_action()
             return _refused("seminars/form.html", error, form=form, seminar=seminar)
         flash(_("The seminar is saved."), "success")
         return redirect(url_for("seminars.show_seminar", seminar_id=seminar.id))
     return render_template("seminars/form.html", form=form, seminar=seminar), 422 if form.is_submitted() else 200
+
+
+def _seminar_to_save(seminar_id: int) -> Seminar:
+    """The seminar; when saving, its row locked first (more places promote the waiting list)."""
+    seminar = rules.lock_seminar(seminar_id) if request.method == "POST" else db.session.get(Seminar, seminar_id)
+    if seminar is None:
+        abort(404)
+    return seminar
 
 
 def _fill_seminar(seminar: Seminar, form: SeminarForm) -> None:
@@ -180,9 +190,14 @@ def _show(seminar: Seminar, status: int = 200, **extra):
         session_form_for=lambda day_id: SessionForm(prefix=f"day{day_id}", formdata=None),
         editing=current_user.is_coordinator and seminar.state in (SeminarState.draft, SeminarState.published),
         capacity_form=CapacityForm(capacity=seminar.capacity), confirm=ConfirmForm(),
-        register_form=StaffRegistrationForm(), own=own,
+        register_form=without_unused_answers(StaffRegistrationForm(), seminar), own=own,
         own_position=rules.waiting_position(own) if own else None,
         places_left=rules.places_left(seminar), waiting=rules.waiting_list(seminar.id),
+        confirmed=planning.participants(seminar), sessions=rules.session_overview(seminar, own),
+        action_url=lambda session, action: url_for("seminars.staff_session", seminar_id=seminar.id,
+                                                   session_id=session.id, action=action),
+        deadline=planning.deadline_text(seminar, today_local()),
+        evaluation_open=own is not None and rules.evaluation_open(own),
         clashes=(planning.venue_clashes(seminar, current_user)
                  if current_user.is_coordinator and seminar.state == SeminarState.draft else []),
     )
@@ -210,6 +225,7 @@ def add_day(seminar_id: int):
         planning.add_day(seminar, current_user, day=form.day.data, start_time=form.start_time.data,
                          end_time=form.end_time.data, resource_id=form.resource_id.data or None)
     except planning.PlanningRefused as error:
+        undo_refused_action()
         return _show(db.get_or_404(Seminar, seminar_id), error.status, day_form=form,
                      refusal=_messages(error))
     flash(_("The day is added."), "success")
@@ -226,6 +242,7 @@ def remove_day(seminar_id: int, day_id: int):
     try:
         planning.remove_day(seminar_day.seminar, seminar_day, current_user)
     except planning.PlanningRefused as error:
+        undo_refused_action()
         return _show(db.get_or_404(Seminar, seminar_id), error.status, refusal=_messages(error))
     flash(_("The day is removed."), "success")
     return redirect(url_for("seminars.show_seminar", seminar_id=seminar_id))
@@ -244,12 +261,45 @@ def add_session(seminar_id: int, day_id: int):
     try:
         planning.add_session(seminar_day, start_time=form.start_time.data, end_time=form.end_time.data,
                              title=form.title.data, room=form.room.data or "",
-                             capacity=form.capacity.data, presenters=form.presenters.data or "")
+                             capacity=form.capacity.data, presenters=form.presenters.data or "",
+                             sign_up=bool(form.sign_up.data))
     except planning.PlanningRefused as error:
+        undo_refused_action()
         return _show(db.get_or_404(Seminar, seminar_id), 422, session_form=form, session_day_id=day_id,
                      refusal=_messages(error))
     flash(_("The programme item is added."), "success")
     return redirect(url_for("seminars.show_seminar", seminar_id=seminar_id))
+
+
+def _session_of(seminar_id: int, session_id: int) -> SeminarSession:
+    session = db.get_or_404(SeminarSession, session_id)
+    if session.seminar_day.seminar_id != seminar_id:
+        abort(404)
+    return session
+
+
+@bp.route("/<int:seminar_id>/sessions/<int:session_id>/edit", methods=["GET", "POST"])
+@coordinator_required
+def edit_session(seminar_id: int, session_id: int):
+    """Change a programme item: its time, title, room, places and its own sign-up."""
+    session = _session_of(seminar_id, session_id)
+    form = SessionForm(obj=session)
+    if not form.is_submitted():
+        form.presenters.data = planning.presenters_text(session)
+    if form.validate_on_submit():
+        try:
+            planning.change_session(session, start_time=form.start_time.data, end_time=form.end_time.data,
+                                    title=form.title.data, room=form.room.data or "",
+                                    capacity=form.capacity.data, presenters=form.presenters.data or "",
+                                    sign_up=bool(form.sign_up.data))
+        except planning.PlanningRefused as error:
+            undo_refused_action()
+            return _refused("seminars/session_form.html", error, form=form, session=session,
+                            seminar=session.seminar_day.seminar)
+        flash(_("The programme item is saved."), "success")
+        return redirect(url_for("seminars.show_seminar", seminar_id=seminar_id, _anchor=f"session-{session_id}"))
+    return render_template("seminars/session_form.html", form=form, session=session,
+                           seminar=session.seminar_day.seminar), 422 if form.is_submitted() else 200
 
 
 @bp.post("/<int:seminar_id>/sessions/<int:session_id>/delete")
@@ -260,7 +310,6 @@ def remove_session(seminar_id: int, session_id: int):
     if session.seminar_day.seminar_id != seminar_id or not ConfirmForm().validate_on_submit():
         abort(400)
     db.session.delete(session)
-    db.session.commit()
     flash(_("The programme item is removed."), "success")
     return redirect(url_for("seminars.show_seminar", seminar_id=seminar_id))
 
@@ -277,6 +326,7 @@ def change_state(seminar_id: int, action: str):
     try:
         step(seminar, current_user)
     except planning.PlanningRefused as error:
+        undo_refused_action()
         return _show(db.get_or_404(Seminar, seminar_id), error.status,
                      refusal=_messages(error))
     flash({"publish": _("The seminar is published and the rooms are booked."),
@@ -305,14 +355,15 @@ def change_capacity(seminar_id: int):
 def register(seminar_id: int):
     """One click: you are registered (or on the waiting list)."""
     seminar = _seminar_for(seminar_id)
-    form = StaffRegistrationForm()
+    form = without_unused_answers(StaffRegistrationForm(), seminar)
     if not form.validate_on_submit():
         return _show(seminar, 422, register_form=form)
     try:
         outcome = rules.register_staff(seminar_id, current_user, dietary_needs=form.dietary_needs.data or "",
                                        accessibility_needs=form.accessibility_needs.data or "",
-                                       attendance_mode=AttendanceMode(form.attendance_mode.data))
+                                       attendance_mode=attendance_mode_of(form))
     except rules.RegistrationRefused as error:
+        undo_refused_action()
         return _show(db.get_or_404(Seminar, seminar_id), error.status, refusal=[error.message])
     if outcome.waiting_position:
         flash(_("The seminar is full: you are number %(n)d on the waiting list.", n=outcome.waiting_position), "info")
@@ -334,6 +385,38 @@ def unregister(seminar_id: int):
     return redirect(url_for("seminars.show_seminar", seminar_id=seminar_id))
 
 
+@bp.post("/<int:seminar_id>/sessions/<int:session_id>/<any('sign-up', leave):action>")
+@login_required
+def staff_session(seminar_id: int, session_id: int, action: str):
+    """Sign up for a session with its own places (or its waiting list), or leave it."""
+    seminar = _seminar_for(seminar_id)
+    own = _registration_of(seminar, current_user)
+    _session_of(seminar_id, session_id)
+    if own is None or not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        _session_action(own, session_id, action)
+    except rules.RegistrationRefused as error:
+        undo_refused_action()
+        return _show(db.get_or_404(Seminar, seminar_id), error.status, refusal=[error.message])
+    return redirect(url_for("seminars.show_seminar", seminar_id=seminar_id, _anchor="sessions"))
+
+
+def _session_action(registration: Registration, session_id: int, action: str) -> None:
+    """Sign up or leave, and say what happened (a refusal raises RegistrationRefused)."""
+    title = db.session.get(SeminarSession, session_id).title
+    if action == "leave":
+        rules.leave_session(registration, session_id)
+        flash(_("You have left the session %(title)s.", title=title), "success")
+        return
+    outcome = rules.sign_up_for_session(registration.id, session_id)
+    if outcome.waiting_position:
+        flash(_("The session %(title)s is full: you are number %(n)d on its waiting list.",
+                title=title, n=outcome.waiting_position), "info")
+    else:
+        flash(_("You have a place in the session %(title)s.", title=title), "success")
+
+
 @bp.route("/<int:seminar_id>/evaluate", methods=["GET", "POST"])
 @login_required
 def evaluate(seminar_id: int):
@@ -345,12 +428,30 @@ def evaluate(seminar_id: int):
     return _evaluate(own, url_for("seminars.show_seminar", seminar_id=seminar_id))
 
 
+@bp.route("/e/<token>", methods=["GET", "POST"])
+@limiter.limit("60 per minute")
+def evaluate_by_link(token: str):
+    """The evaluation behind the link in the mail sent when the seminar ended."""
+    registration = rules.find_by_evaluation_token(token)
+    if registration is None:
+        abort(404)
+    return _evaluate(registration, url_for("seminars.evaluate_by_link", token=token))
+
+
 def _evaluate(registration: Registration, back: str):
     form = EvaluationForm()
+    if registration.evaluation is not None or not rules.evaluation_open(registration):
+        # Not (or no longer) open: the page says why; a form sent anyway is refused.
+        error = (rules.RegistrationConflict("already_evaluated") if registration.evaluation is not None
+                 else rules.RegistrationRefused("no_evaluation"))
+        status = error.status if request.method == "POST" else 200
+        return render_template("seminars/evaluate.html", form=None, registration=registration,
+                               refusal=[error.message] if status != 200 else None), status
     if form.validate_on_submit():
         try:
             rules.evaluate(registration, form.rating.data, form.comment.data or "")
         except rules.RegistrationRefused as error:
+            undo_refused_action()
             return render_template("seminars/evaluate.html", form=form, registration=registration,
                                    refusal=[error.message]), error.status
         flash(_("Thank you for your evaluation."), "success")
@@ -362,26 +463,56 @@ def _evaluate(registration: Registration, back: str):
 # --- on the day ---------------------------------------------------------------------------
 
 @bp.get("/<int:seminar_id>/attendance")
+@bp.get("/<int:seminar_id>/attendance/<int:day_id>")
 @coordinator_required
-def attendance(seminar_id: int):
-    """The check-in list (works on a tablet)."""
+def attendance(seminar_id: int, day_id: int | None = None):
+    """The check-in list of one day (today's by default; works on a tablet)."""
     seminar = db.get_or_404(Seminar, seminar_id)
-    return render_template("seminars/attendance.html", seminar=seminar, confirm=ConfirmForm(),
-                           participants=planning.participants(seminar))
+    seminar_day = _day_of(seminar, day_id) if day_id else planning.day_for_check_in(seminar, today_local())
+    return _attendance_page(seminar, seminar_day)
 
 
-@bp.post("/<int:seminar_id>/registrations/<int:registration_id>/check-in")
+def _day_of(seminar: Seminar, day_id: int) -> SeminarDay:
+    seminar_day = db.get_or_404(SeminarDay, day_id)
+    if seminar_day.seminar_id != seminar.id:
+        abort(404)
+    return seminar_day
+
+
+def _attendance_page(seminar: Seminar, seminar_day: SeminarDay | None, status: int = 200, **extra):
+    return render_template(
+        "seminars/attendance.html", seminar=seminar, day=seminar_day, confirm=ConfirmForm(),
+        open=seminar_day is not None and rules.check_in_open(seminar_day),
+        **_attendance_counts(seminar, seminar_day), **extra), status
+
+
+def _attendance_counts(seminar: Seminar, seminar_day: SeminarDay | None) -> dict:
+    participants = planning.participants(seminar)
+    return {"participants": participants, "present_count": sum(
+        1 for r in participants if seminar_day is not None and r.present_on(seminar_day.id))}
+
+
+@bp.post("/<int:seminar_id>/days/<int:day_id>/registrations/<int:registration_id>/check-in")
 @coordinator_required
-def check_in(seminar_id: int, registration_id: int):
-    """Toggle one participant's presence; htmx gets the row back."""
-    registration = db.get_or_404(Registration, registration_id)
+def check_in(seminar_id: int, day_id: int, registration_id: int):
+    """Check one participant in or out for the day; htmx gets the row back."""
+    seminar = db.get_or_404(Seminar, seminar_id)
+    seminar_day, registration = _day_of(seminar, day_id), db.get_or_404(Registration, registration_id)
     if registration.seminar_id != seminar_id or not ConfirmForm().validate_on_submit():
         abort(400)
-    rules.set_checked_in(registration, request.form.get("present") == "1")
-    if htmx.target == f"registration-{registration_id}":
-        return render_template("seminars/_attendance_row.html", r=registration, confirm=ConfirmForm(),
-                               announce=True)
-    return redirect(url_for("seminars.attendance", seminar_id=seminar_id))
+    in_place = htmx.target == f"registration-{registration_id}"
+    try:
+        rules.set_present(registration, seminar_day, request.form.get("present") == "1")
+    except rules.RegistrationRefused as error:
+        undo_refused_action()
+        if in_place:
+            return render_template("seminars/_attendance_row.html", r=registration, day=seminar_day, open=False,
+                                   confirm=ConfirmForm(), refusal=error.message), error.status
+        return _attendance_page(seminar, seminar_day, error.status, refusal=[error.message])
+    if in_place:
+        return render_template("seminars/_attendance_row.html", r=registration, day=seminar_day, open=True,
+                               confirm=ConfirmForm(), announce=True, **_attendance_counts(seminar, seminar_day))
+    return redirect(url_for("seminars.attendance", seminar_id=seminar_id, day_id=day_id))
 
 
 @bp.get("/<int:seminar_id>/print")
@@ -408,12 +539,8 @@ def report(seminar_id: int):
 def export_csv(seminar_id: int, what: str):
     """Registrations, attendance per agency or evaluations as CSV (Excel opens it)."""
     seminar = db.get_or_404(Seminar, seminar_id)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";")
-    for row in csv_rows(seminar, what):
-        writer.writerow(row)
-    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="seminar-{seminar.id}-{what}.csv"'})
+    header, *rows = csv_rows(seminar, what)
+    return export.csv_response(f"seminar-{seminar.id}-{what}.csv", header, rows)
 
 
 def csv_rows(seminar: Seminar, what: str) -> list[list]:
@@ -470,19 +597,8 @@ def copy_to_next_year(year: int):
 @bp.get("/outbox")
 @coordinator_required
 def outbox():
-    """Mails that keep failing (the sender retries; here you see why)."""
-    return render_template("seminars/outbox.html", mails=mail.failing_mails(), confirm=ConfirmForm())
-
-
-@bp.post("/outbox/<int:mail_id>/retry")
-@coordinator_required
-def retry_mail(mail_id: int):
-    """Try a failing mail again at the sender's next round."""
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    mail.retry_now(db.get_or_404(OutboxMail, mail_id))
-    flash(_("The mail will be tried again."), "success")
-    return redirect(url_for("seminars.outbox"))
+    """The outbox moved to the ground floor (all mail, not only seminars')."""
+    return redirect(url_for("mail.outbox"))
 
 
 # --- the public page and guests ------------------------------------------------------------
@@ -496,12 +612,20 @@ def _public_seminar(seminar_id: int) -> Seminar:
 
 @bp.get("/public/")
 def public_list():
-    """Published public seminars, open to everyone."""
+    """Published public seminars ahead, term by term, open to everyone."""
     seminars = db.session.scalars(select(Seminar).where(
         Seminar.audience == Audience.public, Seminar.state == SeminarState.published)).all()
     today = today_local()
     seminars = sorted((s for s in seminars if (s.first_day or date.min) >= today), key=lambda s: s.first_day)
-    return render_template("seminars/public_list.html", seminars=seminars)
+    return render_template("seminars/public_list.html", terms=planning.by_term(seminars),
+                           left={s.id: rules.places_left(s) for s in seminars}, form=ResendLinkForm())
+
+
+def _public_page(seminar: Seminar, form, status: int = 200, **extra):
+    return render_template(
+        "seminars/public_seminar.html", seminar=seminar, form=form, places_left=rules.places_left(seminar),
+        deadline=planning.deadline_text(seminar, today_local()), sessions=rules.session_overview(seminar),
+        **extra), status
 
 
 @bp.route("/public/<int:seminar_id>", methods=["GET", "POST"])
@@ -509,7 +633,7 @@ def public_list():
 def public_seminar(seminar_id: int):
     """A public seminar and the registration form for guests."""
     seminar = _public_seminar(seminar_id)
-    form = GuestRegistrationForm()
+    form = without_unused_answers(GuestRegistrationForm(), seminar)
     if not form.is_submitted():
         form.locale.data = str(get_locale() or "sv")
     if form.validate_on_submit():
@@ -518,20 +642,59 @@ def public_seminar(seminar_id: int):
                 seminar_id, name=form.name.data, organisation=form.organisation.data, email=form.email.data,
                 locale=form.locale.data, dietary_needs=form.dietary_needs.data or "",
                 accessibility_needs=form.accessibility_needs.data or "",
-                attendance_mode=AttendanceMode(form.attendance_mode.data))
+                attendance_mode=attendance_mode_of(form))
         except rules.RegistrationRefused as error:
-            return render_template("seminars/public_seminar.html", seminar=_public_seminar(seminar_id),
-                                   form=form, refusal=[error.message]), error.status
+            undo_refused_action()
+            return _public_page(_public_seminar(seminar_id), form, error.status, refusal=[error.message])
         return redirect(url_for("seminars.guest_registration", token=outcome.token, new=1))
-    return render_template("seminars/public_seminar.html", seminar=seminar, form=form), \
-        422 if form.is_submitted() else 200
+    return _public_page(seminar, form, 422 if form.is_submitted() else 200)
+
+
+def _address_key() -> str:
+    """Rate-limit key of the address asked for (hashed: the counter table keeps no address)."""
+    address = request.form.get("email", "").strip().lower()
+    return "resend-link:" + hashlib.sha256(address.encode()).hexdigest()[:32]
+
+
+@bp.route("/public/link", methods=["GET", "POST"])
+@limiter.limit("5 per hour; 20 per day", methods=["POST"])
+@limiter.limit("3 per hour", methods=["POST"], key_func=_address_key)
+def resend_link():
+    """Lost the mail? Your e-mail address gets a fresh link to each of your registrations."""
+    form = ResendLinkForm()
+    if form.validate_on_submit():
+        # The same answer whether or not the address is registered: nobody learns who is.
+        rules.resend_links(form.email.data, locale=str(get_locale() or "sv"))
+        flash(_("If the address is registered for a seminar, a mail with new links is on its way. "
+                "The links you had before no longer work."), "success")
+        return redirect(url_for("seminars.resend_link"))
+    return render_template("seminars/resend_link.html", form=form), 422 if form.is_submitted() else 200
 
 
 def _guest(token: str) -> Registration:
     registration = rules.find_by_token(token)
     if registration is None:
-        abort(404)
+        # An old link (replaced by "send my link again") or a mistyped one: say what to do.
+        abort(Response(render_template("seminars/link_unknown.html", form=ResendLinkForm()), 404))
     return registration
+
+
+def _guest_page(registration: Registration, token: str, form=None, status: int = 200, **extra):
+    return render_template(
+        "seminars/guest.html", registration=registration, token=token, confirm=ConfirmForm(),
+        action_url=lambda session, action: url_for("seminars.guest_session", token=token,
+                                                   session_id=session.id, action=action),
+        form=form or _change_form(registration), position=rules.waiting_position(registration),
+        sessions=rules.session_overview(registration.seminar, registration),
+        evaluation_open=rules.evaluation_open(registration),
+        just_registered=request.args.get("new") == "1", **extra), status
+
+
+def _change_form(registration: Registration) -> ChangeRegistrationForm:
+    form = without_unused_answers(ChangeRegistrationForm(obj=registration), registration.seminar)
+    if not form.is_submitted() and "attendance_mode" in form:
+        form.attendance_mode.data = registration.attendance_mode.value
+    return form
 
 
 @bp.route("/r/<token>", methods=["GET", "POST"])
@@ -539,20 +702,15 @@ def _guest(token: str) -> Registration:
 def guest_registration(token: str):
     """The guest's own page behind the secret link: see, change, cancel."""
     registration = _guest(token)
-    form = ChangeRegistrationForm(obj=registration)
-    if not form.is_submitted():
-        form.attendance_mode.data = registration.attendance_mode.value
+    form = _change_form(registration)
     if registration.is_active and form.validate_on_submit():
         rules.change_registration(registration, dietary_needs=form.dietary_needs.data or "",
                                   accessibility_needs=form.accessibility_needs.data or "",
-                                  attendance_mode=AttendanceMode(form.attendance_mode.data),
+                                  attendance_mode=attendance_mode_of(form, registration.attendance_mode),
                                   locale=form.locale.data)
         flash(_("Your changes are saved."), "success")
         return redirect(url_for("seminars.guest_registration", token=token))
-    return render_template("seminars/guest.html", registration=registration, form=form, token=token,
-                           confirm=ConfirmForm(), evaluation_form=EvaluationForm(),
-                           position=rules.waiting_position(registration),
-                           just_registered=request.args.get("new") == "1"), 422 if form.is_submitted() else 200
+    return _guest_page(registration, token, form, 422 if form.is_submitted() else 200)
 
 
 @bp.post("/r/<token>/cancel")
@@ -565,6 +723,22 @@ def guest_cancel(token: str):
     rules.cancel_registration(registration)
     flash(_("Your registration is cancelled."), "success")
     return redirect(url_for("seminars.guest_registration", token=token))
+
+
+@bp.post("/r/<token>/sessions/<int:session_id>/<any('sign-up', leave):action>")
+@limiter.limit("60 per minute")
+def guest_session(token: str, session_id: int, action: str):
+    """The guest signs up for a session with its own places (or its waiting list), or leaves it."""
+    registration = _guest(token)
+    _session_of(registration.seminar_id, session_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        _session_action(registration, session_id, action)
+    except rules.RegistrationRefused as error:
+        undo_refused_action()
+        return _guest_page(registration, token, status=error.status, refusal=[error.message])
+    return redirect(url_for("seminars.guest_registration", token=token, _anchor="sessions"))
 
 
 @bp.route("/r/<token>/evaluate", methods=["GET", "POST"])

@@ -2,14 +2,21 @@
 
 `make test` runs the whole suite twice: on SQLite and on a throwaway PostgreSQL cluster
 started by .ci/postgres.sh. PostgreSQL is never skipped silently: without its URL the run fails.
+
+One app per xdist worker (`worker_app`), built once: `app` hands it to each test in a fresh
+app context, restores its settings and empties the database after the test. A test that
+parametrizes `app_config` with other settings, or is marked `own_app` (it adds routes),
+gets an app of its own instead. What the process keeps between tests (the feed caches, the
+rate limiter that every app shares) is reset too, so nothing leaks from one test into the next.
 """
 
 from __future__ import annotations
 
 import contextvars
+import copy
 import os
 import re
-from datetime import time
+from datetime import datetime, time
 
 os.environ.setdefault("SAMLOKAL_NO_MODULE_APP", "1")
 
@@ -20,7 +27,8 @@ from flask.testing import FlaskClient
 from sqlalchemy.engine import make_url
 
 from office.accounts.models import Agency, Role, Unit, User
-from office.core.extensions import db
+from office.core import clock
+from office.core.extensions import db, limiter
 from office.premises.models import Resource, ResourceKind, Site
 from office.premises.rules import set_standard_opening_hours
 
@@ -29,7 +37,23 @@ PASSWORD = "correct horse battery"
 
 
 def pytest_report_header(config):
-    return f"samlokal database backend: {BACKEND}"
+    return f"samlokal database backend: {BACKEND}; now on the app's clock: {clock.now():%Y-%m-%d %H:%M} UTC"
+
+
+@pytest.fixture(autouse=True)
+def _the_tests_clock(request):
+    """Every test starts on the process's clock; @pytest.mark.clock("2027-02-09T09:00+01:00")
+    starts the app's clock (office/core/clock.py) at that instant instead, before any other fixture
+    of the test builds its world (the live server runs in this process and shares it)."""
+    marker = request.node.get_closest_marker("clock")
+    try:
+        if marker is None:
+            yield
+        else:
+            with clock.travel_to(datetime.fromisoformat(marker.args[0]), **marker.kwargs):
+                yield
+    finally:
+        clock.reset()
 
 
 @pytest.fixture(scope="session")
@@ -88,6 +112,67 @@ def truncate_all(engine) -> None:
                 conn.execute(sa.text(f'DELETE FROM "{table}"'))
 
 
+class DatabaseSnapshot:
+    """Every row of every table, taken once and put back in a fraction of a second.
+
+    For the table-driven tests: building their world (a term, allocations, seminars,
+    bookings, a trepartssamtal) costs far more than inserting its few hundred rows again.
+    Restored rows keep their ids, so the world's ids stay valid.
+    """
+
+    def __init__(self, engine):
+        with engine.connect() as conn:
+            self.rows = {table: [dict(row._mapping) for row in conn.execute(sa.select(table))]
+                         for table in db.metadata.sorted_tables}
+
+    def restore(self, engine) -> None:
+        truncate_all(engine)
+        with engine.begin() as conn:
+            if engine.dialect.name == "sqlite":
+                conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")  # rows may point forward
+            else:
+                conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+            for table, rows in self.rows.items():
+                if rows:
+                    conn.execute(table.insert(), rows)
+            if engine.dialect.name == "postgresql":
+                # TRUNCATE ... RESTART IDENTITY reset the id sequences: move them past the rows.
+                for table in self.rows:
+                    key = list(table.primary_key.columns)
+                    if len(key) == 1 and isinstance(key[0].type, sa.Integer):
+                        conn.execute(sa.text(
+                            "SELECT setval(pg_get_serial_sequence(:table, :column),"
+                            f' COALESCE((SELECT max("{key[0].name}") FROM "{table.name}"), 0) + 1, false)'
+                            " WHERE pg_get_serial_sequence(:table, :column) IS NOT NULL"),
+                            {"table": f'"{table.name}"', "column": key[0].name})
+
+
+_WORLDS: dict[tuple[str, object], tuple[object, DatabaseSnapshot]] = {}
+
+
+def shared_world(key: str, build):
+    """`build()`'s world, built once per worker and day and afterwards restored from its rows.
+
+    The test's database is empty when this is called (each test empties it afterwards),
+    so every test starts from exactly the same rows, whatever the previous one changed.
+    `build()` must return plain values (ids, e-mail addresses, secrets), not ORM objects:
+    the objects of the first build do not outlive its session.
+
+    Worlds are built around today on the app's clock, so a test whose @pytest.mark.clock
+    puts it on another day (or a run that passes midnight) gets a world built on its day.
+    """
+    key = (key, clock.today())
+    cached = _WORLDS.get(key)
+    if cached is not None:
+        world, snapshot = cached
+        snapshot.restore(db.engine)
+        return world
+    world = build()
+    db.session.commit()
+    _WORLDS[key] = (world, DatabaseSnapshot(db.engine))
+    return world
+
+
 @pytest.fixture
 def app_config(request, database_url):
     """Settings for `app`; change some with parametrize("app_config", [{...}], indirect=True)."""
@@ -126,17 +211,57 @@ class _ContextIsolated:
         return self.context.run(self.manager.__exit__, *exc)
 
 
-@pytest.fixture
-def app(app_config):
+def build_app(config: dict):
     from wsgi import create_app
 
-    app = create_app(app_config)
+    app = create_app(config)
     app.test_client_class = IsolatedClient
+    return app
+
+
+@pytest.fixture(scope="session")
+def worker_app(database_url):
+    """The app every test of this worker shares unless it needs settings of its own."""
+    app = build_app(_test_config(database_url))
+    yield app
     with app.app_context():
-        yield app
-        db.session.remove()
-        truncate_all(db.engine)
         db.engine.dispose()
+
+
+def use_app(app) -> None:
+    """Point the process-wide state at `app` and forget what earlier tests left there.
+
+    The one Flask-Limiter object is re-configured by every create_app(): a test that built
+    an app with rate limits on leaves it enabled for the next app that does not re-init it.
+    The feed caches are keyed by ids and timestamps that the next test's rows may repeat.
+    """
+    from office import feeds
+
+    limiter.init_app(app)
+    feeds.clear_caches()
+
+
+@pytest.fixture
+def app(request, app_config, database_url):
+    """The worker's app in a fresh app context; an own app for other settings or `own_app`.
+
+    After the test: the database is emptied, and the shared app's settings are restored
+    (tests may change app.config, e.g. a mail server's port).
+    """
+    own = app_config != _test_config(database_url) or request.node.get_closest_marker("own_app")
+    app = build_app(app_config) if own else request.getfixturevalue("worker_app")
+    settings = copy.deepcopy(dict(app.config))
+    use_app(app)
+    try:
+        with app.app_context():
+            yield app
+            db.session.remove()
+            truncate_all(db.engine)
+            if own:
+                db.engine.dispose()
+    finally:
+        app.config.clear()
+        app.config.update(settings)
 
 
 @pytest.fixture

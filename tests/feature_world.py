@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import select
 
+from office import feeds
 from office.accounts.models import Agency, User
 from office.allocations import rules as allocations
 from office.allocations.models import Allocation, Term
@@ -22,16 +23,16 @@ from office.booking import recurrence
 from office.booking import rules as booking
 from office.core.extensions import db
 from office.core.i18n import local_zone, today_local
-from office.feeds import core as feeds
+from office.core.models import OutboxMail
 from office.feeds.models import FeedToken
 from office.meetings import rules as meetings
 from office.meetings.models import Attendance
 from office.premises.models import Resource, Site
-from office.premises.rules import public_holiday
 from office.trepartssamtal import rules as trepartssamtal_rules
 from office.trepartssamtal.models import MeetingMode
 from seminars import planning, registration
-from seminars.models import OutboxMail, Seminar
+from seminars.models import Seminar
+from tests.calendar_days import ordinary_day, ordinary_days
 from tests.seminar_factories import make_seminar, next_weekday
 
 
@@ -48,14 +49,23 @@ class Features:
     guest_registration_id: int
     guest_token: str
     mail_id: int
-    day: date  # a weekday ahead inside the term
+    day: date  # an ordinary Tuesday ahead inside the term
 
 
 def coming_term() -> Term:
+    """The first term with four weeks or more left from three weeks ahead."""
     today = today_local()
     terms = allocations.ensure_terms(today.year) + allocations.ensure_terms(today.year + 1)
     db.session.commit()
-    return next(t for t in terms if t.last_day >= next_weekday())
+    return next(t for t in terms if t.last_day >= next_weekday() + timedelta(weeks=4))
+
+
+def _first_in_term(term: Term, weekday: int) -> date:
+    """The first ordinary `weekday` three weeks ahead or later, inside the term."""
+    earliest = max(next_weekday(weekday), term.first_day)
+    day = ordinary_day(weekday=weekday, after=earliest - timedelta(days=1))
+    assert day <= term.last_day, f"{day} is after {term}"
+    return day
 
 
 def add_features(*, agency: Agency, coordinator: User, desk: Resource, room: Resource,
@@ -69,7 +79,7 @@ def add_features(*, agency: Agency, coordinator: User, desk: Resource, room: Res
         end_time=time(12), first_day=term.first_day, last_day=term.last_day, term=term,
     ), coordinator, allocations.CoveredChoice.keep)
     series = meetings.create_meeting_series(
-        name=f"Arbetsgruppen {agency.short_name}", resource=room, first_day=next_weekday(0),
+        name=f"Arbetsgruppen {agency.short_name}", resource=room, first_day=_first_in_term(term, 0),
         start_time=time(13), end_time=time(14), rrule=meetings.weekly_rule(0, term.last_day),
         members=[(user, Attendance.every_meeting) for user in members], actor=coordinator)
     seminar = make_seminar(coordinator, capacity=50, day=next_weekday(2), title=f"Forum {agency.short_name}")
@@ -89,7 +99,7 @@ def add_features(*, agency: Agency, coordinator: User, desk: Resource, room: Res
         session_id=seminar.days[0].sessions[0].id, registration_ids=own,
         guest_registration_id=guest.registration.id, guest_token=guest.token,
         mail_id=db.session.scalar(select(OutboxMail.id).order_by(OutboxMail.id)),
-        day=next_weekday(1),
+        day=_first_in_term(term, 1),
     )
 
 
@@ -105,25 +115,17 @@ class BookingFeatures:
     day: date  # the booking's first day
 
 
-def open_weekday(first: date) -> date:
-    """The first weekday from `first` that is no public holiday."""
-    day = first
-    while day.weekday() > 4 or public_holiday(day) is not None:
-        day += timedelta(days=1)
-    return day
-
-
 def add_booking_features(*, site: Site, room: Resource, booker: User, booked_for: User,
                          participants: list[User], reference: str = "QZ-4711",
                          weeks_ahead: int = 4) -> BookingFeatures:
     """A weekly booking of `room` (3 times, 15-16) by `booker` for `booked_for`; a
     trepartssamtal booked by participants[0] with them all (two agencies at least) and
     consent; a personal feed link and an absence of `booker`."""
-    day = open_weekday(today_local() + timedelta(weeks=weeks_ahead))
+    day = ordinary_days(3, days_ahead=7 * weeks_ahead, weeks_apart=1)[0]  # three open weeks
     reservation = booking.book(booking.BookingRequest(
         resource=room, title="Handledning", first_day=day, start_time=time(15), end_time=time(16),
         booked_by=booker, booked_for=booked_for, attendees=2,
-        rrule=recurrence.repeat_rule(recurrence.WEEKLY, day, count=3)), allow_partial=True)
+        rrule=recurrence.repeat_rule(recurrence.WEEKLY, day, count=3)))
     search = trepartssamtal_rules.Search(
         participants=participants, booked_by=participants[0], first_day=day,
         last_day=day + timedelta(days=13), site=site, mode=MeetingMode.on_site, buffer_minutes=0)

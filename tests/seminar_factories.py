@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import date, time
 
 from office.core.extensions import db
-from office.core.i18n import today_local
 from seminars import planning
 from seminars.models import Audience, Seminar, SeminarDay, SeminarKind, VenueKind
+from tests.calendar_days import ordinary_day
 
 
 def next_weekday(weekday: int = 1, weeks_ahead: int = 3) -> date:
-    day = today_local() + timedelta(weeks=weeks_ahead)
-    return day + timedelta(days=(weekday - day.weekday()) % 7)
+    """The first ordinary `weekday` (no holiday) at least `weeks_ahead` weeks from today."""
+    return ordinary_day(weekday=weekday, days_ahead=7 * weeks_ahead)
 
 
 def make_seminar(coordinator, *, room=None, capacity=10, audience=Audience.public,

@@ -11,6 +11,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.request import urlopen
 
+from office.core import clock
+from tests.deadlines import join_all, start_threads
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -23,7 +26,10 @@ def free_port() -> int:
 @contextmanager
 def gunicorn_servers(count: int, database_url: str, instance: Path, workers: int = 1,
                      **environment: str):
-    """Start `count` gunicorn servers on one database; yield their base URLs."""
+    """Start `count` gunicorn servers on one database; yield their base URLs.
+
+    The servers run on the test's clock (office/core/clock.py), moved or not.
+    """
     servers = []
     try:
         for n in range(count):
@@ -38,6 +44,7 @@ def gunicorn_servers(count: int, database_url: str, instance: Path, workers: int
                 "PASSWORD_HASH_MEMORY_COST": "8",
                 "SAMLOKAL_BIND": f"127.0.0.1:{port}",
                 "WEB_CONCURRENCY": str(workers),
+                **clock.environment(),
                 **environment,
             }
             process = subprocess.Popen(
@@ -52,7 +59,11 @@ def gunicorn_servers(count: int, database_url: str, instance: Path, workers: int
         for process, _ in servers:
             process.terminate()
         for process, _ in servers:
-            process.wait(20)
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(20)
 
 
 def _wait_until_serving(process: subprocess.Popen, base: str) -> None:
@@ -72,16 +83,12 @@ def post_all_at_once(clients, path: str, forms: list[dict], timeout: float = 120
     """POST forms[n] from clients[n], all released together by a barrier; results in order."""
     import threading
 
-    barrier = threading.Barrier(len(clients))
+    barrier = threading.Barrier(len(clients), timeout=timeout)
     results: list = [None] * len(clients)
 
     def race(n: int) -> None:
         barrier.wait()
         results[n] = clients[n].request(path, forms[n])
 
-    threads = [threading.Thread(target=race, args=(n,)) for n in range(len(clients))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=timeout)
+    join_all(start_threads(race, [(n,) for n in range(len(clients))]), timeout, "the racing POSTs")
     return results

@@ -25,7 +25,7 @@ from office.accounts import rules as accounts
 from office.accounts.models import Role
 from office.core.extensions import db
 from office.premises.models import Closure
-from tests.conftest import AuthActions
+from tests.conftest import AuthActions, shared_world
 from tests.feature_world import add_booking_features, add_features
 
 ANONYMOUS = "anonymous"
@@ -60,14 +60,23 @@ ACCESS: dict[str, Access] = {
     "/login": Access(EVERYONE),
     "/logout": Access(LOGGED_IN),
     "/password": Access(LOGGED_IN),
+    "/account/mail": Access(LOGGED_IN),
     "/invitation/<token>": Access(EVERYONE, "the secret token is the credential"),
     "/language": Access(EVERYONE, "the login page has the switch too"),
+    "/login/code": Access(EVERYONE, "only after the right password; otherwise back to the login page"),
+    # account
+    "/account/": Access(LOGGED_IN, "your own account"),
+    "/account/logout-everywhere": Access(LOGGED_IN, "your own sessions"),
+    "/account/second-factor": Access(LOGGED_IN, "your own second factor"),
+    "/account/second-factor/recovery-codes": Access(LOGGED_IN, "your own; asks for your password"),
+    "/account/second-factor/remove": Access(LOGGED_IN, "your own; asks for your password"),
     # users
     "/users/": Access(ADMINS, "agency admins see their own agency only"),
     "/users/invite": Access(ADMINS),
     "/users/<int:user_id>/invitation": Access(ADMINS),
     "/users/<int:user_id>/deactivate": Access(ADMINS),
     "/users/<int:user_id>/activate": Access(ADMINS),
+    "/users/<int:user_id>/second-factor/reset": Access(ADMINS, "own agency's staff (tests/test_second_factor.py)"),
     # premises
     "/agencies/": Access(LOGGED_IN),
     "/agencies/new": Access(ONLY_COORDINATOR),
@@ -122,13 +131,18 @@ ACCESS: dict[str, Access] = {
     "/seminars/<int:seminar_id>/days/<int:day_id>/delete": Access(ONLY_COORDINATOR),
     "/seminars/<int:seminar_id>/days/<int:day_id>/sessions": Access(ONLY_COORDINATOR),
     "/seminars/<int:seminar_id>/sessions/<int:session_id>/delete": Access(ONLY_COORDINATOR),
+    "/seminars/<int:seminar_id>/sessions/<int:session_id>/edit": Access(ONLY_COORDINATOR),
+    "/seminars/<int:seminar_id>/sessions/<int:session_id>/<any('sign-up', leave):action>": Access(
+        LOGGED_IN, "the user's own registration", values=(("action", "session_action"),)),
     "/seminars/<int:seminar_id>/<any(publish, cancel, finish):action>": Access(ONLY_COORDINATOR),
     "/seminars/<int:seminar_id>/capacity": Access(ONLY_COORDINATOR),
     "/seminars/<int:seminar_id>/register": Access(LOGGED_IN, "registers the user, nobody else"),
     "/seminars/<int:seminar_id>/unregister": Access(LOGGED_IN, "the user's own registration"),
     "/seminars/<int:seminar_id>/evaluate": Access(LOGGED_IN, "the user's own registration"),
     "/seminars/<int:seminar_id>/attendance": Access(ONLY_COORDINATOR),
-    "/seminars/<int:seminar_id>/registrations/<int:registration_id>/check-in": Access(ONLY_COORDINATOR),
+    "/seminars/<int:seminar_id>/attendance/<int:day_id>": Access(ONLY_COORDINATOR),
+    "/seminars/<int:seminar_id>/days/<int:day_id>/registrations/<int:registration_id>/check-in": Access(
+        ONLY_COORDINATOR),
     "/seminars/<int:seminar_id>/print": Access(ONLY_COORDINATOR),
     "/seminars/<int:seminar_id>/report": Access(ONLY_COORDINATOR),
     "/seminars/<int:seminar_id>/export/<any(registrations, attendance, evaluations):what>.csv": Access(
@@ -136,16 +150,21 @@ ACCESS: dict[str, Access] = {
     "/seminars/plan/": Access(ONLY_COORDINATOR),
     "/seminars/plan/<int:year>": Access(ONLY_COORDINATOR),
     "/seminars/plan/<int:year>/copy": Access(ONLY_COORDINATOR),
-    "/seminars/outbox": Access(ONLY_COORDINATOR),
-    "/seminars/outbox/<int:mail_id>/retry": Access(ONLY_COORDINATOR),
+    "/seminars/outbox": Access(ONLY_COORDINATOR, "moved: redirects to /mail/outbox"),
     "/seminars/public/": Access(EVERYONE, "published public seminars only"),
     "/seminars/public/<int:seminar_id>": Access(EVERYONE, "404 unless public and published"),
+    "/seminars/public/link": Access(EVERYONE, "the same answer for any address; rate-limited"),
     "/seminars/r/<token>": Access(EVERYONE, "the secret link is the credential",
                                   values=(("token", "guest_token"),)),
     "/seminars/r/<token>/cancel": Access(EVERYONE, "the secret link is the credential",
                                          values=(("token", "guest_token"),)),
     "/seminars/r/<token>/evaluate": Access(EVERYONE, "the secret link is the credential",
                                            values=(("token", "guest_token"),)),
+    "/seminars/r/<token>/sessions/<int:session_id>/<any('sign-up', leave):action>": Access(
+        EVERYONE, "the secret link is the credential",
+        values=(("token", "guest_token"), ("action", "session_action"))),
+    "/seminars/e/<token>": Access(EVERYONE, "the link in the evaluation mail is the credential",
+                                  values=(("token", "evaluation_token"),)),
     # bookings (the grid is the shared picture; one booking is its booker's, the person's it
     # is booked for and the coordinator's: 404 for anyone else)
     "/bookings/": Access(LOGGED_IN, "titles of other agencies' bookings are not shown"),
@@ -159,6 +178,9 @@ ACCESS: dict[str, Access] = {
     "/bookings/find": Access(LOGGED_IN, "what is free for you: the booking rules decide"),
     "/bookings/availability": Access(LOGGED_IN, "whether a time is free for you (the booking form)"),
     "/audit/": Access(ONLY_COORDINATOR),
+    # mail (office/core): the outbox of every feature's mail
+    "/mail/outbox": Access(ONLY_COORDINATOR),
+    "/mail/outbox/<int:mail_id>/retry": Access(ONLY_COORDINATOR),
     # availability and trepartssamtal (a meeting: its participants only, 404 for others)
     "/availability/": Access(LOGGED_IN, "your own working hours"),
     "/availability/absences": Access(LOGGED_IN, "your own absences"),
@@ -214,7 +236,14 @@ def test_table_agrees_with_the_role_decorators(app):
 
 @pytest.fixture
 def world(app, create_agency, create_user, create_site, create_resource):
-    """One of everything, all in one agency, so role (not object) access is what is tried."""
+    """One of everything, all in one agency, so role (not object) access is what is tried.
+
+    Built once per worker; each test gets the same rows back (conftest.shared_world)."""
+    return shared_world(__name__, lambda: _build_world(create_agency, create_user, create_site,
+                                                       create_resource))
+
+
+def _build_world(create_agency, create_user, create_site, create_resource):
     agency = create_agency(units=["Enhet A", "Enhet B"])
     users = {role: create_user(role=Role(role), agency=agency) for role in LOGGED_IN}
     target = create_user(agency=agency)
@@ -241,12 +270,23 @@ def world(app, create_agency, create_user, create_site, create_resource):
         "day_id": features.day_id, "session_id": features.session_id, "action": "publish",
         "registration_id": features.guest_registration_id, "what": "registrations",
         "year": features.day.year, "mail_id": features.mail_id,
-        "guest_token": features.guest_token,
+        "guest_token": features.guest_token, "session_action": "sign-up",
+        "evaluation_token": _evaluation_token(features.guest_registration_id),
         "reservation_id": bookings.reservation_id, "occurrence_id": bookings.occurrence_id,
         "meeting_id": bookings.meeting_id, "token_id": bookings.feed_token_id,
         "feed_token": bookings.feed_token, "absence_id": bookings.absence_id,
     }
-    return users, values
+    return {role: user.email for role, user in users.items()}, values
+
+
+def _evaluation_token(registration_id: int) -> str:
+    """The link of the evaluation mail for a registration (as queue_evaluation_requests makes it)."""
+    from seminars.models import Registration
+    from seminars.registration import new_token
+
+    token, db.session.get(Registration, registration_id).evaluation_token_hash = new_token()
+    db.session.commit()
+    return token
 
 
 def _url(app, rule, values) -> str:

@@ -10,11 +10,14 @@ from office.allocations.models import Allocation
 from office.core.extensions import db
 from office.demo.seed import DEMO_PASSWORD, seed_demo
 from office.meetings.models import MeetingSeries
+from tests.conftest import shared_world
+
+pytestmark = pytest.mark.dates  # the world depends on today: `make test-dates`
 
 
 @pytest.fixture
 def demo(app):
-    seed_demo()
+    shared_world("demo", seed_demo)  # seeded once per worker, then restored from its rows
     return {u.email.split("@")[0]: u for u in db.session.scalars(select(User))}
 
 

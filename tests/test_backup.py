@@ -10,7 +10,8 @@ import sqlite3
 import subprocess
 import threading
 import uuid
-from datetime import time, timedelta
+from collections import Counter
+from datetime import time
 
 import pytest
 import sqlalchemy as sa
@@ -21,25 +22,28 @@ from office.accounts.models import Agency, Role, User
 from office.booking.models import Reservation
 from office.core.backup import BackupError, backup_sqlite
 from office.core.extensions import db
-from office.premises.models import Resource, ResourceKind
+from office.premises.models import Resource, ResourceKind, Site
+from tests.calendar_days import ordinary_days
 from tests.conftest import BACKEND
+from tests.deadlines import join_all, start_threads, wait_until
 from wsgi import create_app
 
+pytestmark = pytest.mark.dates  # the world depends on today: `make test-dates`
 
-def _book_until(app, stop: threading.Event, committed: list[int], refused: list[str]) -> None:
+
+def _book_until(app, stop: threading.Event, committed: list[int], refused: list[str],
+                days: list) -> None:
     """Real bookings through office.booking.rules.book(), some clashing: a backup holds whole ones."""
     from office.booking import rules as booking
-    from office.core.i18n import today_local
-    from office.premises import rules as premises
 
     rng = random.Random(10)
     with app.app_context():
         try:
             user = db.session.scalar(select(User).where(User.role == Role.coordinator).limit(1))
-            rooms = db.session.scalars(select(Resource).where(
-                Resource.kind == ResourceKind.room).order_by(Resource.id).limit(3)).all()
-            days = [d for d in (today_local() + timedelta(days=n) for n in range(30, 60))
-                    if d.weekday() < 5 and not premises.public_holiday(d)][:10]
+            # Rooms anyone may book at Drivhuset (not the allocated-only office).
+            rooms = db.session.scalars(select(Resource).join(Site).where(
+                Site.name == "Drivhuset", Resource.kind == ResourceKind.room,
+                Resource.allocated_only.is_(False)).order_by(Resource.id).limit(3)).all()
             while not stop.is_set():
                 hour, minutes = rng.randrange(8, 16), rng.choice([0, 30])
                 request = booking.BookingRequest(
@@ -64,22 +68,31 @@ OVERLAPS = """
 
 
 @pytest.mark.skipif(BACKEND != "sqlite", reason="the SQLite backup (PostgreSQL: pg_dump below)")
+@pytest.mark.timeout(300)  # many requests or threads: slow on a busy machine
 def test_backup_of_a_live_sqlite_database_restores(app, tmp_path):
-    app.test_cli_runner().invoke(args=["seed-demo"])
+    seeded = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert seeded.exit_code == 0, seeded.output
     db.session.commit()  # the command's last read must not keep SQLite's write lock
     stop, committed, refused = threading.Event(), [], []
-    writer = threading.Thread(target=_book_until, args=(app, stop, committed, refused))
-    writer.start()
+    days = ordinary_days(10, days_ahead=30)
+    (writer,) = start_threads(_book_until, [(app, stop, committed, refused, days)])
+
+    def booked(count: int):
+        return lambda: len(committed) >= count or stop.is_set()
+
+    def writer_state() -> str:
+        return (f"the writer booked {len(committed)} on {days[0]}..{days[-1]}, stopped: "
+                f"{stop.is_set()}; refused most: {Counter(refused).most_common(2)}")
+
     try:
-        while len(committed) < 20 and not stop.wait(0.01):
-            pass
+        wait_until(booked(20), 120, writer_state)
+        assert len(committed) >= 20, writer_state()
         result = app.test_cli_runner().invoke(args=["backup-sqlite", str(tmp_path / "backup.sqlite3")])
         during = len(committed)
-        while len(committed) < during + 20 and not stop.wait(0.01):
-            pass  # the writer carries on after the backup
+        wait_until(booked(during + 20), 120, writer_state)  # the writer carries on after the backup
     finally:
         stop.set()
-        writer.join(30)
+        join_all([writer], 60, "the booking writer")
     assert result.exit_code == 0, result.output
     assert "integrity check ok" in result.output
     assert refused, "the writer should also have met taken times"

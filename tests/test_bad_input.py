@@ -24,10 +24,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from office.accounts import rules as accounts
-from office.accounts.models import Role, User
+from office.accounts.models import LoginThrottle, Role, User
 from office.core.extensions import db
 from office.premises.models import Closure
-from tests.conftest import PASSWORD, AuthActions
+from tests.conftest import PASSWORD, AuthActions, shared_world
 from tests.feature_world import add_booking_features, add_features
 
 ANONYMOUS = "anonymous"
@@ -54,6 +54,11 @@ HOSTILE_TEXT = st.one_of(
     st.times().map(lambda t: t.isoformat()),
 )
 
+
+
+# A failed login or code is counted on purpose (office/accounts/throttle.py).
+THROTTLE_COUNTS = frozenset({"login_throttle.key", "login_throttle.failures", "login_throttle.window_ends_at",
+                             "login_throttle.blocked_until"})
 
 
 @dataclass(frozen=True)
@@ -123,7 +128,8 @@ TREPARTSSAMTAL_FIELDS = {
 
 FORMS = [
     Form("/login", (ANONYMOUS,), {"email": EMAILS, "password": st.just(PASSWORD), "remember": BOOLEANS},
-         frozenset({"user_account.failed_logins", "user_account.locked_until"})),
+         THROTTLE_COUNTS),
+    Form("/login/code", (ANONYMOUS,), {"code": st.sampled_from(["123456", "abcde-fghjk", ""])}, THROTTLE_COUNTS),
     Form("/language", (ANONYMOUS, Role.staff.value),
          {"language": st.sampled_from(["sv", "en"]), "next": st.sampled_from(["/sites/", "//evil"])}),
     Form("/logout", (Role.staff.value,)),
@@ -138,6 +144,11 @@ FORMS = [
     Form("/users/<int:user_id>/invitation", (Role.coordinator.value, Role.agency_admin.value)),
     Form("/users/<int:user_id>/deactivate", (Role.coordinator.value, Role.agency_admin.value)),
     Form("/users/<int:user_id>/activate", (Role.coordinator.value, Role.agency_admin.value)),
+    Form("/users/<int:user_id>/second-factor/reset", (COORDINATOR, ADMIN)),
+    Form("/account/logout-everywhere", (STAFF,)),
+    Form("/account/second-factor", (STAFF, ADMIN), {"code": st.sampled_from(["123456", "12 34 56", ""])}),
+    Form("/account/second-factor/recovery-codes", (STAFF,), {"password": st.just(PASSWORD)}),
+    Form("/account/second-factor/remove", (STAFF,), {"password": st.just(PASSWORD)}),
     Form("/agencies/new", (Role.coordinator.value,),
          {"name": NAMES, "short_name": st.sampled_from(["AF", "FK", "X" * 21]),
           "colour": st.sampled_from(["#1f5f8b", "#fff", "red"])}),
@@ -214,10 +225,18 @@ FORMS = [
     Form("/seminars/<int:seminar_id>/register", (STAFF, COORDINATOR), ANSWERS),
     Form("/seminars/<int:seminar_id>/unregister", (STAFF, COORDINATOR)),
     Form("/seminars/<int:seminar_id>/evaluate", (STAFF, COORDINATOR), EVALUATION),
-    Form("/seminars/<int:seminar_id>/registrations/<int:registration_id>/check-in", (COORDINATOR,),
-         {"present": st.sampled_from(["1", "0"])}),
+    Form("/seminars/<int:seminar_id>/days/<int:day_id>/registrations/<int:registration_id>/check-in",
+         (COORDINATOR,), {"present": st.sampled_from(["1", "0"])}),
+    Form("/seminars/<int:seminar_id>/sessions/<int:session_id>/edit", (COORDINATOR,),
+         {"start_time": TIMES, "end_time": TIMES, "title": NAMES, "room": NAMES,
+          "capacity": st.sampled_from(["10", "0", ""]), "sign_up": BOOLEANS,
+          "presenters": st.sampled_from(["Anna Lind, RAR", "Erik Holm, AF\nKarin, Kommunen", ","])}),
+    Form("/seminars/<int:seminar_id>/sessions/<int:session_id>/<any('sign-up', leave):action>",
+         (STAFF, COORDINATOR)),
+    Form("/seminars/public/link", (ANONYMOUS,), {"email": EMAILS}),
+    Form("/seminars/r/<token>/sessions/<int:session_id>/<any('sign-up', leave):action>", (ANONYMOUS,)),
+    Form("/seminars/e/<token>", (ANONYMOUS,), EVALUATION),
     Form("/seminars/plan/<int:year>/copy", (COORDINATOR,), {"seminar": st.just("{seminar_id}")}),
-    Form("/seminars/outbox/<int:mail_id>/retry", (COORDINATOR,)),
     Form("/seminars/public/<int:seminar_id>", (ANONYMOUS,),
          {"name": NAMES, "organisation": NAMES, "email": EMAILS, "locale": st.sampled_from(["sv", "en", "fi"]),
           **ANSWERS}),
@@ -246,9 +265,12 @@ FORMS = [
          {"prefix": st.sampled_from(["personal", "agency", "resource", "series", ""]),
           "personal-kind": st.sampled_from(["personal", "agency"]),
           "agency-kind": st.just("agency"), "agency-target_id": st.just("{agency_id}"),
-          "resource-kind": st.just("resource"), "resource-target_id": st.just("{resource_id}")}),
+          "resource-kind": st.just("resource"), "resource-target_id": st.just("{resource_id}"),
+          "personal-name": NAMES, "agency-name": NAMES, "resource-name": NAMES}),
     Form("/feeds/<int:token_id>/regenerate", (STAFF,)),
     Form("/feeds/<int:token_id>/revoke", (STAFF,)),
+    # mail (office/core)
+    Form("/mail/outbox/<int:mail_id>/retry", (COORDINATOR,)),
 ]
 FORMS_BY_RULE = {form.rule: form for form in FORMS}
 
@@ -262,7 +284,14 @@ def test_every_form_endpoint_is_fuzzed(app):
 @pytest.fixture
 def world(app, create_agency, create_user, create_site, create_resource):
     """Two agencies (ours and a foreign one) with staff, a site with a closure, a room,
-    and one of each feature object for each agency."""
+    and one of each feature object for each agency.
+
+    Built once per worker; each test gets the same rows back (conftest.shared_world)."""
+    return shared_world(__name__, lambda: _build_world(create_agency, create_user, create_site,
+                                                       create_resource))
+
+
+def _build_world(create_agency, create_user, create_site, create_resource):
     ours = create_agency(units=["Enhet A"])
     foreign = create_agency(units=["Enhet B"])
     actors = {role.value: create_user(role=role, agency=ours) for role in Role}
@@ -315,8 +344,9 @@ def _restore_actors(world) -> None:
     """Undo what an accepted example did to the acting users, so the next one can log in."""
     db.session.execute(
         sa.update(User).where(User.id.in_(world["actors"].values())).values(
-            active=True, failed_logins=0, locked_until=None, password_hash=world["password_hash"])
+            active=True, password_hash=world["password_hash"])
     )
+    db.session.execute(sa.delete(LoginThrottle))
     db.session.commit()
 
 
@@ -325,6 +355,8 @@ def _snapshot(ignored: frozenset[str]) -> dict:
     tables = {}
     for table in db.metadata.sorted_tables:
         columns = [c for c in table.columns if f"{table.name}.{c.name}" not in ignored]
+        if not columns:
+            continue
         rows = db.session.execute(sa.select(*columns)).all()
         tables[table.name] = sorted(repr(tuple(row)) for row in rows)
     db.session.commit()
@@ -350,6 +382,8 @@ def requests(draw, form: Form, world):
         path_values["day"] = draw(st.sampled_from(world["ids"]["day"] + ["x", "%00", "2026-13-01"]))
     if "<any(publish, cancel, finish):action>" in form.rule:
         path_values["action"] = draw(st.sampled_from(["publish", "cancel", "finish"]))
+    if "<any('sign-up', leave):action>" in form.rule:
+        path_values["action"] = draw(st.sampled_from(["sign-up", "leave"]))
     if "<token>" in form.rule:
         secret = world["guest_token"] if form.rule.startswith("/seminars/") else world["token"]
         path_values["token"] = draw(st.sampled_from([secret, "nope", "x" * 300, "%00"]))

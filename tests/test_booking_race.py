@@ -27,22 +27,22 @@ import re
 import socket
 import subprocess
 import sys
-import time as clock
+import time as time_module
 import urllib.error
 import urllib.parse
 import urllib.request
-from datetime import datetime, time, timedelta
+from datetime import time
 from http.cookiejar import CookieJar
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select, text
 
 from office.accounts.models import Role
 from office.booking.models import OccurrenceState, ReservationOccurrence
+from office.core import clock
 from office.core.extensions import db
-from office.premises import rules as premises
+from tests.calendar_days import ordinary_day
 from tests.conftest import BACKEND, PASSWORD, csrf_token_from
 from tests.servers import post_all_at_once
 
@@ -62,7 +62,7 @@ def server(database_url, tmp_path):
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "race-test-secret",
            "SAMLOKAL_INSTANCE_PATH": str(tmp_path), "RATELIMIT_ENABLED": "0",
-           "SAMLOKAL_NO_MODULE_APP": "1"}
+           "SAMLOKAL_NO_MODULE_APP": "1", **clock.environment()}
     log = open(tmp_path / "gunicorn.log", "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", "3", "--threads", "8",
@@ -70,20 +70,23 @@ def server(database_url, tmp_path):
         env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = clock.monotonic() + 60
+    deadline = time_module.monotonic() + 60
     while True:
         try:
             urllib.request.urlopen(f"{base}/healthz", timeout=2).read()
             break
         except OSError:  # not listening yet (URLError, refused, timed out)
-            if clock.monotonic() > deadline or process.poll() is not None:
+            if time_module.monotonic() > deadline or process.poll() is not None:
                 process.kill()
                 pytest.fail("gunicorn did not start: " + (tmp_path / "gunicorn.log").read_text())
-            clock.sleep(0.2)
+            time_module.sleep(0.2)
     yield base
     process.terminate()
-    process.wait(timeout=30)
-    log.close()
+    try:
+        process.wait(timeout=30)
+    finally:
+        process.kill()
+        log.close()
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -114,13 +117,9 @@ class Client:
         assert status == 302, "login failed"
 
 
-def next_open_weekday() -> datetime:
-    day = datetime.now(ZoneInfo("Europe/Stockholm")).date() + timedelta(days=7)
-    while day.weekday() >= 5 or premises.public_holiday(day):
-        day += timedelta(days=1)
-    return day
 
 
+@pytest.mark.timeout(600)  # starts real servers: minutes on a busy machine
 @pytest.mark.slow
 def test_concurrent_requests_for_one_slot_book_it_once(app, server, create_user, create_resource, create_site):
     site = create_site(opens=time(8), closes=time(17))
@@ -131,7 +130,7 @@ def test_concurrent_requests_for_one_slot_book_it_once(app, server, create_user,
         db.session.execute(text("ALTER TABLE reservation_occurrence DROP CONSTRAINT ex_occurrence_no_overlap"))
         db.session.commit()
     db.session.close()  # hold no lock of the test process while the server works
-    day = next_open_weekday()
+    day = ordinary_day(days_ahead=7)
 
     clients, forms = [], []
     for email in emails:

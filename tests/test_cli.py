@@ -33,6 +33,20 @@ def test_seed_demo_if_empty_runs_once(app):
     assert db.session.scalar(select(func.count()).select_from(Agency)) == 7
 
 
+def test_demo_logins_lists_the_accounts_of_a_filled_database(app):
+    """What `make run` made refuses a second seed-demo; demo-logins still lists the logins."""
+    runner = app.test_cli_runner()
+    empty = runner.invoke(args=["demo-logins"])
+    assert empty.exit_code == 1 and "seed-demo" in empty.output
+    assert runner.invoke(args=["seed-demo-if-empty"]).exit_code == 0
+    refused = runner.invoke(args=["seed-demo"])
+    assert refused.exit_code == 2 and "demo-logins" in refused.output
+    listed = runner.invoke(args=["demo-logins"])
+    assert listed.exit_code == 0, listed.output
+    assert "drivhuset-demo" in listed.output
+    assert "anna.lind@drivhuset.example" in listed.output and "sara.berg@drivhuset.example" in listed.output
+
+
 def test_demo_login_reaches_dashboard(app, auth, client):
     app.test_cli_runner().invoke(args=["seed-demo"])
     response = auth.login("anna.lind@drivhuset.example", "drivhuset-demo")

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from office.accounts.models import Agency, Invitation, Role, User
+from office.core import clock
 from office.core.extensions import db
 from office.core.models import RateLimitCounter
 from office.premises.models import Closure, Site
@@ -76,9 +77,9 @@ def add_history(rng: random.Random) -> None:
             email=f"historik{n}@example.org", name=f"Åsa Ödmark-Ängström {n}",
             agency=rng.choice(agencies), role=rng.choice(list(Role)), password_hash="x" * 40,
             active=rng.random() > 0.2, locale=rng.choice([None, "sv", "en"]), created_at=moment,
-            failed_logins=rng.randrange(5),
+            totp_last_step=rng.randrange(5),
             last_login_at=moment.astimezone(STOCKHOLM) if n % 3 else None,
-            locked_until=datetime(2026, 10, 25, 2, 30, tzinfo=STOCKHOLM) if n % 50 == 0 else None,
+            second_factor_since=datetime(2026, 10, 25, 2, 30, tzinfo=STOCKHOLM) if n % 50 == 0 else None,
         ))
     db.session.add_all(users)
     for day in range(300):
@@ -123,8 +124,8 @@ def test_copy_to_postgresql_keeps_every_row(sqlite_office, scratch_pg_database):
             assert target_rows[table] == rows, table
         # Instants and their UTC offsets survive; PostgreSQL really holds timestamptz.
         with target.connect() as conn:
-            locked = conn.execute(sa.select(User.__table__.c.locked_until)
-                                  .where(User.__table__.c.locked_until.is_not(None))).scalars().all()
+            locked = conn.execute(sa.select(User.__table__.c.second_factor_since)
+                                  .where(User.__table__.c.second_factor_since.is_not(None))).scalars().all()
             assert locked and all(t == datetime(2026, 10, 25, 0, 30, tzinfo=timezone.utc) for t in locked)
             assert conn.execute(sa.text(
                 "SELECT data_type FROM information_schema.columns "
@@ -134,7 +135,7 @@ def test_copy_to_postgresql_keeps_every_row(sqlite_office, scratch_pg_database):
         with target.begin() as conn:
             for table, values in [
                 (Agency.__table__, {"name": "Ny aktör", "short_name": "NY", "colour": "#000000",
-                                    "created_at": datetime.now(timezone.utc)}),
+                                    "created_at": clock.now()}),
                 (Closure.__table__, {"site_id": source_rows["site"][0].id, "day": date(2030, 1, 1),
                                      "reason": "Ny"}),
             ]:

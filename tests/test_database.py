@@ -14,6 +14,7 @@ from office.accounts.models import Agency
 from office.core.database import read_only
 from office.core.extensions import db
 from tests.conftest import BACKEND
+from tests.deadlines import join_all, start_threads
 
 sqlite_only = pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite connection settings")
 
@@ -44,13 +45,10 @@ def test_sqlite_write_transactions_begin_immediate(app):
                                       "VALUES (:n, :n, '#000000', '2026-01-01 00:00:00')"), {"n": name})
                     order.append(f"{name} wrote")
 
-    first = threading.Thread(target=writer, args=("first", 0.3))
-    first.start()
-    first_has_read.wait(5)
-    second = threading.Thread(target=writer, args=("second", 0))
-    second.start()
-    first.join()
-    second.join()
+    (first,) = start_threads(writer, [("first", 0.3)])
+    assert first_has_read.wait(30), "the first writer never read"
+    (second,) = start_threads(writer, [("second", 0)])
+    join_all([first, second], 60, "two writers")
     # With a deferred BEGIN the second would read while the first slept.
     assert order == ["first read", "first wrote", "second read", "second wrote"]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from office.accounts.models import Role
 
 
@@ -20,6 +22,7 @@ def test_unknown_object_is_404(auth, create_user, client):
     assert client.get("/resources/999999/edit").status_code == 404
 
 
+@pytest.mark.own_app  # adds a route; Flask refuses that once an app has served requests
 def test_unexpected_error_gives_500_page_without_traceback(app, client):
     def explode():
         raise RuntimeError("secret internals")

@@ -25,6 +25,7 @@ from tests.conftest import BACKEND, AuthActions, IsolatedClient, _migrate, _test
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.timeout(600),  # stops and starts a PostgreSQL server
     pytest.mark.postgresql,
     pytest.mark.skipif(BACKEND != "postgresql", reason="needs a PostgreSQL server to stop"),
 ]

@@ -11,12 +11,12 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 
+from office import feeds
 from office.accounts.models import Role
 from office.allocations import rules as allocation_rules
 from office.availability.models import WorkingHours
 from office.booking import rules as booking
 from office.core.extensions import db
-from office.feeds import core as feeds
 from office.meetings import rules as meetings
 from office.meetings.models import Attendance, MeetingMember
 from office.premises.models import ResourceKind
@@ -37,6 +37,8 @@ from tests.test_feeds import (
     new_token,
     parse,
 )
+
+pytestmark = pytest.mark.dates  # the world depends on today: `make test-dates`
 
 NOW = datetime(2026, 1, 5, 6, 0, tzinfo=timezone.utc)
 REFERENCE = "QX-4711"
@@ -102,6 +104,7 @@ def series(place):
     booking.change_occurrence(by_day[date(2026, 10, 29)], place["coordinator"],
                               day=date(2026, 10, 29), start_time=time(13, 0),
                               end_time=time(14, 30), now=NOW)
+    db.session.commit()  # the test owns the transaction; the feed reads on its own connection
     return series
 
 
@@ -191,9 +194,11 @@ def book_trepartssamtal(place, mode=MeetingMode.on_site, *, day=MONDAY, referenc
     proposal = trepart.find_proposals(search, now=NOW)[0]
     consent = trepart.ConsentInput(given=True, given_on=NOW.date(),
                                    agency_ids={place["af"].id, place["kommun"].id})
-    return trepart.book_proposal(search, proposal.key, reference=reference, consent=consent,
-                                 video_link="https://video.example/rum-1" if mode == MeetingMode.video
-                                 else None, now=NOW)
+    meeting = trepart.book_proposal(search, proposal.key, reference=reference, consent=consent,
+                                    video_link="https://video.example/rum-1"
+                                    if mode == MeetingMode.video else None, now=NOW)
+    db.session.commit()  # the test owns the transaction; the feed reads on its own connection
+    return meeting
 
 
 def test_participants_see_trepartssamtal_with_time_and_place_only(client, place):
@@ -228,9 +233,11 @@ def test_rescheduled_and_cancelled_trepartssamtal_change_sequence_and_status(pla
                                         MONDAY + timedelta(days=1), 0)
     proposal = trepart.find_proposals(search, now=NOW)[0]
     trepart.book_proposal(search, proposal.key, reference=None, consent=None, now=NOW)
+    db.session.commit()
     (event,) = parse(feeds.render_feed(subject)).walk("VEVENT")
     assert event["SEQUENCE"] == 1 and event["DTSTART"].dt.date() == MONDAY + timedelta(days=1)
     trepart.cancel_meeting(meeting, place["Ali Yusuf"], MeetingStatus.cancelled_by_staff, now=NOW)
+    db.session.commit()
     (event,) = parse(feeds.render_feed(subject)).walk("VEVENT")
     assert event["SEQUENCE"] == 2 and str(event["STATUS"]) == "CANCELLED"
     assert event["LAST-MODIFIED"].dt == meeting.updated_at.replace(microsecond=0)

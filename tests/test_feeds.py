@@ -23,8 +23,9 @@ import recurring_ical_events
 import vobject
 from sqlalchemy import select
 
+from office import feeds
 from office.accounts.models import Role
-from office.booking import rules as booking
+from office.booking import rules as booking_rules
 from office.booking.models import (
     OccurrenceState,
     Reservation,
@@ -33,8 +34,11 @@ from office.booking.models import (
 )
 from office.booking.rules import BookingRequest
 from office.core.extensions import db
-from office.feeds import core as feeds
+from office.feeds import registry
 from office.feeds.models import FeedToken
+from office.feeds.tokens import MAX_LINKS_PER_FEED
+
+pytestmark = pytest.mark.dates  # the world depends on today: `make test-dates`
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 NOW = datetime(2026, 1, 5, 6, 0, tzinfo=timezone.utc)
@@ -43,6 +47,25 @@ WINDOW = (datetime(2026, 3, 1, tzinfo=STOCKHOLM), datetime(2026, 12, 1, tzinfo=S
 HERE = Path(__file__).parent
 NODE = shutil.which("node")
 INDIVIDUAL = "Nora Nilsson 19990101-1234"
+
+
+class _CommittedBooking:
+    """The booking rules as a request runs them: each change committed (rules never commit),
+    so the feed's own connection sees it."""
+
+    def __getattr__(self, name):
+        rule = getattr(booking_rules, name)
+        if not callable(rule) or isinstance(rule, type):
+            return rule
+
+        def run(*args, **kwargs):
+            result = rule(*args, **kwargs)
+            db.session.commit()
+            return result
+        return run
+
+
+booking = _CommittedBooking()
 
 
 @pytest.fixture(autouse=True)
@@ -73,8 +96,8 @@ def book(room, user, day, start, end, **fields) -> Reservation:
                         now=NOW, allow_partial=True)
 
 
-def new_token(user, kind="personal", target_id=None) -> str:
-    token = feeds.issue_token(user, kind, target_id)
+def new_token(user, kind="personal", target_id=None, name=None) -> str:
+    token = feeds.issue_token(user, kind, target_id, name)
     db.session.commit()
     return token
 
@@ -176,12 +199,22 @@ def test_unknown_token_is_404_and_revoked_is_410(client, staff):
     assert client.get(f"/feeds/{token}.ics", headers={"If-None-Match": "*"}).status_code == 410
 
 
-def test_regenerating_stops_the_old_link_at_once(client, staff):
+def test_renewing_a_link_stops_the_old_one_at_once(client, staff):
     old = new_token(staff)
     etag = client.get(f"/feeds/{old}.ics").headers["ETag"]
-    new = new_token(staff)
+    row = db.session.scalars(select(FeedToken)).one()
+    new = feeds.replace_token(staff, row)
+    db.session.commit()
     assert client.get(f"/feeds/{old}.ics", headers={"If-None-Match": etag}).status_code == 410
     assert client.get(f"/feeds/{new}.ics").status_code == 200
+
+
+def test_a_second_link_to_a_feed_leaves_the_first_working(client, staff):
+    phone = new_token(staff, name="Telefon")
+    laptop = new_token(staff, name="Jobbdator")
+    assert client.get(f"/feeds/{phone}.ics").status_code == 200
+    assert client.get(f"/feeds/{laptop}.ics").status_code == 200
+    assert sorted(t.name for t in feeds.active_tokens(staff)) == ["Jobbdator", "Telefon"]
 
 
 def test_deactivated_user_feeds_are_gone(client, staff):
@@ -313,7 +346,8 @@ def test_a_source_cannot_leak_a_trepartssamtal_either(app, staff, monkeypatch):
                             start=datetime(2026, 4, 1, 9, tzinfo=STOCKHOLM),
                             end=datetime(2026, 4, 1, 10, tzinfo=STOCKHOLM),
                             last_modified=NOW, kind="trepartssamtal")
-    monkeypatch.setitem(feeds._SOURCES, "personal", [feeds.Source("personal", lambda s: [event])])
+    monkeypatch.setitem(registry._SOURCES, "personal",
+                        [feeds.Source("personal", lambda s, now: [event])])
     body = feeds.render_feed(feeds.FeedSubject("personal", None, staff.id, "sv"))
     assert b"Nora" not in body and b"SUMMARY:Trepartssamtal" in body
 
@@ -427,8 +461,8 @@ def test_all_day_and_multi_day_items_from_a_source(app, staff, monkeypatch):
                                 start=datetime(2026, 10, 24, 13, 0, tzinfo=STOCKHOLM),
                                 end=datetime(2026, 10, 26, 12, 0, tzinfo=STOCKHOLM),
                                 last_modified=NOW)
-    monkeypatch.setitem(feeds._SOURCES, "public_seminars",
-                        [feeds.Source("public_seminars", lambda s: [all_day, overnight])])
+    monkeypatch.setitem(registry._SOURCES, "public_seminars",
+                        [feeds.Source("public_seminars", lambda s, now: [all_day, overnight])])
     body = feeds.render_feed(feeds.public_subject("public_seminars"))
     text = body.decode()
     assert "DTSTART;VALUE=DATE:20261012\r\nDTEND;VALUE=DATE:20261015" in text
@@ -456,7 +490,7 @@ def test_public_seminars_feed_is_an_empty_valid_calendar_until_seminars_register
 
 
 def test_registered_sources_join_the_personal_and_seminar_feeds(client, staff, monkeypatch):
-    def registrations(subject):
+    def registrations(subject, now=None):
         from flask_babel import gettext
 
         return [feeds.FeedEvent(uid=f"registration-{subject.user_id}", summary=gettext("Kick-off"),
@@ -464,19 +498,20 @@ def test_registered_sources_join_the_personal_and_seminar_feeds(client, staff, m
                                 end=datetime(2026, 9, 1, 12, tzinfo=STOCKHOLM),
                                 last_modified=NOW, url="https://example.org/seminars/1")]
 
-    def one_seminar(subject):
+    def one_seminar(subject, now):
         return registrations(subject) if subject.target_id == 1 else []
 
-    monkeypatch.setitem(feeds._SOURCES, "personal", [])
-    monkeypatch.setitem(feeds._SOURCES, "seminar", [])
+    monkeypatch.setitem(registry._SOURCES, "personal", [])
+    monkeypatch.setitem(registry._SOURCES, "seminar", [])
     # Without an access rule a public kind is public when its sources know the target
     # (the seminars package registers its own rule: tests/test_feed_sources.py).
-    monkeypatch.setitem(feeds._KINDS, "seminar", feeds.FeedKind("seminar", "Seminar", private=False,
-                                                                needs_target=True))
+    monkeypatch.setitem(registry._KINDS, "seminar", feeds.FeedKind("seminar", "Seminar",
+                                                                   private=False,
+                                                                   needs_target=True))
     feeds.add_source("personal", registrations)  # no stamp: events are built to make one
     feeds.add_source("seminar", one_seminar,
-                     stamp=lambda s: feeds.Stamp(NOW if s.target_id == 1 else None,
-                                                 1 if s.target_id == 1 else 0))
+                     stamp=lambda s, now: feeds.Stamp(NOW if s.target_id == 1 else None,
+                                                      1 if s.target_id == 1 else 0))
     url = f"/feeds/{new_token(staff)}.ics"
     response = client.get(url)
     body = response.get_data()
@@ -537,14 +572,126 @@ def test_conditional_get_answers_without_rendering(client, staff, room):
 
 @pytest.mark.parametrize("app_config", [{"RATELIMIT_ENABLED": True,
                                          "FEED_RATE_LIMIT": "3 per minute"}], indirect=True)
-def test_rate_limit_per_token(client, staff, create_user):
+def test_rate_limit_per_token_says_when_to_come_back(client, staff, create_user):
     url = f"/feeds/{new_token(staff)}.ics"
     etag = client.get(url).headers["ETag"]
     assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
     assert client.get(url).status_code == 200
-    assert client.get(url, headers={"If-None-Match": etag}).status_code == 429
-    assert client.get(url).status_code == 429
+    for limited in (client.get(url, headers={"If-None-Match": etag}), client.get(url)):
+        assert limited.status_code == 429
+        assert 1 <= int(limited.headers["Retry-After"]) <= 60
+        assert "Set-Cookie" not in limited.headers
     assert client.get(f"/feeds/{new_token(create_user())}.ics").status_code == 200
+
+
+@pytest.mark.parametrize("app_config", [{"RATELIMIT_ENABLED": True,
+                                         "FEED_RATE_LIMIT": "2 per minute"}], indirect=True)
+def test_public_feeds_are_limited_per_address_with_retry_after(client):
+    assert client.get("/feeds/seminars.ics").status_code == 200
+    assert client.get("/feeds/seminars.ics").status_code == 200
+    limited = client.get("/feeds/seminars.ics")
+    assert limited.status_code == 429 and 1 <= int(limited.headers["Retry-After"]) <= 60
+    assert "Set-Cookie" not in limited.headers
+
+
+def test_feed_error_answers_set_no_cookie(client, staff):
+    token = new_token(staff)
+    feeds.revoke_token(db.session.scalars(select(FeedToken)).one())
+    db.session.commit()
+    for url, status in ((f"/feeds/{'x' * 43}.ics", 404), ("/feeds/short.ics", 404),
+                        (f"/feeds/{token}.ics", 410), ("/feeds/seminars/999999.ics", 404)):
+        for conditional in ({}, {"If-None-Match": "*"}):
+            response = client.get(url, headers=conditional)
+            assert response.status_code == status, url
+            assert "Set-Cookie" not in response.headers, url
+            assert response.mimetype == "text/plain" and response.get_data(as_text=True).strip()
+
+
+# --- one source of truth --------------------------------------------------------------
+
+CONTENT_HEADERS = {"Content-Type", "Content-Length", "Content-Encoding", "Content-Disposition"}
+
+
+def headers_but_content(response) -> dict:
+    return {name: value for name, value in response.headers.items()
+            if name not in CONTENT_HEADERS}
+
+
+@pytest.mark.parametrize("app_config", [{}, {"SESSION_COOKIE_SECURE": True}], indirect=True)
+@pytest.mark.parametrize("encoding", ["identity", "gzip"])
+def test_a_304_carries_the_headers_of_the_200(client, staff, room, encoding):
+    book(room, staff, date(2026, 3, 3), time(9, 0), time(10, 0))
+    url = f"/feeds/{new_token(staff)}.ics"
+    full = client.get(url, headers={"Accept-Encoding": encoding})
+    again = client.get(url, headers={"Accept-Encoding": encoding,
+                                     "If-None-Match": full.headers["ETag"]})
+    assert full.status_code == 200 and again.status == "304 Not Modified"  # the fast path
+    assert headers_but_content(again) == headers_but_content(full)
+    assert {"Accept-Encoding", "HX-Request"} <= {v.strip() for v in again.headers["Vary"].split(",")}
+    assert again.headers["Cross-Origin-Opener-Policy"] and again.headers["Permissions-Policy"]
+    public = client.get("/feeds/seminars.ics", headers={"Accept-Encoding": encoding})
+    public_again = client.get("/feeds/seminars.ics", headers={
+        "Accept-Encoding": encoding, "If-None-Match": public.headers["ETag"]})
+    assert public_again.status_code == 304  # through Flask: the same headers all the same
+    assert headers_but_content(public_again) == headers_but_content(public)
+
+
+def test_a_changed_feed_is_looked_up_once(client, staff, room, monkeypatch):
+    from office.feeds import render, tokens
+
+    url = f"/feeds/{new_token(staff)}.ics"
+    etag = client.get(url).headers["ETag"]
+    book(room, staff, date(2026, 3, 3), time(9, 0), time(10, 0))  # the feed changes
+    calls = []
+    token_query, stamps = tokens._TOKEN_QUERY.all, render._stamps
+    monkeypatch.setattr(tokens._TOKEN_QUERY, "all",
+                        lambda *a, **k: calls.append("token") or token_query(*a, **k))
+    monkeypatch.setattr(render, "_stamps", lambda *a, **k: calls.append("version") or stamps(*a, **k))
+    response = client.get(url, headers={"If-None-Match": etag})
+    assert response.status_code == 200 and response.headers["ETag"] != etag
+    assert sorted(calls) == ["token", "version"]
+
+
+# --- bad weather ----------------------------------------------------------------------------
+
+def test_while_the_database_is_away_feeds_answer_503_with_retry_after(client, staff, room,
+                                                                      monkeypatch):
+    """Fault injection on both databases (tests/test_feed_faults.py stops a real PostgreSQL)."""
+    from office.feeds import reader
+
+    url = f"/feeds/{new_token(staff)}.ics"
+    etag = client.get(url).headers["ETag"]
+    reader._drop_reader()
+    driver = db.engine.dialect.loaded_dbapi
+
+    def refused(*args, **kwargs):  # what the driver raises when nobody answers
+        raise driver.OperationalError("connection refused")
+
+    monkeypatch.setattr(db.engine, "raw_connection", refused)
+    for method, path, headers in (("GET", url, {"If-None-Match": etag}),  # the fast path
+                                  ("HEAD", url, {"If-None-Match": etag}),
+                                  ("GET", url, {}),                        # the view
+                                  ("GET", "/feeds/seminars.ics", {})):     # a public feed
+        response = client.open(path, method=method, headers=headers)
+        assert response.status_code == 503, (method, path, headers)
+        assert response.headers["Retry-After"] == "60"
+        assert "Set-Cookie" not in response.headers and response.mimetype == "text/plain"
+    monkeypatch.undo()
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+
+
+def test_a_dead_kept_open_connection_is_replaced_on_the_next_poll(client, staff):
+    from office.feeds import reader
+
+    url = f"/feeds/{new_token(staff)}.ics"
+    etag = client.get(url).headers["ETag"]
+    assert client.get(url, headers={"If-None-Match": etag}).status == "304 Not Modified"
+    reader._READER.connection.close()  # as a database restart leaves it
+    assert client.get(url, headers={"If-None-Match": etag}).status == "304 Not Modified"
+    reader._READER.connection.close()
+    assert client.get("/feeds/seminars.ics").status_code == 200
+    reader._READER.connection.close()
+    assert client.get(url).status_code == 200
 
 
 # --- the caches stay correct ---------------------------------------------------------------
@@ -597,3 +744,94 @@ def test_agency_feed_stops_when_its_owner_moves_to_another_agency(client, auth, 
     row = db.session.scalars(select(FeedToken)).one()
     auth.login(staff)
     assert auth.post(f"/feeds/{row.id}/regenerate").status_code == 403
+
+
+# --- several links, deactivated people --------------------------------------------------------
+
+def _link_in(html: str) -> str:
+    return re.search(r'id="new-link-https"[^>]*value="[^"]*/feeds/([A-Za-z0-9_-]{43,})\.ics"',
+                     html).group(1)
+
+
+def test_page_makes_several_named_links_and_stops_or_renews_one(client, auth, staff):
+    auth.login(staff)
+
+    def make(name: str) -> tuple[str, str]:
+        html = auth.post("/feeds/", {"prefix": "personal", "personal-kind": "personal",
+                                     "personal-name": name}).get_data(as_text=True)
+        return _link_in(html), html
+
+    phone, html = make("Telefon")
+    assert "Ny länk: Min kalender – Telefon" in html
+    laptop, _html = make("  Jobbdator ")
+    page = client.get("/feeds/").get_data(as_text=True)
+    assert ">Telefon</span>" in page and ">Jobbdator</span>" in page
+    phone_row = db.session.scalars(select(FeedToken).where(FeedToken.name == "Telefon")).one()
+    auth.post(f"/feeds/{phone_row.id}/revoke")
+    assert client.get(f"/feeds/{phone}.ics").status_code == 410
+    assert client.get(f"/feeds/{laptop}.ics").status_code == 200  # the other device keeps it
+    laptop_row = db.session.scalars(select(FeedToken).where(FeedToken.name == "Jobbdator")).one()
+    renewed = _link_in(auth.post(f"/feeds/{laptop_row.id}/regenerate").get_data(as_text=True))
+    assert client.get(f"/feeds/{laptop}.ics").status_code == 410
+    assert client.get(f"/feeds/{renewed}.ics").status_code == 200
+    unnamed, _html = make("")
+    assert client.get(f"/feeds/{unnamed}.ics").status_code == 200
+    assert [t.name for t in feeds.active_tokens(staff)] == ["Jobbdator", "Länk 4"]
+
+
+def test_a_feed_keeps_at_most_ten_links_at_a_time(client, auth, staff):
+    for number in range(MAX_LINKS_PER_FEED):
+        new_token(staff, name=f"Skärm {number}")
+    auth.login(staff)
+    response = auth.post("/feeds/", {"prefix": "personal", "personal-kind": "personal",
+                                     "personal-name": "En till"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "10 länkar" in html and 'value="En till"' in html
+    assert len(feeds.active_tokens(staff)) == MAX_LINKS_PER_FEED
+    assert db.session.scalars(select(FeedToken).where(FeedToken.name == "En till")).all() == []
+
+
+def test_a_link_name_with_control_characters_is_refused(auth, staff):
+    auth.login(staff)
+    response = auth.post("/feeds/", {"prefix": "personal", "personal-kind": "personal",
+                                     "personal-name": "Tele\x00fon"})
+    assert response.status_code == 422
+    assert db.session.scalars(select(FeedToken)).all() == []
+
+
+def test_deactivating_a_person_stops_their_links_for_good(client, auth, staff, room,
+                                                           create_user):
+    personal, agency = new_token(staff), new_token(staff, "agency", staff.agency_id)
+    auth.login(create_user(role=Role.coordinator))
+    assert auth.post(f"/users/{staff.id}/deactivate").status_code == 302
+    assert all(row.revoked_at is not None for row in db.session.scalars(select(FeedToken)))
+    assert client.get(f"/feeds/{personal}.ics").status_code == 410
+    assert auth.post(f"/users/{staff.id}/activate").status_code == 302
+    for token in (personal, agency):  # reactivating does not bring old links back
+        assert client.get(f"/feeds/{token}.ics").status_code == 410
+        assert client.get(f"/feeds/{token}.ics", headers={"If-None-Match": "*"}).status_code == 410
+    assert client.get(f"/feeds/{new_token(staff)}.ics").status_code == 200  # a new one works
+
+
+# --- the nginx example ---------------------------------------------------------------------
+
+def test_the_nginx_example_keeps_secret_paths_out_of_its_logs(app):
+    """deploy/nginx.conf logs every path with a token as its route (checked against the app's
+    routes: a new one with a <token> needs a line in the map)."""
+    conf = (HERE.parent / "deploy" / "nginx.conf").read_text()
+    block = conf[conf.index("map $uri $samlokal_logged_path {"):]
+    block = block[:block.index("}\n")]
+    patterns = [re.compile(found.replace("(?<", "(?P<"))  # PCRE's named groups in Python
+                for found in re.findall(r'"~([^"]+)"', block)]
+    secret = "AbC_-" * 9
+    secret_rules = [r.rule for r in app.url_map.iter_rules() if "<token>" in r.rule]
+    assert "/feeds/<token>.ics" in secret_rules and len(secret_rules) >= 3
+    for rule in secret_rules:
+        assert any(p.search(rule.replace("<token>", secret)) for p in patterns), rule
+    assert not any(p.search("/feeds/seminars.ics") for p in patterns)
+    log_format = conf[conf.index("log_format samlokal"):]
+    log_format = log_format[:log_format.index(";")]
+    for leak in ("$request ", "$request_uri", "$uri", "$args", "$query_string", "$http_referer"):
+        assert leak not in log_format, leak
+    access_logs = re.findall(r"^\s*access_log\s+([^;]+);", conf, re.MULTILINE)
+    assert access_logs and all(line.split()[-1] in ("samlokal", "off") for line in access_logs)

@@ -11,7 +11,9 @@ from office.allocations import rules as allocations
 from office.allocations.models import Allocation, WeekPattern
 from office.booking import grid
 from office.core.extensions import db
-from office.core.i18n import today_local
+from tests.calendar_days import ordinary_day
+
+pytestmark = pytest.mark.dates  # the world depends on today: `make test-dates`
 
 
 @pytest.fixture
@@ -19,7 +21,7 @@ def allocated(create_site, create_resource, create_agency):
     site = create_site(opens=time(8), closes=time(17), weekdays=range(7))
     desk = create_resource(site=site, name="Skrivbord 1")
     af = create_agency(name="Arbetsförmedlingen", short_name="AF")
-    start = today_local() + timedelta(days=14)
+    start = ordinary_day(days_ahead=14)  # open: no holiday
     db.session.add(Allocation(resource=desk, agency=af, weekdays="0123456", first_day=start,
                               last_day=start + timedelta(days=6), start_time=time(9),
                               end_time=time(12), pattern=WeekPattern.every_week))

@@ -12,12 +12,12 @@ from contextlib import contextmanager
 import pytest
 import sqlalchemy as sa
 
+from office import feeds
 from office.accounts.models import Role
 from office.allocations import rules as allocations
 from office.booking.models import ReservationOccurrence
 from office.core.extensions import db
 from office.core.i18n import to_local
-from office.feeds import core as feeds
 from office.trepartssamtal.models import Trepartssamtal
 from seminars.models import Registration, RegistrationStatus
 from tests.conftest import AuthActions
@@ -139,7 +139,9 @@ def test_agency_a_cannot_read_or_change_bs_seminar_registrations(app, two_agenci
         assert people["staff_b"].name not in page and people["staff_b"].email not in page
         for path in ("/attendance", "/print", "/report", "/export/registrations.csv"):
             assert auth.client.get(seminar + path).status_code == 403, path
-        assert auth.post(f"{seminar}/registrations/{theirs}/check-in", {"present": "1"}).status_code == 403
+        assert auth.post(f"{seminar}/days/{fb.day_id}/registrations/{theirs}/check-in",
+                         {"present": "1"}).status_code == 403
+        assert auth.post(f"{seminar}/sessions/{fb.session_id}/sign-up").status_code == 400  # no own registration
         # Unregister and evaluate act on the caller's own registration only; there is none.
         assert auth.post(f"{seminar}/unregister").status_code == 400
         assert auth.client.get(f"{seminar}/evaluate").status_code == 404
@@ -162,8 +164,10 @@ def test_a_guests_registration_needs_its_secret_link(app, client, two_agencies):
             assert auth.post(f"/seminars/r/{guess}/cancel").status_code == 404, guess
             assert auth.post(f"/seminars/r/{guess}/evaluate", {"rating": "5"}).status_code == 404, guess
             assert auth.post(f"/seminars/r/{guess}", {"dietary_needs": "x", "locale": "sv"}).status_code == 404
+            assert auth.post(f"/seminars/r/{guess}/sessions/{fb.session_id}/sign-up").status_code == 404
+            assert client.get(f"/seminars/e/{guess}").status_code == 404
         # Staff with an account are no better off than strangers.
-        assert staff.post(f"/seminars/{fb.seminar_id}/registrations/{guest}/check-in",
+        assert staff.post(f"/seminars/{fb.seminar_id}/days/{fb.day_id}/registrations/{guest}/check-in",
                           {"present": "1"}).status_code == 403
     # One guest's link opens that guest's registration only.
     page = client.get(f"/seminars/r/{fa.guest_token}").get_data(as_text=True)

@@ -93,6 +93,7 @@ def test_features_register_gauges_and_counters(client, create_user):
     assert f"samlokal_test_conflicts_total {before + 2}" in body
 
 
+@pytest.mark.timeout(600)  # starts real servers: minutes on a busy machine
 @pytest.mark.slow
 def test_metrics_sum_over_gunicorn_workers(app, database_url, tmp_path):
     """Multiprocess mode with deploy/gunicorn.conf.py: any worker reports every worker's count."""
@@ -122,10 +123,10 @@ def test_metrics_sum_over_gunicorn_workers(app, database_url, tmp_path):
 def test_every_blueprint_logs_one_line_per_request_without_personal_data(
         auth, client, caplog, create_user, create_site, create_resource):
     """Bookings, allocations, meetings, availability, trepartssamtal and seminars, as people use them."""
-    from datetime import time, timedelta
+    from datetime import time
 
-    from office.core.i18n import today_local
     from seminars.models import Audience
+    from tests.calendar_days import ordinary_day
     from tests.seminar_factories import make_seminar
 
     coordinator = create_user(role=Role.coordinator, email="greta.personlig@example.org",
@@ -133,9 +134,7 @@ def test_every_blueprint_logs_one_line_per_request_without_personal_data(
     site = create_site(opens=time(8), closes=time(17))
     room = create_resource(site=site, name="Rum Ek")
     seminar = make_seminar(coordinator, audience=Audience.public, title="Forum")
-    day = today_local() + timedelta(days=14)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
+    day = ordinary_day(days_ahead=14)
     booking = {"title": "Samtal", "resource_id": room.id, "day": day.isoformat(), "start": "10:00",
                "end": "11:00", "attendees": 1, "booked_for_id": 0, "repeat": "none",
                "ends": "count", "count": 1}

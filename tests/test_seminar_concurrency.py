@@ -16,7 +16,10 @@ from werkzeug.serving import make_server
 from office.accounts.models import Role
 from office.core.extensions import db
 from seminars.models import Registration, RegistrationStatus
+from tests.deadlines import join_all, start_threads
 from tests.seminar_factories import make_seminar
+
+pytestmark = pytest.mark.dates  # the world depends on today: `make test-dates`
 
 GUESTS = 12
 PLACES = 5
@@ -31,11 +34,10 @@ def free_port() -> int:
 @pytest.fixture
 def running_server(app):
     server = make_server("127.0.0.1", free_port(), app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    (thread,) = start_threads(server.serve_forever, [()])
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
-    thread.join(5)
+    join_all([thread], 10, "the test server's shutdown")
 
 
 class Guest:
@@ -66,18 +68,15 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+@pytest.mark.timeout(300)  # many requests or threads: slow on a busy machine
 @pytest.mark.slow
 def test_parallel_registrations_never_exceed_the_places(app, running_server, create_user):
     coordinator = create_user(role=Role.coordinator)
     seminar_id = make_seminar(coordinator, capacity=PLACES).id
     db.session.commit()  # the test holds no transaction (SQLite's write lock) while the server works
     guests = [Guest(running_server, seminar_id, n) for n in range(GUESTS)]
-    barrier = threading.Barrier(GUESTS)
-    threads = [threading.Thread(target=g.register, args=(barrier,)) for g in guests]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(90)
+    barrier = threading.Barrier(GUESTS, timeout=60)
+    join_all([start_threads(g.register, [(barrier,)])[0] for g in guests], 90, "the registrations")
     assert [g.status for g in guests] == [302] * GUESTS
     db.session.expire_all()
     registrations = db.session.scalars(
@@ -91,18 +90,70 @@ def test_parallel_registrations_never_exceed_the_places(app, running_server, cre
     assert [r.arrival for r in registrations] == list(range(1, GUESTS + 1))
 
 
+@pytest.mark.timeout(300)  # many requests or threads: slow on a busy machine
 @pytest.mark.slow
 def test_the_same_guest_twice_in_parallel_registers_once(app, running_server, create_user):
     coordinator = create_user(role=Role.coordinator)
     seminar_id = make_seminar(coordinator, capacity=PLACES).id
     db.session.commit()  # the test holds no transaction (SQLite's write lock) while the server works
     twins = [Guest(running_server, seminar_id, 1) for _ in range(4)]
-    barrier = threading.Barrier(len(twins))
-    threads = [threading.Thread(target=g.register, args=(barrier,)) for g in twins]
+    barrier = threading.Barrier(len(twins), timeout=60)
+    join_all([start_threads(g.register, [(barrier,)])[0] for g in twins], 90, "the registrations")
+    assert sorted(g.status for g in twins) == [302, 409, 409, 409]
+    db.session.expire_all()
+    assert db.session.scalar(select(db.func.count()).select_from(Registration)) == 1
+
+
+class SessionGuest:
+    """A registered guest in a browser of their own, about to sign up for one session."""
+
+    def __init__(self, base: str, token: str, session_id: int):
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect())
+        page = f"{base}/seminars/r/{token}"
+        html = self.opener.open(page, timeout=30).read().decode()
+        csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+        self.url = f"{page}/sessions/{session_id}/sign-up"
+        self.body = urllib.parse.urlencode({"csrf_token": csrf}).encode()
+        self.status: int | None = None
+
+    def sign_up(self, barrier: threading.Barrier) -> None:
+        barrier.wait()
+        try:
+            self.status = self.opener.open(self.url, data=self.body, timeout=60).status
+        except urllib.error.HTTPError as error:
+            self.status = error.code
+
+
+@pytest.mark.slow
+def test_parallel_session_sign_ups_never_exceed_its_places_and_queue_in_arrival_order(
+        app, running_server, create_user):
+    from datetime import time
+
+    from seminars import planning
+    from seminars import registration as rules
+    from seminars.models import SessionPlace
+
+    coordinator = create_user(role=Role.coordinator)
+    seminar = make_seminar(coordinator, capacity=GUESTS)
+    session = planning.add_session(seminar.days[0], start_time=time(10), end_time=time(11),
+                                   title="Workshop", room="", capacity=PLACES, presenters="", sign_up=True)
+    tokens = [rules.register_guest(seminar.id, name=f"Gäst {n}", organisation="SSAB",
+                                   email=f"guest{n}@example.se").token for n in range(GUESTS)]
+    session_id = session.id
+    db.session.commit()  # the test holds no transaction (SQLite's write lock) while the server works
+    guests = [SessionGuest(running_server, token, session_id) for token in tokens]
+    barrier = threading.Barrier(GUESTS)
+    threads = [threading.Thread(target=g.sign_up, args=(barrier,)) for g in guests]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(90)
-    assert sorted(g.status for g in twins) == [302, 409, 409, 409]
+    assert [g.status for g in guests] == [302] * GUESTS
     db.session.expire_all()
-    assert db.session.scalar(select(db.func.count()).select_from(Registration)) == 1
+    places = db.session.scalars(select(SessionPlace).where(SessionPlace.session_id == session_id)
+                                .order_by(SessionPlace.arrival)).all()
+    statuses = [p.status for p in places]
+    assert statuses == [RegistrationStatus.confirmed] * PLACES + [RegistrationStatus.waiting] * (GUESTS - PLACES)
+    arrivals = [p.arrival for p in places]
+    assert len(set(arrivals)) == GUESTS  # one counter, one lock: no two with the same number

@@ -13,12 +13,16 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from office.accounts.models import Role
+from office.core import mail as outbox
 from office.core.database import utcnow
 from office.core.extensions import db
+from office.core.models import MailStatus, OutboxMail
 from seminars import mail, planning
 from seminars import registration as rules
-from seminars.models import MailStatus, OutboxMail, Registration, RegistrationStatus
+from seminars.models import Registration, RegistrationStatus
 from tests.seminar_factories import make_seminar
+
+pytestmark = pytest.mark.dates  # the world depends on today: `make test-dates`
 
 
 def free_port() -> int:
@@ -58,13 +62,14 @@ def calendar_of(message) -> Calendar:
     return Calendar.from_ical(parts[0].get_content())
 
 
+@pytest.mark.timeout(300)  # many requests or threads: slow on a busy machine
 @pytest.mark.slow
 def test_confirmation_arrives_in_the_guests_language_with_a_valid_ics(app, smtp, coordinator, create_resource):
     room = create_resource(name="Stora salen", capacity=60)
     seminar = make_seminar(coordinator, room=room)
     rules.register_guest(seminar.id, name="Eva", organisation="SSAB", email="eva@example.se", locale="en")
     rules.register_staff(seminar.id, coordinator)  # Swedish by default
-    assert mail.send_due() == (2, 0)
+    assert outbox.send_due() == (2, 0)
     by_recipient = {m["To"]: m for m in smtp.messages}
     english, swedish = by_recipient["eva@example.se"], by_recipient[coordinator.email]
     assert english["Subject"] == "Registration confirmed: Arbetsgivarforum"
@@ -83,24 +88,25 @@ def test_confirmation_arrives_in_the_guests_language_with_a_valid_ics(app, smtp,
         OutboxMail.status == MailStatus.sent)) == 2
 
 
+@pytest.mark.timeout(300)  # many requests or threads: slow on a busy machine
 @pytest.mark.slow
 def test_a_mail_server_that_is_down_loses_nothing_and_the_mail_goes_later(app, coordinator):
     port = free_port()  # nothing listens here yet
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_TIMEOUT_SECONDS=2)
     seminar = make_seminar(coordinator)
     outcome = rules.register_guest(seminar.id, name="Eva", organisation="SSAB", email="eva@example.se")
-    assert mail.send_due() == (0, 1)
+    assert outbox.send_due() == (0, 1)
     db.session.expire_all()
     assert db.session.get(Registration, outcome.registration.id).status == RegistrationStatus.confirmed
     queued = db.session.scalar(select(OutboxMail))
     assert queued.status == MailStatus.queued and queued.attempts == 1 and queued.last_error
     assert queued.next_attempt_at > utcnow()  # backoff: not tried again at once
-    assert mail.send_due() == (0, 0)
+    assert outbox.send_due() == (0, 0)
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        assert mail.send_due(now=utcnow() + timedelta(hours=1)) == (1, 0)
+        assert outbox.send_due(now=utcnow() + timedelta(hours=1)) == (1, 0)
     finally:
         controller.stop()
     assert [m["To"] for m in inbox.messages] == ["eva@example.se"]
@@ -109,26 +115,28 @@ def test_a_mail_server_that_is_down_loses_nothing_and_the_mail_goes_later(app, c
 def test_backoff_doubles_and_failing_mails_are_shown_then_given_up(app, auth, coordinator):
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), MAIL_MAX_ATTEMPTS=3,
                       MAIL_RETRY_BASE_SECONDS=60, MAIL_TIMEOUT_SECONDS=2)
-    assert [mail.backoff(n).total_seconds() for n in (1, 2, 3)] == [60, 120, 240]
+    assert [outbox.backoff(n).total_seconds() for n in (1, 2, 3)] == [60, 120, 240]
     seminar = make_seminar(coordinator)
     rules.register_guest(seminar.id, name="Eva", organisation="SSAB", email="eva@example.se")
     later = utcnow()
     for _ in range(3):
         later += timedelta(hours=1)
-        mail.send_due(now=later)
+        outbox.send_due(now=later)
     queued = db.session.scalar(select(OutboxMail))
     assert queued.status == MailStatus.failed and queued.attempts == 3
     auth.login(coordinator)
-    page = auth.client.get("/seminars/outbox").get_data(as_text=True)
+    page = auth.client.get("/mail/outbox").get_data(as_text=True)
     assert "eva@example.se" in page and "Avbrutet" in page
+    moved = auth.client.get("/seminars/outbox")
+    assert moved.status_code == 302 and moved.location == "/mail/outbox"
 
 
 def test_two_senders_never_claim_the_same_mail(app, coordinator):
     seminar = make_seminar(coordinator)
     for n in range(3):
         rules.register_guest(seminar.id, name=f"G{n}", organisation="X", email=f"g{n}@example.se")
-    first = {m.id for m in mail.claim_due(limit=2)}
-    second = {m.id for m in mail.claim_due(limit=2)}
+    first = {m.id for m in outbox.claim_due(limit=2)}
+    second = {m.id for m in outbox.claim_due(limit=2)}
     assert len(first) == 2 and len(second) == 1 and not first & second
 
 
@@ -137,7 +145,7 @@ def test_development_mode_writes_the_outbox_folder(app, coordinator, tmp_path, c
     app.instance_path = str(tmp_path)
     seminar = make_seminar(coordinator)
     rules.register_guest(seminar.id, name="Eva", organisation="SSAB", email="eva@example.se")
-    assert mail.send_due() == (1, 0)
+    assert outbox.send_due() == (1, 0)
     files = list((tmp_path / "outbox").glob("*.eml"))
     assert len(files) == 1
     message = email.message_from_bytes(files[0].read_bytes(), policy=email.policy.default)

@@ -24,13 +24,15 @@ from sqlalchemy import func, select
 from office.accounts.models import Role
 from office.booking.models import OccurrenceState, ReservationOccurrence
 from office.core.extensions import db
+from tests.calendar_days import ordinary_day
 from tests.conftest import csrf_token_from
 from tests.servers import gunicorn_servers, post_all_at_once
-from tests.test_booking_race import Client, next_open_weekday
+from tests.test_booking_race import Client
 
 CLIENTS = 24
 
 
+@pytest.mark.timeout(600)  # starts real servers: minutes on a busy machine
 @pytest.mark.slow
 def test_bookings_racing_across_two_servers_book_the_slot_once(
         app, database_url, tmp_path, create_user, create_site, create_resource):
@@ -39,7 +41,7 @@ def test_bookings_racing_across_two_servers_book_the_slot_once(
     emails = [create_user(role=Role.staff).email for _ in range(CLIENTS)]
     db.session.commit()
     db.session.close()  # the test holds no lock while the servers work
-    day = next_open_weekday()
+    day = ordinary_day(days_ahead=7)
 
     with gunicorn_servers(2, database_url, tmp_path, workers=3, RATELIMIT_ENABLED="0") as bases:
         clients, forms = [], []

@@ -29,6 +29,8 @@ from office.trepartssamtal.models import (
     TrepartssamtalParticipant,
 )
 
+pytestmark = pytest.mark.dates  # the world depends on today: `make test-dates`
+
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 UTC = timezone.utc
 # Saturday to Tuesday around both daylight-saving changes of 2026 (Sunday 29 March, Sunday 25 October).
@@ -164,6 +166,7 @@ def disjoint(intervals):
     return kept
 
 
+@pytest.mark.timeout(300)  # many requests or threads: slow on a busy machine
 @pytest.mark.slow
 def test_proposals_match_brute_force(app, create_agency, create_user, create_site, create_resource):
     agencies = [create_agency(), create_agency()]

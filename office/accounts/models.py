@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import enum
-import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -12,12 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from office.core.database import UTCDateTime, utcnow
 from office.core.extensions import db
-
-
-class Role(str, enum.Enum):
-    coordinator = "coordinator"      # the project leader: premises, allocations, seminars, users
-    agency_admin = "agency_admin"    # its own agency's staff and allocations
-    staff = "staff"
+from office.core.security import Role
 
 
 class Agency(db.Model):
@@ -68,27 +61,35 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     locale: Mapped[str | None] = mapped_column(String(5))
-    # Part of the login cookie: rotating it ends every other session of this user.
-    session_token: Mapped[str] = mapped_column(
-        String(64), default=lambda: secrets.token_urlsafe(32)
-    )
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The second factor (office/accounts/second_factor.py): the TOTP secret (base32), the
+    # last time step used (a code works once) and since when it is on.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    second_factor_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     agency: Mapped[Agency] = relationship(back_populates="users")
     unit: Mapped[Unit | None] = relationship()
+
+    # Set for the request by office/accounts/login_sessions.py: the secret of the login
+    # session this object was loaded through; Flask-Login stores get_id() in both cookies.
+    login_token = None
 
     @property
     def is_active(self) -> bool:  # flask-login
         return self.active and self.password_hash is not None
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_token}"
+        return f"{self.id}:{self.login_token}"
 
-    def end_other_sessions(self) -> None:
-        self.session_token = secrets.token_urlsafe(32)
+    @property
+    def has_second_factor(self) -> bool:
+        return self.totp_secret is not None and self.second_factor_since is not None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role in (Role.coordinator, Role.agency_admin)
 
     @property
     def is_coordinator(self) -> bool:
@@ -119,3 +120,49 @@ class Invitation(db.Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+class LoginSession(db.Model):
+    """One login on one device: the cookies carry its secret, only its hash is stored.
+
+    Logging out deletes the row, so a copied session or remember cookie is worthless
+    afterwards; "log out everywhere", a password change and deactivation delete them all.
+    """
+
+    __tablename__ = "login_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # "Keep me logged in": survives closing the browser, no idle timeout, ends at expires_at.
+    remember: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RecoveryCode(db.Model):
+    """A one-time code for when the phone is lost; only its SHA-256 is stored."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoginThrottle(db.Model):
+    """Failed attempts of one key (an e-mail and address pair, an address, an account's
+    second factor), kept in the database so every app server counts together.
+
+    The key is an HMAC of what it counts, so the table holds no e-mail or address.
+    """
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    # The count starts again after this moment (kept for purging old rows too).
+    window_ends_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from office.accounts import login_sessions, second_factor
 from office.accounts import rules as accounts
 from office.accounts.forms import ROLE_LABELS, InviteUserForm
 from office.accounts.models import Agency, Role, Unit, User
@@ -76,7 +77,6 @@ def invite_user():
             )
             db.session.flush()
             token = accounts.create_invitation(user, current_user)
-            db.session.commit()
             link = url_for("auth.accept_invitation", token=token, _external=True)
             return render_template("accounts/invitation_link.html", user=user, link=link)
     status = 422 if form.is_submitted() else 200
@@ -91,7 +91,6 @@ def reinvite_user(user_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     token = accounts.create_invitation(user, current_user)
-    db.session.commit()
     link = url_for("auth.accept_invitation", token=token, _external=True)
     return render_template("accounts/invitation_link.html", user=user, link=link)
 
@@ -104,7 +103,6 @@ def deactivate_user(user_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     accounts.deactivate_user(user)
-    db.session.commit()
     flash(_("%(name)s can no longer log in.", name=user.name), "success")
     return redirect(url_for("users.list_users"))
 
@@ -117,6 +115,19 @@ def activate_user(user_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     user.active = True
-    db.session.commit()
     flash(_("%(name)s can log in again.", name=user.name), "success")
+    return redirect(url_for("users.list_users"))
+
+
+@bp.post("/<int:user_id>/second-factor/reset")
+@admin_required
+def reset_second_factor(user_id: int):
+    """Turns off someone's two-step verification (a lost phone); all their sessions end."""
+    user = _managed_user(user_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    second_factor.remove(user)
+    login_sessions.end_all(user)
+    flash(_("Two-step verification is off for %(name)s. They can turn it on again after logging in.",
+            name=user.name), "success")
     return redirect(url_for("users.list_users"))

@@ -12,8 +12,10 @@ def release_unclaimed_command():
     Run it from cron every few minutes; it is idempotent and safe on several machines.
     """
     from office.allocations.rules import release_unclaimed
+    from office.core.transaction import unit_of_work
 
-    count = release_unclaimed()
+    with unit_of_work():
+        count = release_unclaimed()
     click.echo(f"Released {count} unclaimed allocated windows.")
 
 

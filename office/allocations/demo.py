@@ -53,7 +53,6 @@ def seed_allocations_and_meetings(today: date) -> None:
     allocate("Klarframtid", ["Grupprummet"], [2], time(9), time(15))
     allocate("Klara", ["Samtalsrum 3"], [0, 3], time(9), time(12), WeekPattern.even_weeks)
     resource["AF:s kontor"].allocated_only = True
-    db.session.commit()
 
     _book_desks(today, term, coordinator, resource, people)
 

@@ -16,7 +16,13 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from office.allocations.models import WeekPattern
-from office.core.forms import WEEKDAY_NAMES, MultiCheckboxField, choices, no_control_characters
+from office.core.forms import (
+    SHARED_TEXT,
+    WEEKDAY_NAMES,
+    MultiCheckboxField,
+    choices,
+    no_control_characters,
+)
 
 PATTERN_LABELS = {
     WeekPattern.every_week: _l("Every week"),
@@ -53,8 +59,8 @@ class AllocationForm(FlaskForm):
     term_id = SelectField(_l("Term"), coerce=int, default=0)
     first_day = DateField(_l("First day (when no term is chosen)"), validators=[Optional()])
     last_day = DateField(_l("Last day (when no term is chosen)"), validators=[Optional()])
-    note = StringField(_l("Note"), validators=[Optional(), Length(max=200), no_control_characters])
-    covered = HiddenField(default="")
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=200), *SHARED_TEXT])
+    covered = HiddenField(default="", validators=[Length(max=20), no_control_characters])
 
 
 class PlanCellForm(FlaskForm):
@@ -67,7 +73,7 @@ class PlanCellForm(FlaskForm):
         (p.value, PATTERN_LABELS[p])
         for p in (WeekPattern.every_week, WeekPattern.odd_weeks, WeekPattern.even_weeks)
     ]))
-    covered = HiddenField(default="")
+    covered = HiddenField(default="", validators=[Length(max=20), no_control_characters])
 
 
 class ReleaseForm(FlaskForm):
@@ -109,8 +115,7 @@ class BookWindowForm(FlaskForm):
     day = DateField(_l("Day"), validators=[InputRequired()])
     start_time = TimeField(_l("From"), validators=[InputRequired()])
     end_time = TimeField(_l("Until"), validators=[InputRequired()])
-    title = StringField(_l("Title"), default="", validators=[DataRequired(), Length(max=200),
-                                                             no_control_characters])
+    title = StringField(_l("Title"), default="", validators=[DataRequired(), Length(max=200), *SHARED_TEXT])
 
 
 class UtilizationForm(FlaskForm):
@@ -118,7 +123,7 @@ class UtilizationForm(FlaskForm):
         csrf = False  # a GET form: reading a report changes nothing
 
     site_id = SelectField(_l("Site"), coerce=int)
-    month = StringField(_l("Month (YYYY-MM)"), validators=[Optional(), Length(max=7)])
+    month = StringField(_l("Month (YYYY-MM)"), validators=[Optional(), Length(max=7), no_control_characters])
     term_id = SelectField(_l("Or a term"), coerce=int, default=0)
 
 

@@ -42,6 +42,7 @@ from office.allocations.models import (
     TermKind,
     WeekPattern,
 )
+from office.booking import recurrence
 from office.booking import rules as booking
 from office.booking.models import OccurrenceState, Reservation, ReservationOccurrence
 from office.booking.rules import NonexistentLocalTime, Problem, to_utc
@@ -79,9 +80,8 @@ def week_applies(allocation: Allocation, day: date) -> bool:
         return weeks % max(allocation.interval_weeks or 1, 1) == 0
     if pattern == WeekPattern.weeks_of_month:
         chosen = allocation.weeks_of_month or ""
-        nth = (day.day - 1) // 7 + 1
-        is_last = (day + timedelta(days=7)).month != day.month
-        return str(nth) in chosen or (is_last and LAST_WEEK_OF_MONTH in chosen)
+        return (str(recurrence.week_of_month(day)) in chosen
+                or (recurrence.is_last_of_month(day) and LAST_WEEK_OF_MONTH in chosen))
     raise ValueError(f"unknown week pattern {pattern!r}")
 
 
@@ -531,11 +531,12 @@ def covered_bookings(candidate: Allocation) -> list[ReservationOccurrence]:
 
 def create_allocations(spec: AllocationSpec, actor: User,
                        choice: CoveredChoice | None = None) -> list[Allocation]:
-    """Check and save one allocation per resource, then commit.
+    """Check one allocation per resource and add them to the current transaction.
 
     Raises AllocationRefused (bad input, or a clash listing the clashing allocations) and
-    BookingsCovered when bookings by others lie inside and no choice was made. Nothing is
-    saved unless every check passes.
+    BookingsCovered when bookings by others lie inside and no choice was made. With
+    CoveredChoice.cancel the covered bookings are cancelled in the same transaction: the
+    allocations and the cancellations are saved together or not at all.
     """
     problems = validate_spec(spec)
     if problems:
@@ -544,11 +545,9 @@ def create_allocations(spec: AllocationSpec, actor: User,
     candidates = spec.build(actor)
     clashes = [c for candidate in candidates for c in find_allocation_clashes(candidate)]
     if clashes:
-        db.session.rollback()
         raise AllocationRefused([describe_clash(c) for c in clashes], clashes, status=409)
     covered = [o for candidate in candidates for o in covered_bookings(candidate)]
     if covered and choice is None:
-        db.session.rollback()
         raise BookingsCovered(covered)
     db.session.add_all(candidates)
     db.session.flush()
@@ -557,8 +556,7 @@ def create_allocations(spec: AllocationSpec, actor: User,
                       f"resource={allocation.resource_id} agency={allocation.agency_id}")
     if covered and choice == CoveredChoice.cancel:
         for occurrence in covered:
-            booking.cancel_occurrence(occurrence, actor)  # commits, allocations with it
-    db.session.commit()
+            booking.cancel_occurrence(occurrence, actor)
     return candidates
 
 
@@ -582,7 +580,6 @@ def weekday_list(allocation: Allocation) -> str:
 def delete_allocation(allocation: Allocation, actor: User) -> None:
     booking.audit(actor, "delete_allocation", allocation, f"resource={allocation.resource_id}")
     db.session.delete(allocation)
-    db.session.commit()
 
 
 # --- releasing -------------------------------------------------------------------
@@ -598,7 +595,6 @@ def set_staff_may_release(agency: Agency, allowed: bool) -> None:
         settings = AgencyAllocationSettings(agency_id=agency.id)
         db.session.add(settings)
     settings.staff_may_release = allowed
-    db.session.commit()
 
 
 def can_release(user: User, allocation: Allocation) -> bool:
@@ -649,7 +645,6 @@ def release_allocation(allocation: Allocation, actor: User, first_day: date,
     ])
     booking.audit(actor, "release_allocation", allocation,
                   f"from={days[0].isoformat()} to={days[-1].isoformat()} days={count}")
-    db.session.commit()
     return count
 
 
@@ -657,8 +652,9 @@ def release_unclaimed(now: datetime | None = None) -> int:
     """Record the automatic releases whose moment has passed (for windows still ahead).
 
     Idempotent and safe on two machines at once: allocations are taken with
-    FOR UPDATE SKIP LOCKED on PostgreSQL (a second runner skips what the first holds) and
-    the (allocation, day) unique constraint drops any release recorded twice.
+    FOR UPDATE SKIP LOCKED on PostgreSQL (a second runner skips what the first holds until
+    the caller's unit of work commits) and the (allocation, day) unique constraint drops any
+    release recorded twice.
     """
     now = now or utcnow()
     total = 0
@@ -696,7 +692,6 @@ def release_unclaimed(now: datetime | None = None) -> int:
             rows.append({"allocation_id": window.allocation.id, "day": window.day,
                          "automatic": True, "released_by_id": None, "released_at": now})
         total += _insert_releases(rows)
-    db.session.commit()
     return total
 
 
@@ -794,5 +789,4 @@ def copy_term_plan(source: Term, target: Term, actor: User) -> CopyResult:
         result.created.append(copy)
     booking.audit(actor, "copy_term_plan", target,
                   f"from_term={source.id} created={len(result.created)} skipped={len(result.skipped)}")
-    db.session.commit()
     return result

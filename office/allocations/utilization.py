@@ -14,8 +14,6 @@ query over the allocated resources, swept against the windows per resource in ti
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo
@@ -140,22 +138,10 @@ def _sweep(by_resource, bookings, rows) -> None:
                 index += 1
 
 
-def report_csv(report: UtilizationReport) -> str:
-    """The rows as CSV (hours with one decimal), a header line first."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["agency", "resource", "allocated_hours", "own_hours",
-                     "booked_by_others_hours", "empty_hours"])
-    for row in report.rows:
-        writer.writerow([_safe(row.agency.short_name), _safe(row.resource.name),
-                         f"{row.allocated:.1f}", f"{row.own:.1f}", f"{row.by_others:.1f}",
-                         f"{row.empty:.1f}"])
-    return out.getvalue()
-
-
-def _safe(text: str) -> str:
-    # Spreadsheets run cells starting with these as formulas (CSV injection).
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+def report_rows(report: UtilizationReport) -> list[list]:
+    """The rows of the export (office/core/export.py writes them): hours with one decimal."""
+    return [[row.agency.short_name, row.resource.name, round(row.allocated, 1), round(row.own, 1),
+             round(row.by_others, 1), round(row.empty, 1)] for row in report.rows]
 
 
 @dataclass(frozen=True)

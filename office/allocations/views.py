@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -29,16 +29,26 @@ from office.allocations.forms import (
 )
 from office.allocations.models import Allocation, ReleasePolicy, Term, WeekPattern
 from office.booking import rules as booking
+from office.core import export
 from office.core.database import valid_id
 from office.core.extensions import db, htmx
-from office.core.forms import WEEKDAY_NAMES, ConfirmForm, choices
+from office.core.forms import SENSIBLE_YEARS, WEEKDAY_NAMES, ConfirmForm, choices
 from office.core.i18n import today_local
 from office.core.security import admin_required, coordinator_required
 from office.core.templating import add_nav_item
+from office.core.transaction import undo_refused_action
 from office.premises.models import Resource, Site
 from office.premises.rules import sorted_resources
 
 bp = Blueprint("allocations", __name__, url_prefix="/allocations")
+
+
+@bp.record_once
+def _plug_into_feeds(state) -> None:
+    from office.allocations.feeds import register_feeds
+
+    register_feeds(state.app)  # its feed sources and kinds (office/allocations/feeds.py)
+
 
 add_nav_item("allocations.plan", _l("Allocation plan"))
 add_nav_item("allocations.utilization_page", _l("Utilization"), (Role.coordinator, Role.agency_admin))
@@ -66,10 +76,13 @@ def _site_from_args() -> Site | None:
 
 
 def _week_from_args() -> date:
-    """The Monday of ?week=2026-W53 (this week when missing or malformed)."""
+    """The Monday of ?week=2026-W53 (this week when missing, malformed or in a year nobody
+    plans: the plan's links to the weeks around it must not leave the calendar)."""
     text = request.args.get("week", "")
     try:
         year, week = text.split("-W")
+        if not SENSIBLE_YEARS[0] <= int(year) <= SENSIBLE_YEARS[1]:
+            raise ValueError(year)
         return date.fromisocalendar(int(year), int(week), 1)
     except ValueError:
         today = today_local()
@@ -143,8 +156,10 @@ def _save_allocations(spec, choice, on_error):
     try:
         return rules.create_allocations(spec, current_user, choice), None
     except rules.AllocationRefused as refused:
+        undo_refused_action()
         return None, on_error(refused.status, messages=refused.messages, clashes=refused.clashes)
     except rules.BookingsCovered as covered:
+        undo_refused_action()
         return None, on_error(409, covered=covered.occurrences)
 
 
@@ -290,6 +305,7 @@ def release(allocation_id: int):
             count = rules.release_allocation(allocation, current_user, form.first_day.data,
                                              form.last_day.data)
         except rules.ReleaseRefused as refused:
+            undo_refused_action()
             form.first_day.errors.append(str(refused))
         else:
             flash(ngettext("%(num)d day released: anyone may now book that time.",
@@ -316,6 +332,7 @@ def book_window():
                 start_time=form.start_time.data, end_time=form.end_time.data,
                 booked_by=current_user))
         except booking.BookingRefused as refused:
+            undo_refused_action()
             return render_template("allocations/book.html", form=form, resource=resource,
                                    problems=refused.problems), refused.status
         flash(_("%(resource)s is booked.", resource=resource.name), "success")
@@ -372,7 +389,6 @@ def save_policy(site_id: int):
     policy.working_days_before = form.working_days_before.data
     policy.release_time = form.release_time.data
     db.session.add(policy)
-    db.session.commit()
     flash(_("The lead time is saved."), "success")
     return redirect(url_for("allocations.settings"))
 
@@ -401,7 +417,6 @@ def save_resource_access(resource_id: int):
     if not form.validate_on_submit():
         abort(400)
     resource.allocated_only = bool(form.allocated_only.data)
-    db.session.commit()
     flash(_("%(resource)s is saved.", resource=resource.name), "success")
     return redirect(url_for("allocations.settings"))
 
@@ -414,7 +429,6 @@ def add_terms():
     if not form.validate_on_submit():
         return _settings_refused(year_form=form)
     rules.ensure_terms(form.year.data)
-    db.session.commit()
     flash(_("The terms of %(year)d are added.", year=form.year.data), "success")
     return redirect(url_for("allocations.settings"))
 
@@ -429,7 +443,6 @@ def save_term(term_id: int):
         form.last_day.errors.append(_("The last day must not be before the first day."))
     elif form.validate_on_submit():
         term.first_day, term.last_day = form.first_day.data, form.last_day.data
-        db.session.commit()
         flash(_("%(term)s is saved.", term=rules.term_name(term)), "success")
         return redirect(url_for("allocations.settings"))
     forms = _settings_context()["term_forms"]
@@ -491,5 +504,6 @@ def utilization_csv():
     if report is None:
         abort(422)
     name = f"utilization-{report.first_day.isoformat()}-{report.last_day.isoformat()}.csv"
-    return Response(utilization.report_csv(report), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    header = [_("Agency"), _("Room or desk"), _("Allocated hours"), _("Hours of own bookings"),
+              _("Hours booked by others"), _("Empty hours")]
+    return export.csv_response(name, header, utilization.report_rows(report))

@@ -11,6 +11,7 @@ from office.availability.models import AbsenceKind
 from office.core.forms import (
     add_opening_hour_fields,
     choices,
+    existing_local_time,
     sensible_year,
     validate_weekday_hours,
 )
@@ -34,10 +35,10 @@ class WorkingHoursForm(FlaskForm):
 
 class AbsenceForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=choices((k.value, v) for k, v in ABSENCE_LABELS.items()))
-    starts = DateTimeLocalField(_l("From"), format="%Y-%m-%dT%H:%M",
-                                validators=[DataRequired(message=_l("Give a valid date and time.")), sensible_year])
-    ends = DateTimeLocalField(_l("Until"), format="%Y-%m-%dT%H:%M",
-                              validators=[DataRequired(message=_l("Give a valid date and time.")), sensible_year])
+    starts = DateTimeLocalField(_l("From"), format="%Y-%m-%dT%H:%M", validators=[
+        DataRequired(message=_l("Give a valid date and time.")), sensible_year, existing_local_time])
+    ends = DateTimeLocalField(_l("Until"), format="%Y-%m-%dT%H:%M", validators=[
+        DataRequired(message=_l("Give a valid date and time.")), sensible_year, existing_local_time])
 
     def validate_ends(self, field):
         if self.starts.data and field.data and field.data <= self.starts.data:

@@ -61,7 +61,7 @@ def working_hours_for(user_ids: Sequence[int]) -> dict[int, dict[int, tuple[time
 
 
 def set_working_hours(user_id: int, hours: dict[int, tuple[time, time]]) -> None:
-    """Replace a person's working hours (weekday -> (starts, ends)); caller commits."""
+    """Replace a person's working hours (weekday -> (starts, ends)) in the caller's transaction."""
     db.session.execute(delete(WorkingHours).where(WorkingHours.user_id == user_id))
     for weekday, (starts, ends) in sorted(hours.items()):
         db.session.add(WorkingHours(user_id=user_id, weekday=weekday, starts=starts, ends=ends))

@@ -15,10 +15,7 @@ from office.availability.forms import ABSENCE_LABELS, AbsenceForm, WorkingHoursF
 from office.availability.models import Absence, AbsenceKind
 from office.core.database import utcnow
 from office.core.extensions import db
-from office.core.forms import (
-    WEEKDAY_NAMES,
-    ConfirmForm,
-)
+from office.core.forms import WEEKDAY_NAMES, ConfirmForm
 from office.core.i18n import local_zone
 from office.core.templating import add_nav_item
 
@@ -57,7 +54,6 @@ def edit_availability():
         hours = {w: (getattr(form, f"opens_{w}").data, getattr(form, f"closes_{w}").data)
                  for w in range(7) if getattr(form, f"opens_{w}").data}
         availability.set_working_hours(current_user.id, hours)
-        db.session.commit()
         flash(_("Your working hours are saved."), "success")
         return redirect(url_for("availability.edit_availability"))
     return _page(form, AbsenceForm(formdata=None), 422 if form.is_submitted() else 200)
@@ -71,7 +67,6 @@ def add_absence():
     if form.validate_on_submit():
         availability.add_absence(current_user.id, AbsenceKind(form.kind.data),
                                  _aware(form.starts.data), _aware(form.ends.data))
-        db.session.commit()
         flash(_("The absence is added."), "success")
         return redirect(url_for("availability.edit_availability"))
     return _page(WorkingHoursForm(formdata=None), form, 422)
@@ -87,7 +82,6 @@ def delete_absence(absence_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     db.session.delete(absence)
-    db.session.commit()
     flash(_("The absence is removed."), "success")
     return redirect(url_for("availability.edit_availability"))
 

@@ -11,6 +11,7 @@ from office.accounts.models import User
 from office.booking import rules as booking
 from office.booking.rules import BookingRefused, BookingRequest
 from office.core.extensions import db
+from office.core.transaction import unit_of_work
 from office.premises.models import Resource
 
 
@@ -46,7 +47,8 @@ def book_command(resource, start, end, email, title, attendees, booked_for, rrul
                              start_time=starts.time(), end_time=ends.time(), booked_by=user,
                              attendees=attendees, booked_for=other, rrule=rrule)
     try:
-        reservation = booking.book(request, allow_partial=allow_partial)
+        with unit_of_work():
+            reservation = booking.book(request, allow_partial=allow_partial)
     except BookingRefused as refused:
         for found_problem in refused.problems:
             click.echo(f"Refused ({refused.status}): {found_problem}", err=True)

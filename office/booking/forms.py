@@ -26,7 +26,8 @@ from wtforms.validators import (
 )
 
 from office.booking import recurrence
-from office.core.forms import choices, no_control_characters, sensible_year
+from office.core.database import MAX_ID
+from office.core.forms import SHARED_TEXT, choices, no_control_characters, sensible_year
 from office.premises.models import ResourceKind
 
 REPEAT_LABELS = [
@@ -54,7 +55,7 @@ def _time_field(label):
 
 
 class BookingForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[Length(max=200), no_control_characters])
+    title = StringField(_l("Title"), validators=[Length(max=200), *SHARED_TEXT])
     resource_id = SelectField(_l("Room or desk"), coerce=int, validators=[InputRequired()])
     day = DateField(_l("Date"), validators=[DataRequired(message=_l("Give a valid date."))])
     start = _time_field(_l("Start"))
@@ -71,7 +72,7 @@ class BookingForm(FlaskForm):
                          validators=[Optional(), NumberRange(min=1, max=520)])
     until = DateField(_l("Last date"), validators=[Optional()])
     # When the form was shown: a clash with a booking made after it is "just taken".
-    seen_at = HiddenField()
+    seen_at = HiddenField(validators=[Length(max=40), no_control_characters])
     # Pressed after a series was refused for some dates: book the others.
     partial = SubmitField(_l("Book the other dates"))
 
@@ -99,7 +100,7 @@ class BookingForm(FlaskForm):
 
 class ChangeForm(FlaskForm):
     scope = RadioField(_l("Change"), choices=choices(SCOPES), default="one")
-    title = StringField(_l("Title"), validators=[Length(max=200), no_control_characters])
+    title = StringField(_l("Title"), validators=[Length(max=200), *SHARED_TEXT])
     day = DateField(_l("Date"), validators=[Optional()])
     start = _time_field(_l("Start"))
     end = _time_field(_l("End"))
@@ -119,7 +120,7 @@ class AuditFilterForm(FlaskForm):
     actor_id = SelectField(_l("Who"), coerce=int, validators=[Optional()], default=0)
     date_from = DateField(_l("From"), validators=[Optional(), sensible_year])
     date_to = DateField(_l("To"), validators=[Optional(), sensible_year])
-    object_id = IntegerField(_l("Object id"), validators=[Optional(), NumberRange(min=1)])
+    object_id = IntegerField(_l("Object id"), validators=[Optional(), NumberRange(min=1, max=MAX_ID)])
 
 
 KIND_LABELS = [("", _l("Rooms and desks")), (ResourceKind.room.value, _l("A room")),
@@ -146,7 +147,7 @@ class FindFreeForm(FlaskForm):
     video = BooleanField(_l("Video meetings"))
     accessible = BooleanField(_l("Accessible"))
     title = StringField(_l("What is it for? (optional)"),
-                        validators=[Optional(), Length(max=200), no_control_characters])
+                        validators=[Optional(), Length(max=200), *SHARED_TEXT])
 
     def validate_start(self, field):
         if not self.whole_day.data and field.data is None and not field.errors:

@@ -1,9 +1,11 @@
 """The booking rules: one place that every entry point calls (forms, htmx, CLI, features).
 
 Plain functions, no request or template: `check_booking()` says what is wrong, date by
-date; `book()` checks and saves in one transaction or raises; `cancel_*` and `change_*`
-edit occurrences of a series. Later features add rules with `register_rule()` (the
-allocations of space among agencies plug in here).
+date; `book()` checks and adds the booking to the caller's transaction or raises; `cancel_*`
+and `change_*` edit occurrences of a series. None of them commits: the request, command or
+job that calls them owns the transaction (office/core/transaction.py), so a feature can book
+and do more in one all-or-nothing step. Later features add rules with `register_rule()`
+(the allocations of space among agencies plug in here).
 
 Time: a reservation is a local wall-clock rule (first day, start/end time, zone and an
 RFC 5545 RRULE expanded with dateutil). Each occurrence becomes an aware UTC interval,
@@ -17,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Callable, Iterable
@@ -28,9 +29,9 @@ from flask import current_app
 from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, cast, select
-from sqlalchemy.exc import IntegrityError, OperationalError
 
 from office.accounts.models import Role, User
+from office.booking import recurrence
 from office.booking.models import (
     AuditEntry,
     OccurrenceState,
@@ -38,9 +39,11 @@ from office.booking.models import (
     ReservationKind,
     ReservationOccurrence,
 )
+from office.core import clock
 from office.core.database import utcnow
 from office.core.extensions import db
 from office.core.observability import register_counter
+from office.core.transaction import conflicts_become
 from office.premises import rules as premises
 from office.premises.models import Resource, ResourceKind
 
@@ -262,7 +265,7 @@ _RULE_NOW: contextvars.ContextVar[datetime | None] = contextvars.ContextVar(
 
 def rule_now() -> datetime:
     """The `now` of the check in progress, for rules that depend on time (auto-release)."""
-    return _RULE_NOW.get() or utcnow()
+    return _RULE_NOW.get() or clock.now()
 
 
 def register_rule(rule: Rule, *, preload: Preloader | None = None) -> Rule:
@@ -344,7 +347,7 @@ _PRELOADED: contextvars.ContextVar[Preloaded | None] = contextvars.ContextVar(
 )
 
 
-@contextmanager
+@contextlib.contextmanager
 def preloaded_checks(site, resources: list[Resource], first_day: date, last_day: date, *,
                      now: datetime):
     """Inside, check_booking() of these resources between these days asks the database
@@ -469,29 +472,50 @@ def _slot_problem(request, slot, closed, hours, horizon, is_coordinator, today, 
 # --- saving -----------------------------------------------------------------
 
 def audit(actor: User | None, action: str, obj, summary: str = "") -> None:
-    """Append an audit entry (same transaction as the change it records)."""
+    """Append an audit entry (same transaction as the change it records).
+
+    The entry names the object by type and id only; `obj` may be a model class for an
+    action on many rows at once (no id). Every feature's audit lines are written here.
+    """
+    model = obj if isinstance(obj, type) else type(obj)
     db.session.add(AuditEntry(
-        actor_id=actor.id if actor else None, action=action,
-        object_type=type(obj).__name__.lower(), object_id=obj.id, summary=summary,
+        actor_id=actor.id if actor else None, action=action, object_type=model.__name__.lower(),
+        object_id=None if isinstance(obj, type) else obj.id, summary=summary,
     ))
 
 
-def _is_overlap_violation(error: IntegrityError) -> bool:
-    code = getattr(error.orig, "sqlstate", None)
-    return code == "23P01" or "ex_occurrence_no_overlap" in str(error.orig)
+# Told after each change, before the commit (in the same transaction): (action,
+# reservation, actor, occurrence or None). office/notifications tells the people affected.
+_change_listeners: list[Callable] = []
+
+
+def on_change(listener: Callable) -> Callable:
+    """Register `listener(action, reservation, actor, occurrence)` (once per function)."""
+    if listener not in _change_listeners:
+        _change_listeners.append(listener)
+    return listener
+
+
+def changed(action: str, reservation: Reservation, actor: User | None,
+            occurrence: ReservationOccurrence | None = None) -> None:
+    """Tell the listeners; they only add to the session (a refusal later rolls it back)."""
+    if not _change_listeners:
+        return
+    _flush_occurrences()  # a lost race stays a 409, also when flushed here
+    for listener in _change_listeners:
+        listener(action, reservation, actor, occurrence)
 
 
 def book(request: BookingRequest, *, allow_partial: bool = False,
          now: datetime | None = None) -> Reservation:
-    """Check and save a booking or series in the current transaction, then commit.
+    """Check a booking or series and add it to the current transaction (flushed, not committed).
 
     Raises BookingRefused when any rule fails (with allow_partial, only when no
     occurrence at all can be booked: the bad dates are left out) and BookingConflict
-    when another booking won a race. Nothing is saved in either case.
+    when another booking won a race. The caller's transaction then saves nothing.
     """
     check = check_booking(request, now=now)
     if check.general_problems or (check.problems and not allow_partial) or not check.bookable_slots:
-        db.session.rollback()
         raise refusal(check.problems)
     slots = check.bookable_slots
     reservation = Reservation(
@@ -512,43 +536,27 @@ def book(request: BookingRequest, *, allow_partial: bool = False,
             # Kept as cancelled: the series' rule still names the day (EXDATE in feeds).
             occurrence.state = OccurrenceState.cancelled
     db.session.add(reservation)
-    return _commit_new(reservation, request.booked_by, len(slots), len(bad))
-
-
-def _commit_new(reservation: Reservation, actor: User, booked: int, skipped: int) -> Reservation:
-    with _overlaps_are_conflicts():
-        db.session.flush()
-        audit(actor, "create", reservation,
-              f"resource={reservation.resource_id} occurrences={booked} skipped={skipped}")
-        db.session.commit()
+    _flush_occurrences()
+    audit(request.booked_by, "create", reservation,
+          f"resource={reservation.resource_id} occurrences={len(slots)} skipped={len(bad)}")
+    changed("create", reservation, request.booked_by)
     return reservation
 
 
-@contextmanager
-def _overlaps_are_conflicts():
-    """Turn the database's refusal of an overlap into BookingConflict (HTTP 409).
+def _just_taken() -> BookingConflict:
+    return BookingConflict([problem("just_taken")])
 
-    PostgreSQL checks an exclusion constraint after inserting the index entry, so two
-    requests inserting the same slot can each wait for the other: one is then aborted as a
-    deadlock (40P01) instead of an exclusion violation (23P01). Either way someone else got
-    the time first; nothing of this transaction is saved.
+
+def _flush_occurrences() -> None:
+    """Write the occurrences now, where a lost race can still become a 409.
+
+    PostgreSQL checks the exclusion constraint ex_occurrence_no_overlap after inserting the
+    index entry, so two requests inserting the same slot can each wait for the other: one
+    is then aborted as a deadlock (40P01) instead of an exclusion violation (23P01). Either
+    way someone else got the time first (office/core/transaction.py lists what counts).
     """
-    try:
-        yield
-    except IntegrityError as error:
-        db.session.rollback()
-        if _is_overlap_violation(error):
-            raise BookingConflict([problem("just_taken")]) from None
-        raise
-    except OperationalError as error:
-        db.session.rollback()
-        if getattr(error.orig, "sqlstate", None) in LOST_RACE_SQLSTATES:
-            raise BookingConflict([problem("just_taken")]) from None
-        raise
-
-
-# deadlock_detected, serialization_failure
-LOST_RACE_SQLSTATES = {"40P01", "40001"}
+    with conflicts_become(_just_taken):
+        db.session.flush()
 
 
 def active_occurrences(reservation: Reservation) -> list[ReservationOccurrence]:
@@ -564,11 +572,17 @@ def cancel_occurrence(occurrence: ReservationOccurrence, actor: User) -> None:
     if not active_occurrences(reservation):
         reservation.cancelled_at = utcnow()
     audit(actor, "cancel_occurrence", reservation, f"occurrence={occurrence.id}")
-    db.session.commit()
+    db.session.flush()
+    changed("cancel_occurrence", reservation, actor, occurrence)
 
 
-def cancel_reservation(reservation: Reservation, actor: User, *, now: datetime | None = None) -> None:
-    """Cancel every occurrence still ahead (and all of a single booking)."""
+def cancel_reservation(reservation: Reservation, actor: User | None, *, now: datetime | None = None,
+                       summary: str = "") -> None:
+    """Cancel every occurrence still ahead (and all of a single booking).
+
+    `actor` None with a `summary` naming the cause: a feature cancels its own room booking
+    (a trepartssamtal moved or cancelled), its own audit line says who did it.
+    """
     now = now or utcnow()
     for occurrence in reservation.occurrences:
         if occurrence.is_active and (occurrence.ends_at > now or not reservation.is_recurring):
@@ -576,8 +590,9 @@ def cancel_reservation(reservation: Reservation, actor: User, *, now: datetime |
             occurrence.updated_at = now
     reservation.cancelled_at = now
     reservation.touch()
-    audit(actor, "cancel", reservation)
-    db.session.commit()
+    audit(actor, "cancel", reservation, summary)
+    db.session.flush()
+    changed("cancel", reservation, actor)
 
 
 def cancel_following(occurrence: ReservationOccurrence, actor: User) -> None:
@@ -594,16 +609,14 @@ def cancel_following(occurrence: ReservationOccurrence, actor: User) -> None:
     if not active_occurrences(reservation):
         reservation.cancelled_at = utcnow()
     audit(actor, "cancel_following", reservation, f"from_occurrence={occurrence.id}")
-    db.session.commit()
+    db.session.flush()
+    changed("cancel_following", reservation, actor, occurrence)
 
 
 def _rule_until(rule: str, occurrence: ReservationOccurrence, reservation: Reservation) -> str:
     """The rule ending the day before the occurrence's original day (drops COUNT)."""
     zone = ZoneInfo(reservation.timezone)
-    last_day = occurrence.original_start.astimezone(zone).date() - timedelta(days=1)
-    parts = [p for p in rule.split(";") if not p.upper().startswith(("UNTIL=", "COUNT="))]
-    parts.append(f"UNTIL={last_day.strftime('%Y%m%d')}T235959")
-    return ";".join(parts)
+    return recurrence.ending_before(rule, occurrence.original_start.astimezone(zone).date())
 
 
 def change_occurrence(occurrence: ReservationOccurrence, actor: User, *, day: date,
@@ -626,13 +639,13 @@ def change_occurrence(occurrence: ReservationOccurrence, actor: User, *, day: da
         if clash is not None:
             problems = [p for p in check.problems if p.code == "taken"]
     if problems or slot is None:
-        db.session.rollback()
         raise refusal(problems or check.problems)
     occurrence.starts_at, occurrence.ends_at = slot.starts_at, slot.ends_at
     occurrence.updated_at = utcnow()
     reservation.touch()
+    _flush_occurrences()
     audit(actor, "change_occurrence", reservation, f"occurrence={occurrence.id}")
-    _commit_change()
+    changed("change_occurrence", reservation, actor, occurrence)
 
 
 def change_reservation(reservation: Reservation, actor: User, *, title: str, attendees: int,
@@ -665,13 +678,12 @@ def change_reservation(reservation: Reservation, actor: User, *, title: str, att
     bad = check.bad_days | cancelled_days
     bookable = [s for s in check.slots if s.day not in bad]
     if check.general_problems or (problems and not allow_partial) or not bookable:
-        db.session.rollback()
         raise refusal(problems or check.problems)
     keep = [o for o in reservation.occurrences if o.ends_at <= now]
     # Drop the old future occurrences first: PostgreSQL checks the no-overlap
     # constraint row by row, and the new ones may cover the same times.
     reservation.occurrences = keep
-    db.session.flush()
+    _flush_occurrences()
     fresh = []
     for slot in check.slots:
         if slot.starts_at is None:
@@ -687,8 +699,9 @@ def change_reservation(reservation: Reservation, actor: User, *, title: str, att
     reservation.start_time, reservation.end_time = start_time, end_time
     reservation.first_day, reservation.rrule = request.first_day, request.rrule
     reservation.touch()
+    _flush_occurrences()
     audit(actor, "change", reservation, f"occurrences={len(bookable)}")
-    _commit_change()
+    changed("change", reservation, actor)
     return reservation
 
 
@@ -707,7 +720,6 @@ def change_following(occurrence: ReservationOccurrence, actor: User, *, title: s
     )
     check = check_booking(request, now=now)
     if check.general_problems or (check.problems and not allow_partial) or not check.bookable_slots:
-        db.session.rollback()
         raise refusal(check.problems)
     for other in reservation.occurrences:
         if other.original_start >= occurrence.original_start:
@@ -715,7 +727,7 @@ def change_following(occurrence: ReservationOccurrence, actor: User, *, title: s
             other.updated_at = utcnow()
     reservation.rrule = _rule_until(reservation.rrule, occurrence, reservation)
     reservation.touch()
-    db.session.flush()
+    _flush_occurrences()
     request.replacing = None
     new = Reservation(
         resource=reservation.resource, kind=reservation.kind, title=title.strip(),
@@ -733,28 +745,19 @@ def change_following(occurrence: ReservationOccurrence, actor: User, *, title: s
         for s in check.slots if s.starts_at is not None
     ]
     db.session.add(new)
-    db.session.flush()
+    _flush_occurrences()
     audit(actor, "change_following", reservation, f"new_reservation={new.id}")
-    _commit_change()
+    changed("change_following", reservation, actor)
+    changed("create", new, actor)
     return new
 
 
 def _rule_from(reservation: Reservation, occurrence: ReservationOccurrence) -> str:
     """The part of the series rule from this occurrence on (COUNT reduced accordingly)."""
-    rule = reservation.rrule or "FREQ=DAILY;COUNT=1"
-    parts = rule.split(";")
-    counts = [p for p in parts if p.upper().startswith("COUNT=")]
-    if counts:
-        total = int(counts[0].split("=", 1)[1])
-        done = sum(1 for o in reservation.occurrences if o.original_start < occurrence.original_start)
-        parts = [p for p in parts if not p.upper().startswith("COUNT=")]
-        parts.append(f"COUNT={max(total - done, 1)}")
-    return ";".join(parts)
-
-
-def _commit_change() -> None:
-    with _overlaps_are_conflicts():
-        db.session.commit()
+    if reservation.rrule is None:
+        return recurrence.build("DAILY", count=1)
+    done = sum(1 for o in reservation.occurrences if o.original_start < occurrence.original_start)
+    return recurrence.without_first(reservation.rrule, done)
 
 
 def _between(resources: Iterable[int], start: datetime, end: datetime) -> list:

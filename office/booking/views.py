@@ -19,6 +19,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from office.accounts.models import Role, User
+from office.booking import audit_log
 from office.booking import find_free as finder
 from office.booking import grid as grids
 from office.booking import rules as booking
@@ -32,17 +33,25 @@ from office.booking.forms import (
 from office.booking.grid_cells import CellWords, timeline
 from office.booking.models import ReservationOccurrence
 from office.booking.rules import BookingRefused, BookingRequest
-from office.core import audit_log
 from office.core.database import utcnow, valid_id
 from office.core.extensions import db, htmx
 from office.core.forms import SENSIBLE_YEARS, choices
 from office.core.i18n import to_local, today_local
 from office.core.security import coordinator_required
 from office.core.templating import add_nav_item
+from office.core.transaction import undo_refused_action
 from office.premises.models import Resource, Site
 from office.premises.rules import natural_key
 
 bp = Blueprint("bookings", __name__)
+
+
+@bp.record_once
+def _plug_into_feeds(state) -> None:
+    from office.booking.feeds import register_feeds
+
+    register_feeds(state.app)  # its feed sources and kinds (office/booking/feeds.py)
+
 
 add_nav_item("bookings.grid", _l("Bookings"), position=0)
 add_nav_item("bookings.find_free", _l("Find a free room"), position=1)
@@ -212,6 +221,7 @@ def create_booking():
             return _after_change(_("Booked: %(title)s, %(when)s.", title=reservation.title,
                                    when=_when(reservation.occurrences)), reservation.resource, form.day.data)
         except BookingRefused as refused:
+            undo_refused_action()
             dated, status = show_problems(form, refused.problems), refused.status
     return _form_response("booking/_form.html", status, form=form, dated=dated, availability=None)
 
@@ -369,7 +379,7 @@ def change_occurrence(occurrence_id: int):
             return _after_change(_("Changed: %(title)s.", title=reservation.title),
                                  reservation.resource, form.day.data or today_local())
         except BookingRefused as refused:
-            db.session.rollback()
+            undo_refused_action()
             dated, status = show_problems(form, refused.problems), refused.status
     return _form_response("booking/_occurrence.html", status, occurrence=occurrence, form=form,
                           cancel_form=CancelForm(), dated=dated)
@@ -427,7 +437,7 @@ def audit():
     """Who created, changed or cancelled which booking, and when; filterable."""
     form = AuditFilterForm(request.args)
     audit_log.fill_choices(form)
-    page = request.args.get("page", 1, type=int)
+    page = min(max(request.args.get("page", 1, type=int), 1), audit_log.MAX_PAGE)
     entries = audit_log.search(audit_log.AuditQuery.from_form(form) if form.validate() else
                                audit_log.AuditQuery(), page=page)
     return render_template("booking/audit_log.html", form=form, entries=entries,

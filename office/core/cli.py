@@ -1,6 +1,9 @@
-"""Operations on the database itself: copy-data (to PostgreSQL) and backup-sqlite."""
+"""Operations: copy-data (to PostgreSQL), backup-sqlite and send-mail (the outbox sender)."""
 
 from __future__ import annotations
+
+import signal
+import threading
 
 import click
 
@@ -50,4 +53,35 @@ def backup_sqlite_command(path):
                f"{backup.seconds:.2f} s); integrity check ok.")
 
 
-COMMANDS = {"copy-data": copy_data_command, "backup-sqlite": backup_sqlite_command}
+@click.command("send-mail")
+@click.option("--loop", is_flag=True, help="Keep running as a worker (polls the outbox).")
+@click.option("--interval", default=10.0, show_default=True, help="Seconds between rounds with --loop.")
+@click.option("--batch", default=20, show_default=True, help="Mails claimed per round.")
+def send_mail_command(loop: bool, interval: float, batch: int):
+    """Deliver the queued mails (retries with backoff; safe to run several at once)."""
+    from office.core.mail import send_due
+
+    stop = threading.Event()
+    if loop:
+        # Ctrl-C (make run) and SIGTERM (systemd) end the worker between rounds: a mail
+        # being sent is finished and recorded first, never cut off half way.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+    while True:
+        sent, failed = send_due(batch)
+        while sent + failed == batch and not stop.is_set():  # more may be waiting: no pause
+            more_sent, more_failed = send_due(batch)
+            sent, failed = sent + more_sent, failed + more_failed
+            if more_sent + more_failed < batch:
+                break
+        if sent or failed or not loop:
+            click.echo(f"sent {sent}, failed {failed}")
+        if not loop:
+            return
+        if stop.wait(interval):
+            click.echo("send-mail stopped")
+            return
+
+
+COMMANDS = {"copy-data": copy_data_command, "backup-sqlite": backup_sqlite_command,
+            "send-mail": send_mail_command}

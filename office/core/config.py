@@ -59,7 +59,7 @@ class Config:
         self.MAIL_USE_TLS = _bool("MAIL_USE_TLS")
         self.MAIL_FROM = env.get("MAIL_FROM", "samlokal@localhost")
         self.MAIL_TIMEOUT_SECONDS = int(env.get("MAIL_TIMEOUT_SECONDS", "10"))
-        # The outbox sender (seminars/mail.py): retry after 1, 2, 4 ... times this, then give up.
+        # The outbox sender (office/core/mail.py): retry after 1, 2, 4 ... times this, then give up.
         self.MAIL_RETRY_BASE_SECONDS = int(env.get("MAIL_RETRY_BASE_SECONDS", "60"))
         self.MAIL_MAX_ATTEMPTS = int(env.get("MAIL_MAX_ATTEMPTS", "8"))
         self.SEMINAR_REMINDER_DAYS = int(env.get("SEMINAR_REMINDER_DAYS", "2"))
@@ -71,8 +71,13 @@ class Config:
         self.REMEMBER_COOKIE_HTTPONLY = True
         self.REMEMBER_COOKIE_SAMESITE = "Lax"
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
-        self.REMEMBER_COOKIE_DURATION = int(env.get("REMEMBER_COOKIE_SECONDS", str(12 * 3600)))
+        # Sessions (office/accounts/login_sessions.py), chosen for a PC several people share:
+        # a session ends after SESSION_IDLE_SECONDS without a request and at the latest after
+        # SESSION_LIFETIME_SECONDS; "keep me logged in" lasts REMEMBER_COOKIE_SECONDS, without
+        # the idle timeout, and is meant for one's own device.
+        self.SESSION_IDLE_SECONDS = int(env.get("SESSION_IDLE_SECONDS", str(30 * 60)))
         self.PERMANENT_SESSION_LIFETIME = int(env.get("SESSION_LIFETIME_SECONDS", str(12 * 3600)))
+        self.REMEMBER_COOKIE_DURATION = int(env.get("REMEMBER_COOKIE_SECONDS", str(8 * 3600)))
         self.MAX_CONTENT_LENGTH = int(env.get("MAX_CONTENT_LENGTH", str(1024 * 1024)))
         self.PREFERRED_URL_SCHEME = "https" if production else "http"
         self.BEHIND_PROXY = _bool("BEHIND_PROXY", production)
@@ -82,10 +87,18 @@ class Config:
         self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI") or "samlokal+db://"
         self.RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
         self.RATELIMIT_HEADERS_ENABLED = True
-        # Per account: this many failures in a row lock the account for LOGIN_LOCK_SECONDS.
-        self.LOGIN_MAX_FAILURES = int(env.get("LOGIN_MAX_FAILURES", "5"))
-        self.LOGIN_LOCK_SECONDS = int(env.get("LOGIN_LOCK_SECONDS", "900"))
+        # Login throttling (office/accounts/throttle.py): an (e-mail, address) pair may fail
+        # LOGIN_FREE_FAILURES times, then waits LOGIN_DELAY_SECONDS, doubling with each failure
+        # up to LOGIN_MAX_DELAY_SECONDS. Over the per-address or per-account failure limits every
+        # pair waits from its first failure; a right password is never refused for them.
+        self.LOGIN_FREE_FAILURES = int(env.get("LOGIN_FREE_FAILURES", "3"))
+        self.LOGIN_DELAY_SECONDS = int(env.get("LOGIN_DELAY_SECONDS", "5"))
+        self.LOGIN_MAX_DELAY_SECONDS = int(env.get("LOGIN_MAX_DELAY_SECONDS", "900"))
         self.LOGIN_RATE_PER_ADDRESS = env.get("LOGIN_RATE_PER_ADDRESS", "20 per 15 minutes")
+        self.LOGIN_RATE_PER_ACCOUNT = env.get("LOGIN_RATE_PER_ACCOUNT", "50 per hour")
+        # Two-step verification (office/accounts/second_factor.py) for the coordinator and
+        # agency admins; off outside production so the demo logs in without a phone.
+        self.REQUIRE_SECOND_FACTOR = _bool("REQUIRE_SECOND_FACTOR", production)
         # Per calendar-feed token (office/feeds/core.py); clients poll about hourly.
         self.FEED_RATE_LIMIT = env.get("FEED_RATE_LIMIT", "60 per minute")
 

@@ -18,6 +18,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 from werkzeug.routing import IntegerConverter
 
+from office.core import clock
+
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar(
@@ -72,7 +74,8 @@ def valid_id(value) -> int | None:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    """Now, aware UTC, from the app's one clock (office/core/clock.py)."""
+    return clock.now()
 
 
 @contextmanager

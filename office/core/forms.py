@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timezone
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -18,6 +19,9 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from office.core.i18n import local_zone
+from office.core.identity_numbers import contains_identity_number, without_identity_numbers
+
 
 def choices(pairs) -> list[SelectChoice]:
     """(value, label) pairs as WTForms 3.3 select choices."""
@@ -30,9 +34,36 @@ WEEKDAY_NAMES = [
 ]
 
 
+# Control characters (NUL among them: PostgreSQL refuses it in text) and the bidirectional
+# overrides that make text display other than it reads. A text area keeps its line breaks
+# and tabs; a one-line field keeps tabs only (a line break there is a crafted request, and
+# would split a mail header or a CSV row).
+_NEVER = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+_CONTROL_IN_TEXT_AREA = re.compile(f"[{_NEVER}]")
+_CONTROL_IN_LINE = re.compile(f"[{_NEVER}" r"\n\r\u2028\u2029]")
+
+
 def no_control_characters(form, field):
-    if field.data and re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", field.data):
+    """Every free-text field: refuse control characters with a message (never a 500)."""
+    if not isinstance(field.data, str) or not field.data:
+        return
+    pattern = _CONTROL_IN_TEXT_AREA if field.type == "TextAreaField" else _CONTROL_IN_LINE
+    if pattern.search(field.data):
         raise ValidationError(_l("The text contains characters that are not allowed."))
+
+
+def no_identity_number(form, field):
+    """Free text that people other than its author read (titles, notes, seminar texts, guests'
+    answers, comments): no personal identity number, and the message never repeats it."""
+    if isinstance(field.data, str) and contains_identity_number(field.data):
+        field.data = without_identity_numbers(field.data)  # the form is shown again without it
+        raise ValidationError(_l(
+            "Remove the personal identity number: others can read this field. Initials or a "
+            "first name are enough."))
+
+
+# The validators of a free-text field that others read.
+SHARED_TEXT = (no_control_characters, no_identity_number)
 
 
 # Dates people plan with; year 1 or 9999 would overflow the date arithmetic (time zones,
@@ -53,6 +84,17 @@ def sensible_year(form, field):
 
 
 
+
+
+def existing_local_time(form, field):
+    """Date-time fields: refuse a local time the clocks skip (the spring-forward hour), which
+    would turn into an earlier instant than the minutes before it."""
+    if field.data is None:
+        return
+    zone = local_zone()
+    instant = field.data.replace(tzinfo=zone).astimezone(timezone.utc)
+    if instant.astimezone(zone).replace(tzinfo=None) != field.data:
+        raise ValidationError(_l("This time does not exist: the clocks go forward an hour that night."))
 
 
 class LanguageForm(FlaskForm):

@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, has_request_context, request, session
 
+from office.core import clock
+
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
@@ -33,7 +35,7 @@ def to_local(value: datetime) -> datetime:
 
 
 def today_local() -> date:
-    return datetime.now(local_zone()).date()
+    return clock.today(local_zone())
 
 
 def current_language() -> str:

@@ -1,13 +1,14 @@
-"""State the app servers share through the database instead of a process's memory."""
+"""State the app servers share through the database: rate-limit counters and the mail outbox."""
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
-from sqlalchemy import Integer, String
+from sqlalchemy import Enum, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from office.core.database import UTCDateTime
+from office.core.database import UTCDateTime, utcnow
 from office.core.extensions import db
 
 
@@ -20,3 +21,46 @@ class RateLimitCounter(db.Model):
     hits: Mapped[int] = mapped_column(Integer)
     # Indexed so the periodic purge of old windows does not scan the table.
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class MailStatus(str, enum.Enum):
+    queued = "queued"
+    sent = "sent"
+    failed = "failed"  # gave up after MAIL_MAX_ATTEMPTS
+
+
+class OutboxMail(db.Model):
+    """A mail written in the same transaction as the change that causes it (office/core/mail.py).
+
+    Subject, body and calendar file are rendered when queued (in the recipient's
+    language), so the sender only delivers. No foreign keys: any feature may queue mail,
+    and a mail outlives what it was about.
+    """
+
+    __tablename__ = "outbox_mail"
+    __table_args__ = (Index("ix_outbox_mail_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    # What the mail is about, "<feature>:<id>" (e.g. "seminar:12"); names the .ics file.
+    topic: Mapped[str | None] = mapped_column(String(100), index=True)
+    # At most one mail per key, ever (e.g. one reminder per registration): queue_mail()
+    # returns the existing row instead of adding another.
+    topic_key: Mapped[str | None] = mapped_column(String(150), unique=True)
+    recipient: Mapped[str] = mapped_column(String(254))
+    locale: Mapped[str] = mapped_column(String(5))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    ics: Mapped[str | None] = mapped_column(Text)
+    # The iTIP method of the calendar file (REQUEST, CANCEL, PUBLISH); None: a plain file.
+    ics_method: Mapped[str | None] = mapped_column(String(10))
+    status: Mapped[MailStatus] = mapped_column(
+        Enum(MailStatus, native_enum=False, length=10, validate_strings=True),
+        default=MailStatus.queued)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A sender that claimed the mail holds it until then (a crashed sender's claim expires).
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

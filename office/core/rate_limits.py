@@ -9,7 +9,8 @@ through RATELIMIT_STORAGE_URI.
 
 Only the fixed-window strategy (Flask-Limiter's default) is supported: one row per window,
 incremented with an atomic upsert (`INSERT ... ON CONFLICT DO UPDATE ... RETURNING`) on
-both SQLite and PostgreSQL.
+both SQLite and PostgreSQL. Windows are elapsed time, which `limits` compares with
+the machine's time: they run on `clock.machine_now()`, not on the app's clock.
 
 The storage works on the database of the current Flask app (`db.engine`) on its own short
 transaction, never on the request's session: a counter must stick even when the request
@@ -26,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import time
 from datetime import timedelta
 
 from flask import has_request_context
@@ -35,7 +35,8 @@ from sqlalchemy import case, delete, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-from office.core.database import UTCDateTime, read_only, utcnow
+from office.core import clock
+from office.core.database import UTCDateTime, read_only
 from office.core.extensions import db
 from office.core.models import RateLimitCounter
 
@@ -81,7 +82,7 @@ class DatabaseStorage(Storage):
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         """Add `amount` to the window of `key`, starting a new window if the old one expired."""
         table = RateLimitCounter.__table__
-        now = utcnow()
+        now = clock.machine_now()
         new_expiry = literal(now + timedelta(seconds=expiry), UTCDateTime())
         engine = db.engine
         dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
@@ -108,7 +109,7 @@ class DatabaseStorage(Storage):
     def get(self, key: str) -> int:
         table = RateLimitCounter.__table__
         query = select(table.c.hits).where(
-            table.c.key == storage_key(key), table.c.expires_at > utcnow()
+            table.c.key == storage_key(key), table.c.expires_at > clock.machine_now()
         )
         with read_only(), db.engine.connect() as connection:
             return connection.execute(query).scalar() or 0
@@ -118,7 +119,7 @@ class DatabaseStorage(Storage):
         query = select(table.c.expires_at).where(table.c.key == storage_key(key))
         with read_only(), db.engine.connect() as connection:
             expires_at = connection.execute(query).scalar()
-        return expires_at.timestamp() if expires_at is not None else time.time()
+        return expires_at.timestamp() if expires_at is not None else clock.machine_now().timestamp()
 
     def check(self) -> bool:
         try:

@@ -16,9 +16,9 @@ from flask_babel import (
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from office.accounts.models import Role
 from office.core.forms import LanguageForm
 from office.core.i18n import to_local
+from office.core.security import Role
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,20 @@ def add_nav_item(endpoint: str, label, roles=None, position: int | None = None) 
     _NAVIGATION.insert(len(_NAVIGATION) if position is None else position, item)
 
 
+# Pages anyone may open without logging in, linked from the login page (seminars adds its
+# public seminars; office never imports seminars).
+_PUBLIC_LINKS: list[NavItem] = []
+
+
+def add_public_link(endpoint: str, label) -> None:
+    if not any(existing.endpoint == endpoint for existing in _PUBLIC_LINKS):
+        _PUBLIC_LINKS.append(NavItem(endpoint, label))
+
+
+def public_links() -> list[dict]:
+    return [{"url": url_for(item.endpoint), "label": item.label} for item in _PUBLIC_LINKS]
+
+
 def main_navigation() -> list[dict]:
     if not current_user.is_authenticated:
         return []
@@ -64,6 +78,7 @@ def install_template_helpers(app: Flask) -> None:
             "current_locale": locale,
             "current_path": request.full_path.rstrip("?") if request else "/",
             "main_navigation": main_navigation,
+            "public_links": public_links,
         }
 
     app.jinja_env.filters["local_datetime"] = (

@@ -7,16 +7,39 @@ Rules add, flush and raise; they never commit or roll back. The boundary decides
   audit line and no queued mail (`install_request_transaction`);
 - a view whose refusal must still be recorded (a failed login counts) calls
   `keep_changes_on_refusal()` first;
-- CLI commands and scheduled jobs wrap their work in `with unit_of_work():`.
+- CLI commands and scheduled jobs wrap their work in `with unit_of_work():`. A job that works
+  through claimed batches (sending mail) opens one per batch, so one bad batch does not undo
+  the others; its module docstring says so.
+
+Refusals, written once:
+
+- A rule refuses by raising (BookingRefused, PlanningRefused, ...). When the database is the
+  one refusing, because another transaction took the slot, the e-mail address or the name
+  first (exclusion or unique violation, deadlock, serialization failure, SQLite busy), the
+  rule wraps the flush in `conflicts_become(...)` and the database's error becomes the rule's
+  own 409 "just taken".
+- After a refusal what the action wrote so far is void, and after a lost race the
+  transaction cannot even go on (PostgreSQL aborts it). So a view's refusal path calls
+  `undo_refused_action()` before it renders the form again: the page shows the database as
+  it is, never the refused rows still pending in the session, and the boundary then has
+  nothing left to roll back. CLI commands let the refusal leave their `unit_of_work()`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import contextmanager
 
 from flask import Flask, g
+from sqlalchemy.exc import DBAPIError
 
 from office.core.extensions import db
+
+# PostgreSQL's ways of saying that another transaction got there first:
+# exclusion_violation, unique_violation, deadlock_detected, serialization_failure.
+LOST_RACE_SQLSTATES = frozenset({"23P01", "23505", "40P01", "40001"})
+# SQLite's (extended result codes): a writer holds the file, or the same unique value.
+LOST_RACE_SQLITE_ERRORS = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CONSTRAINT_UNIQUE")
 
 
 def keep_changes_on_refusal() -> None:
@@ -36,10 +59,40 @@ def install_request_transaction(app: Flask) -> None:
 
 @contextmanager
 def unit_of_work():
-    """The transaction of a CLI command or job: committed once at the end, or rolled back."""
+    """The transaction of a CLI command or job (or one batch of a job): committed once at the
+    end, or rolled back."""
     try:
         yield db.session
         db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
+
+
+def is_lost_race(error: DBAPIError) -> bool:
+    """Whether the database refused a write because another transaction got there first."""
+    original = error.orig
+    state = getattr(original, "sqlstate", None)
+    if state is not None:
+        return state in LOST_RACE_SQLSTATES
+    return getattr(original, "sqlite_errorname", "").startswith(LOST_RACE_SQLITE_ERRORS)
+
+
+@contextmanager
+def conflicts_become(refusal: Callable[[], Exception]):
+    """Around a rule's flush: a lost race (`is_lost_race`) raises `refusal()` instead.
+
+    Other database errors pass unchanged. Nothing of the transaction is saved either way:
+    the view's refusal path calls `undo_refused_action()`, a CLI's `unit_of_work()` rolls back.
+    """
+    try:
+        yield
+    except DBAPIError as error:
+        if is_lost_race(error):
+            raise refusal() from None
+        raise
+
+
+def undo_refused_action() -> None:
+    """A view's refusal path, before it renders the form again: undo what the action wrote."""
+    db.session.rollback()

@@ -42,8 +42,6 @@ def healthz():
     try:
         with read_only():
             db.session.execute(text("SELECT 1"))
-            db.session.rollback()
     except Exception:  # noqa: BLE001 - any database failure means "unhealthy"
-        db.session.rollback()
         return jsonify(status="unavailable"), 503
     return jsonify(status="ok")

@@ -76,7 +76,9 @@ DRIVHUSET_ROOMS = [
 
 
 def seed_demo() -> None:
-    """Build Drivhuset and Koordinaten with agencies, staff, rooms and desks."""
+    """Build Drivhuset and Koordinaten with agencies, staff, rooms and desks.
+
+    Everything goes into the caller's transaction (the seed-demo command's unit of work)."""
     agencies: dict[str, Agency] = {}
     units: dict[tuple[str, str], Unit] = {}
     for name, short, colour, unit_names in AGENCIES:
@@ -122,7 +124,7 @@ def seed_demo() -> None:
                  is_conversation_room=True, description="Studierum för samtal"),
     ])
     db.session.add(koordinaten)
-    db.session.commit()
+    db.session.flush()
     from office.allocations.demo import seed_allocations_and_meetings
     from office.core.i18n import today_local
 

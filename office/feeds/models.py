@@ -1,8 +1,9 @@
-"""Secret tokens that open private calendar feeds (office/feeds/core.py builds the calendars).
+"""Secret tokens that open private calendar feeds (office/feeds/tokens.py issues them).
 
 Only the SHA-256 of a token is stored: a stolen database does not open anyone's feed.
-A regenerated or revoked token keeps its row with `revoked_at` set, so its URL answers
-410 Gone (clients such as Thunderbird then stop polling) instead of 404.
+A person may keep several tokens to one feed (one per device, each with a name). A
+replaced or revoked token keeps its row with `revoked_at` set, so its URL answers 410
+Gone (clients such as Thunderbird then stop polling) instead of 404.
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ class FeedToken(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
-    # A feed kind registered in office/feeds/core.py ("personal", "resource", "agency", ...):
+    # A feed kind registered with office.feeds.add_feed_kind ("personal", "resource", ...):
     # a plain string so features add kinds without a migration.
     kind: Mapped[str] = mapped_column(String(20))
     # The resource, agency (or other object) the feed shows; None for a personal feed.
     target_id: Mapped[int | None] = mapped_column(Integer)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The owner's name for the link ("Work phone"); None for links made before names.
+    name: Mapped[str | None] = mapped_column(String(60))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

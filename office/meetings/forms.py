@@ -11,7 +11,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from office.core.forms import WEEKDAY_NAMES, choices, no_control_characters
+from office.core.forms import SHARED_TEXT, WEEKDAY_NAMES, choices
 from office.meetings.models import Attendance
 
 ATTENDANCE_LABELS = {
@@ -23,9 +23,8 @@ ATTENDANCE_LABELS = {
 
 
 class MeetingSeriesForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120), no_control_characters])
-    description = StringField(_l("Description"), validators=[Optional(), Length(max=255),
-                                                             no_control_characters])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120), *SHARED_TEXT])
+    description = StringField(_l("Description"), validators=[Optional(), Length(max=255), *SHARED_TEXT])
     resource_id = SelectField(_l("Room"), coerce=int, validators=[InputRequired()])
     frequency = SelectField(_l("How often"), choices=choices([
         ("weekly", _l("Every week")), ("twice_per_term", _l("Twice per term")),

@@ -21,14 +21,16 @@ from office.accounts.models import User
 from office.allocations.models import Term, TermKind
 from office.allocations.rules import iso_week
 from office.availability.rules import add_busy_source
+from office.booking import recurrence
 from office.booking import rules as booking
 from office.booking.models import OccurrenceState, ReservationKind, ReservationOccurrence
 from office.booking.rules import BookingRequest
 from office.core.extensions import db
+from office.core.transaction import conflicts_become
 from office.meetings.models import Attendance, MeetingMember, MeetingSeries
 from office.premises.models import Resource
 
-RRULE_DAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
+NAME_TAKEN = _l("A meeting with this name exists.")
 
 
 class MeetingRefused(Exception):
@@ -41,32 +43,32 @@ class MeetingRefused(Exception):
 
 def weekly_rule(weekday: int, last_day: date, interval: int = 1) -> str:
     """Every week (or every `interval` weeks) on a weekday until the last day."""
-    return (f"FREQ=WEEKLY;INTERVAL={interval};BYDAY={RRULE_DAYS[weekday]};"
-            f"UNTIL={last_day.strftime('%Y%m%d')}T235959")
+    return recurrence.build("WEEKLY", interval=interval, byday=recurrence.weekday_code(weekday),
+                            until=last_day)
 
 
 def twice_per_term_rule(term: Term, weekday: int = 2, until: date | None = None) -> str:
     """The steering group: the second `weekday` of the term's second and fifth month
     (February and May, September and November), until the term ends or `until`."""
-    months = "2,5" if term.kind == TermKind.spring else "9,11"
+    months = [2, 5] if term.kind == TermKind.spring else [9, 11]
     if until is not None and until > term.last_day:
-        months = "2,5,9,11"
-    last = until or term.last_day
-    return (f"FREQ=YEARLY;BYMONTH={months};BYDAY=+2{RRULE_DAYS[weekday]};"
-            f"UNTIL={last.strftime('%Y%m%d')}T235959")
+        months = [2, 5, 9, 11]
+    return recurrence.build("YEARLY", bymonth=months, byday=recurrence.weekday_code(weekday, 2),
+                            until=until or term.last_day)
 
 
 def create_meeting_series(*, name: str, resource: Resource, first_day: date, start_time: time,
                           end_time: time, rrule: str, members: list[tuple[User, Attendance]],
                           actor: User, description: str = "") -> MeetingSeries:
-    """Book the series through office.booking.rules (days the rules refuse are left out) and save
-    its members. Raises MeetingRefused, or booking.BookingRefused with the rules' reasons."""
+    """Book the series through office.booking.rules (days the rules refuse are left out) and add
+    it with its members to the current transaction. Raises MeetingRefused, or
+    booking.BookingRefused with the rules' reasons."""
     name = (name or "").strip()
     problems = []
     if not name:
         problems.append(str(_l("Give the meeting a name.")))
     elif db.session.scalar(select(MeetingSeries.id).where(MeetingSeries.name == name)):
-        problems.append(str(_l("A meeting with this name exists.")))
+        problems.append(str(NAME_TAKEN))
     if len({user.id for user, _ in members}) != len(members):
         problems.append(str(_l("A member is listed twice.")))
     if problems:
@@ -80,9 +82,10 @@ def create_meeting_series(*, name: str, resource: Resource, first_day: date, sta
     series.members = [MeetingMember(user=user, attendance=attendance)
                       for user, attendance in members]
     db.session.add(series)
-    db.session.flush()
+    # Another coordinator may have saved the same name since the check above.
+    with conflicts_become(lambda: MeetingRefused([str(NAME_TAKEN)])):
+        db.session.flush()
     booking.audit(actor, "create_meeting_series", series, f"reservation={reservation.id}")
-    db.session.commit()
     return series
 
 

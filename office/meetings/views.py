@@ -9,8 +9,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
+from office import feeds
 from office.accounts.models import User
 from office.allocations import rules as allocation_rules
 from office.allocations.models import Term
@@ -20,7 +20,7 @@ from office.core.forms import ConfirmForm, choices
 from office.core.i18n import today_local
 from office.core.security import coordinator_required
 from office.core.templating import add_nav_item
-from office.feeds import core as feeds
+from office.core.transaction import conflicts_become, undo_refused_action
 from office.meetings import rules as meetings
 from office.meetings.forms import ATTENDANCE_LABELS, MeetingMemberForm, MeetingSeriesForm
 from office.meetings.models import Attendance, MeetingMember, MeetingSeries
@@ -28,7 +28,19 @@ from office.premises.models import Resource, ResourceKind, Site
 
 bp = Blueprint("meetings", __name__, url_prefix="/meetings")
 
+
+@bp.record_once
+def _plug_into_feeds(state) -> None:
+    from office.meetings.feeds import register_feeds
+
+    register_feeds(state.app)  # its feed sources and kinds (office/meetings/feeds.py)
+
+
 add_nav_item("meetings.my_meetings", _l("My meetings"))
+
+
+class AlreadyMember(Exception):
+    """The person is a member of the series already (the unique constraint said so)."""
 
 
 @bp.get("/")
@@ -72,8 +84,10 @@ def series_list():
                 start_time=form.start_time.data, end_time=form.end_time.data, rrule=rule,
                 members=[], actor=current_user)
         except meetings.MeetingRefused as refused:
+            undo_refused_action()
             form.name.errors.extend(refused.messages)
         except booking.BookingRefused as refused:
+            undo_refused_action()
             return render_template("meetings/series_list.html", form=form,
                                    series=meetings.all_series(), problems=refused.problems), refused.status
         else:
@@ -123,7 +137,6 @@ def series_feed(series_id: int):
         token = feeds.issue_token(current_user, "series", series.id)
     except PermissionError:
         abort(403)
-    db.session.commit()
     return _render_series(series, _member_form(),
                           new_link=subscribe_links("feeds.private_feed", token=token))
 
@@ -139,9 +152,10 @@ def add_member(series_id: int):
     db.session.add(MeetingMember(series=series, user_id=form.user_id.data,
                                  attendance=Attendance(form.attendance.data)))
     try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
+        with conflicts_become(AlreadyMember):
+            db.session.flush()
+    except AlreadyMember:
+        undo_refused_action()
         form.user_id.errors.append(_("This person is already a member."))
         return _render_series(series, form, 409)
     flash(_("The member is added."), "success")
@@ -156,6 +170,5 @@ def remove_member(series_id: int, member_id: int):
     if member.series_id != series_id or not ConfirmForm().validate_on_submit():
         abort(400)
     db.session.delete(member)
-    db.session.commit()
     flash(_("The member is removed."), "success")
     return redirect(url_for("meetings.show_series", series_id=series_id))

@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    HiddenField,
     IntegerField,
     SelectField,
     StringField,
@@ -24,6 +25,7 @@ from wtforms.validators import (
 )
 
 from office.core.forms import (
+    SHARED_TEXT,
     add_opening_hour_fields,
     choices,
     no_control_characters,
@@ -33,13 +35,13 @@ from office.premises.models import ResourceKind
 
 
 class AgencyForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120), no_control_characters])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120), *SHARED_TEXT])
     short_name = StringField(
-        _l("Short name"), validators=[DataRequired(), Length(max=20), no_control_characters]
+        _l("Short name"), validators=[DataRequired(), Length(max=20), *SHARED_TEXT]
     )
     colour = StringField(
         _l("Colour (#rrggbb)"),
-        validators=[DataRequired(), Length(min=7, max=7)],
+        validators=[DataRequired(), Length(min=7, max=7), no_control_characters],
         default="#1f5f8b",
     )
 
@@ -64,16 +66,19 @@ def contrast_with_white(colour: str) -> float:
 class UnitForm(FlaskForm):
     # Shares a page with AgencyForm: its own id keeps the two labels tied to their inputs.
     name = StringField(_l("Unit name"), id="unit-name",
-                       validators=[DataRequired(), Length(max=120), no_control_characters])
+                       validators=[DataRequired(), Length(max=120), *SHARED_TEXT])
 
 
 class SiteForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120), no_control_characters])
-    address = StringField(_l("Address"), validators=[Optional(), Length(max=255), no_control_characters])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120), *SHARED_TEXT])
+    address = StringField(_l("Address"), validators=[Optional(), Length(max=255), *SHARED_TEXT])
 
 
 @add_opening_hour_fields
 class SiteWithHoursForm(SiteForm):
+    # "1" once the coordinator has seen what the new hours would cancel.
+    confirmed = HiddenField()
+
     def validate(self, extra_validators=None):
         ok = super().validate(extra_validators)
         return validate_weekday_hours(self, _l("Give both opening and closing time, or neither."),
@@ -82,17 +87,19 @@ class SiteWithHoursForm(SiteForm):
 
 class ClosureForm(FlaskForm):
     day = DateField(_l("Date"), validators=[DataRequired(message=_l("Give a valid date."))])
-    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=200), no_control_characters])
+    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=200), *SHARED_TEXT])
+    # "1" once the coordinator has seen what the closed day cancels.
+    confirmed = HiddenField()
 
 
 class ResourceForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120), no_control_characters])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120), *SHARED_TEXT])
     site_id = SelectField(_l("Site"), coerce=int, validators=[InputRequired()])
     kind = SelectField(
         _l("Type"), choices=choices([(ResourceKind.room.value, _l("Room")), (ResourceKind.desk.value, _l("Desk"))])
     )
     description = TextAreaField(
-        _l("Description"), validators=[Optional(), Length(max=255), no_control_characters]
+        _l("Description"), validators=[Optional(), Length(max=255), *SHARED_TEXT]
     )
     capacity = IntegerField(
         _l("Capacity (people)"),

@@ -78,3 +78,55 @@ def natural_key(name: str) -> tuple:
 def sorted_resources(resources) -> list:
     """Rooms before desks, each by name as people read it."""
     return sorted(resources, key=lambda r: (r.kind.value != "room", natural_key(r.name), r.id))
+
+
+# --- what a closure or new opening hours would touch --------------------------------------
+
+@dataclass(frozen=True)
+class ClosureImpact:
+    """Something booked at a time the site will no longer be open."""
+
+    kind: str            # "booking", "meeting", "trepartssamtal", "seminar"
+    title: str           # neutral for a trepartssamtal
+    starts_at: datetime
+    ends_at: datetime
+    cancels: bool = True  # False: flagged for the coordinator, left in place (a seminar day)
+
+
+# fn(site, first_day, last_day, fits, *, apply, actor) -> list[ClosureImpact]; `fits(start,
+# end)` says whether an item still fits the site's new hours; with apply=True the feature
+# cancels (or flags) what does not, in the caller's transaction, and tells the people.
+_closure_impacts: list = []
+
+
+def add_closure_impact(fn):
+    """Registration point for features above premises (booking, seminars, ...)."""
+    if fn not in _closure_impacts:
+        _closure_impacts.append(fn)
+    return fn
+
+
+def never_fits(_start: datetime, _end: datetime) -> bool:
+    return False
+
+
+def within_hours(site: Site, hours: dict[int, tuple[time, time]]):
+    """`fits` for new opening hours (weekday -> (opens, closes)); closed weekdays fit nothing."""
+    zone = ZoneInfo(site.timezone)
+
+    def fits(start: datetime, end: datetime) -> bool:
+        local_start, local_end = start.astimezone(zone), end.astimezone(zone)
+        window = hours.get(local_start.date().weekday())
+        return (window is not None and local_start.date() == local_end.date()
+                and window[0] <= local_start.time() and local_end.time() <= window[1])
+
+    return fits
+
+
+def closure_impact(site: Site, first: date, last: date, fits=never_fits, *, apply: bool = False,
+                   actor=None) -> list[ClosureImpact]:
+    """What every registered feature has at `site` between the days that no longer fits."""
+    items: list[ClosureImpact] = []
+    for fn in _closure_impacts:
+        items.extend(fn(site, first, last, fits, apply=apply, actor=actor))
+    return sorted(items, key=lambda item: (item.starts_at, item.kind, item.title))

@@ -6,15 +6,16 @@ from datetime import timedelta
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import login_required
+from flask_babel import ngettext
+from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from office.accounts.models import Agency, Unit
 from office.core.extensions import db
 from office.core.forms import WEEKDAY_NAMES, ConfirmForm, choices
 from office.core.i18n import today_local
 from office.core.security import coordinator_required
+from office.core.transaction import conflicts_become, undo_refused_action
 from office.premises import rules as premises
 from office.premises.forms import AgencyForm, ClosureForm, ResourceForm, SiteWithHoursForm, UnitForm
 from office.premises.models import Closure, OpeningHours, Resource, ResourceKind, Site
@@ -22,15 +23,37 @@ from office.premises.models import Closure, OpeningHours, Resource, ResourceKind
 bp = Blueprint("premises", __name__)
 
 
-def _commit_or_report(form, field_name: str, message: str) -> bool:
-    """Commit; on a unique-constraint clash roll back and put the message on the field."""
+class _NameTaken(Exception):
+    """A unique name or day is taken (the database's constraint said so)."""
+
+
+def _saved_or_report(form, field_name: str, message: str) -> bool:
+    """Write now; when the name (or day) is taken, undo and put the message on the field."""
     try:
-        db.session.commit()
+        with conflicts_become(_NameTaken):
+            db.session.flush()
         return True
-    except IntegrityError:
-        db.session.rollback()
+    except _NameTaken:
+        undo_refused_action()
         getattr(form, field_name).errors.append(message)
         return False
+
+
+# How far ahead a change of opening hours is checked against what is booked.
+IMPACT_DAYS = 366
+
+
+def _flash_cancelled(impact) -> None:
+    cancelled = sum(1 for item in impact if item.cancels)
+    flagged = len(impact) - cancelled
+    if cancelled:
+        flash(ngettext("%(num)d booking is cancelled and the people concerned are told by mail.",
+                       "%(num)d bookings are cancelled and the people concerned are told by mail.",
+                       cancelled), "info")
+    if flagged:
+        flash(ngettext("%(num)d seminar day is in the closed time: check the seminar.",
+                       "%(num)d seminar days are in the closed time: check the seminars.",
+                       flagged), "warning")
 
 
 # --- Agencies ---------------------------------------------------------------
@@ -53,7 +76,7 @@ def edit_agency(agency_id: int | None = None):
     if form.validate_on_submit():
         form.populate_obj(agency)
         db.session.add(agency)
-        if _commit_or_report(form, "name", _("An agency with this name or short name exists.")):
+        if _saved_or_report(form, "name", _("An agency with this name or short name exists.")):
             flash(_("The agency is saved."), "success")
             return redirect(url_for("premises.list_agencies"))
     status = 422 if form.is_submitted() else 200
@@ -69,7 +92,7 @@ def add_unit(agency_id: int):
     form = UnitForm()
     if form.validate_on_submit():
         db.session.add(Unit(agency=agency, name=form.name.data.strip()))
-        if _commit_or_report(form, "name", _("The agency already has a unit with this name.")):
+        if _saved_or_report(form, "name", _("The agency already has a unit with this name.")):
             flash(_("The unit is added."), "success")
             return redirect(url_for("premises.edit_agency", agency_id=agency.id))
     return render_template("premises/agency_form.html", form=AgencyForm(obj=agency), agency=agency,
@@ -84,7 +107,6 @@ def delete_unit(agency_id: int, unit_id: int):
     if unit.agency_id != agency_id or not ConfirmForm().validate_on_submit():
         abort(400)
     db.session.delete(unit)
-    db.session.commit()
     flash(_("The unit is removed."), "success")
     return redirect(url_for("premises.edit_agency", agency_id=agency_id))
 
@@ -134,17 +156,34 @@ def edit_site(site_id: int | None = None):
         for hours in site.opening_hours:
             getattr(form, f"opens_{hours.weekday}").data = hours.opens
             getattr(form, f"closes_{hours.weekday}").data = hours.closes
+    impact = []
+    if form.validate_on_submit() and site.id:
+        new_hours = {w: (getattr(form, f"opens_{w}").data, getattr(form, f"closes_{w}").data)
+                     for w in range(7) if getattr(form, f"opens_{w}").data}
+        today = today_local()
+        fits = premises.within_hours(site, new_hours)
+        impact = premises.closure_impact(site, today, today + timedelta(days=IMPACT_DAYS), fits)
+        if impact and form.confirmed.data != "1":
+            form.confirmed.data = "1"  # shown once; saving now cancels what is listed
+            return render_template("premises/site_form.html", form=form, site=site,
+                                   weekday_names=WEEKDAY_NAMES, impact=impact)
+        impact = premises.closure_impact(site, today, today + timedelta(days=IMPACT_DAYS), fits,
+                                         apply=True, actor=current_user)
     if form.validate_on_submit():
         site.name = form.name.data.strip()
         site.address = (form.address.data or "").strip()
+        if site.id:  # old rows out first: (site, weekday) is unique and inserts flush first
+            site.opening_hours = []
+            db.session.flush()
         site.opening_hours = [
             OpeningHours(weekday=w, opens=getattr(form, f"opens_{w}").data,
                          closes=getattr(form, f"closes_{w}").data)
             for w in range(7) if getattr(form, f"opens_{w}").data
         ]
         db.session.add(site)
-        if _commit_or_report(form, "name", _("A site with this name exists.")):
+        if _saved_or_report(form, "name", _("A site with this name exists.")):
             flash(_("The site is saved."), "success")
+            _flash_cancelled(impact)
             return redirect(url_for("premises.show_site", site_id=site.id))
     status = 422 if form.is_submitted() else 200
     return render_template("premises/site_form.html", form=form, site=site,
@@ -157,10 +196,23 @@ def add_closure(site_id: int):
     """Closes the site for a day (beyond the public holidays)."""
     site = db.get_or_404(Site, site_id)
     form = ClosureForm()
-    if form.validate_on_submit():
-        db.session.add(Closure(site=site, day=form.day.data, reason=(form.reason.data or "").strip()))
-        if _commit_or_report(form, "day", _("The site is already closed that day.")):
+    already = form.validate_on_submit() and db.session.scalar(
+        select(Closure.id).where(Closure.site_id == site.id, Closure.day == form.day.data))
+    if already:
+        form.day.errors.append(_("The site is already closed that day."))
+    elif form.validate_on_submit():
+        day = form.day.data
+        impact = premises.closure_impact(site, day, day)
+        if impact and form.confirmed.data != "1":
+            form.confirmed.data = "1"  # seen: the next post closes the day and cancels these
+            return render_template("premises/closure_confirm.html", site=site, form=form,
+                                   impact=impact, day=day)
+        db.session.add(Closure(site=site, day=day, reason=(form.reason.data or "").strip()))
+        db.session.flush()
+        impact = premises.closure_impact(site, day, day, apply=True, actor=current_user)
+        if _saved_or_report(form, "day", _("The site is already closed that day.")):
             flash(_("The closed day is added."), "success")
+            _flash_cancelled(impact)
             return redirect(url_for("premises.show_site", site_id=site.id))
     today = today_local()
     closed = premises.closed_days(site, today, today + timedelta(days=365))
@@ -179,7 +231,6 @@ def delete_closure(site_id: int, closure_id: int):
     if closure.site_id != site_id or not ConfirmForm().validate_on_submit():
         abort(400)
     db.session.delete(closure)
-    db.session.commit()
     flash(_("The closed day is removed."), "success")
     return redirect(url_for("premises.show_site", site_id=site_id))
 
@@ -211,7 +262,7 @@ def edit_resource(resource_id: int | None = None):
         resource.kind = ResourceKind(form.kind.data)
         resource.name = resource.name.strip()
         db.session.add(resource)
-        if _commit_or_report(form, "name", _("The site already has a resource with this name.")):
+        if _saved_or_report(form, "name", _("The site already has a resource with this name.")):
             flash(_("The resource is saved."), "success")
             return redirect(url_for("premises.list_resources"))
     if resource.kind and not form.is_submitted():

@@ -13,9 +13,11 @@ def purge_references_command(days):
 
     Safe to run any number of times (a daily cron job): counts stay, nothing else changes.
     """
+    from office.core.transaction import unit_of_work
     from office.trepartssamtal.rules import purge_references
 
-    count = purge_references(days=days)
+    with unit_of_work():
+        count = purge_references(days=days)
     click.echo(f"Purged the reference of {count} trepartssamtal.")
 
 # "purge-references" is the name the first version used; kept so cron lines go on working.

@@ -22,7 +22,7 @@ from wtforms.validators import (
     Optional,
 )
 
-from office.core.forms import choices, sensible_year
+from office.core.forms import choices, no_control_characters, sensible_year
 from office.trepartssamtal import rules as meetings
 from office.trepartssamtal.models import MeetingMode, MeetingStatus
 
@@ -57,7 +57,8 @@ class FindTimeForm(FlaskForm):
         (m, _l("%(num)d minutes", num=m)) for m in (30, 45, 60, 75, 90, 120)))
     mode = RadioField(_l("How"), default=MeetingMode.on_site.value,
                       choices=choices((m.value, label) for m, label in MODE_LABELS.items()))
-    video_link = StringField(_l("Link to the video meeting"), validators=[Optional(), Length(max=490)])
+    video_link = StringField(_l("Link to the video meeting"),
+                             validators=[Optional(), Length(max=490), no_control_characters])
     site_id = SelectField(_l("Site"), coerce=int, validators=[Optional()])
     needs_accessible = BooleanField(_l("The room must be accessible"))
     others = IntegerField(_l("The individual and anyone coming with them"), default=1,
@@ -68,7 +69,7 @@ class FindTimeForm(FlaskForm):
         DataRequired(message=_l("Give a valid date.")), sensible_year])
     buffer_minutes = IntegerField(_l("Buffer between meetings (minutes)"),
                                   validators=[InputRequired(), NumberRange(min=0, max=120)])
-    slot = StringField(validators=[Optional(), Length(max=40)])  # the proposal button pressed
+    slot = StringField(validators=[Optional(), Length(max=40), no_control_characters])  # the proposal pressed
 
     def validate_last_day(self, field):
         from wtforms.validators import ValidationError
@@ -81,7 +82,8 @@ class FindTimeForm(FlaskForm):
 
 
 class BookMeetingForm(FindTimeForm):
-    reference = StringField(_l("Reference for the individual"), validators=[Length(max=100)])
+    # Checked for identity numbers by rules.validate_reference (stricter than SHARED_TEXT).
+    reference = StringField(_l("Reference for the individual"), validators=[Length(max=100), no_control_characters])
     consent_given = BooleanField(_l("The individual has consented to information exchange between "
                                     "the agencies ticked below"))
     consent_given_on = DateField(_l("Date the consent was given"), validators=[Optional()])

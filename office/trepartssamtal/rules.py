@@ -17,28 +17,26 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from office.accounts.models import Agency, User
 from office.availability import rules as availability
 from office.availability.rules import IntervalSet
 from office.booking import rules as booking
 from office.booking.models import (
-    AuditEntry,
     OccurrenceState,
-    Reservation,
     ReservationKind,
     ReservationOccurrence,
 )
 from office.core.database import utcnow
 from office.core.extensions import db
+from office.core.identity_numbers import contains_identity_number, longest_digit_run
 from office.premises import rules as premises
 from office.premises.models import Resource, ResourceKind, Site
 from office.trepartssamtal.models import (
@@ -110,41 +108,19 @@ class SlotTaken(TrepartssamtalRefused):
 
 # --- the reference --------------------------------------------------------------------
 
-# Digits with at most three separators (dash, plus, space, full stop) between them.
-_DIGIT_RUN = re.compile(r"\d(?:[-+ .]{0,3}\d)*")
 _REFERENCE = re.compile(r"[\w .\-]{2,20}")
 
 
-def _plausible_birth_date(digits: str) -> bool:
-    """YYMMDD (or CCYYMMDD) with a real month and a day 1-31, or 61-91 (coordination number)."""
-    if len(digits) == 12:
-        if digits[:2] not in ("18", "19", "20"):
-            return False
-        digits = digits[2:]
-    month, day = int(digits[2:4]), int(digits[4:6])
-    return 1 <= month <= 12 and (1 <= day <= 31 or 61 <= day <= 91)
-
-
 def looks_like_personal_number(text: str) -> bool:
-    """True when any 10 or 12 digits in the text could be a personnummer or samordningsnummer.
-
-    With or without century, dash or plus, also inside longer text; the check digit is not
-    required (a mistyped number is still a number).
-    """
-    for run in _DIGIT_RUN.findall(text or ""):
-        digits = re.sub(r"\D", "", run)
-        for width in (10, 12):
-            for i in range(0, len(digits) - width + 1):
-                if _plausible_birth_date(digits[i:i + width]):
-                    return True
-    return False
+    """Any plausible personnummer or samordningsnummer, check digit or not: a reference is a
+    pseudonym, so even a mistyped number is refused (office/core/identity_numbers.py)."""
+    return contains_identity_number(text, check_digit=False)
 
 
 def validate_reference(text: str | None) -> str:
     """The cleaned reference, or TrepartssamtalRefused. Never log or echo a refused one."""
     value = " ".join((text or "").split())
-    longest_digits = max((len(re.sub(r"\D", "", r)) for r in _DIGIT_RUN.findall(value)), default=0)
-    if looks_like_personal_number(value) or longest_digits >= 10:
+    if looks_like_personal_number(value) or longest_digit_run(value) >= 10:
         raise TrepartssamtalRefused(["personal_number"])
     if not _REFERENCE.fullmatch(value) or "_" in value:
         raise TrepartssamtalRefused(["bad_reference"])
@@ -472,10 +448,21 @@ def check_video_link(mode: MeetingMode, link: str | None) -> str | None:
     return link
 
 
-def _audit(actor: User | None, action: str, meeting: Trepartssamtal, summary: str = "") -> None:
-    """Audit by id only: the reference never enters the log."""
-    db.session.add(AuditEntry(actor_id=actor.id if actor else None, action=action,
-                              object_type="trepartssamtal", object_id=meeting.id, summary=summary))
+# Told after a booking, move or cancellation, before the commit: (action, meeting, actor,
+# room or None). office/notifications tells the participants (never the reference).
+_change_listeners: list = []
+
+
+def on_change(listener):
+    """Register `listener(action, meeting, actor, room)` (once per function)."""
+    if listener not in _change_listeners:
+        _change_listeners.append(listener)
+    return listener
+
+
+def changed(action: str, meeting: Trepartssamtal, actor: User | None, *, room=None) -> None:
+    for listener in _change_listeners:
+        listener(action, meeting, actor, room)
 
 
 def _lock_participants(user_ids: list[int]) -> None:
@@ -486,26 +473,9 @@ def _lock_participants(user_ids: list[int]) -> None:
     ).all()
 
 
-@contextmanager
-def _linking_reservation(meeting: Trepartssamtal):
-    """Links the room reservation book() creates to the meeting inside the same flush."""
-    session = db.session()
-
-    def link(sess, _context, _instances):
-        for obj in sess.new:
-            if isinstance(obj, Reservation) and obj.kind == ReservationKind.trepartssamtal:
-                meeting.reservation = obj
-
-    event.listen(session, "before_flush", link)
-    try:
-        yield
-    finally:
-        event.remove(session, "before_flush", link)
-
-
 def book_proposal(search: Search, key: str, *, reference: str | None, consent: ConsentInput | None,
                   video_link: str | None = None, now: datetime | None = None) -> Trepartssamtal:
-    """Book the proposed slot (and its room) in one transaction, or raise.
+    """Book the proposed slot (and its room) in the current transaction, or raise.
 
     TrepartssamtalRefused (422) for bad input or missing consent; SlotTaken (409) when the
     slot is no longer free for every participant or the room was taken meanwhile.
@@ -526,11 +496,9 @@ def book_proposal(search: Search, key: str, *, reference: str | None, consent: C
     cal = _load(search, day, day)
     window = _day_window(cal, day)
     if window is None or not (window[0] <= minute and minute + search.minutes <= window[1]):
-        db.session.rollback()
         raise TrepartssamtalRefused(["bad_slot"])
     proposal = _evaluate(cal, day, minute, now, {room_id} if room_id else None, verify_room=False)
     if proposal is None:
-        db.session.rollback()
         if room_id and room_id not in {r.id for r in cal.rooms}:
             raise TrepartssamtalRefused(["bad_slot"])
         raise SlotTaken()
@@ -553,35 +521,32 @@ def book_proposal(search: Search, key: str, *, reference: str | None, consent: C
         meeting.touch()
     meeting.starts_at, meeting.ends_at = proposal.starts_at, proposal.ends_at
     db.session.flush()
-    _audit(search.booked_by, action, meeting, f"mode={meeting.mode.value} "
-           f"participants={len(meeting.participants)} room={room_id or '-'}")
+    # By id only (booking.audit names the object, never its fields): the reference never
+    # enters the log.
+    booking.audit(search.booked_by, action, meeting, f"mode={meeting.mode.value} "
+                  f"participants={len(meeting.participants)} room={room_id or '-'}")
+    changed(action, meeting, search.booked_by, room=proposal.room)
     if proposal.room is None:
         meeting.reservation = None
-        db.session.commit()
         return meeting
     request = _room_request(search, proposal.room, proposal.day, proposal.start_time, proposal.end_time)
     request.replacing = None  # the old room booking is already cancelled in this transaction
     try:
-        with _linking_reservation(meeting):
-            booking.book(request, now=now)
+        meeting.reservation = booking.book(request, now=now)
     except booking.BookingRefused:
         raise SlotTaken() from None
+    db.session.flush()
     return meeting
 
 
 def _cancel_room(meeting: Trepartssamtal, now: datetime) -> None:
-    """Cancel the meeting's room booking in the current transaction (no commit)."""
-    reservation = meeting.reservation
-    if reservation is None:
-        return
-    for occurrence in reservation.occurrences:
-        if occurrence.is_active:
-            occurrence.state = OccurrenceState.cancelled
-            occurrence.updated_at = now
-    reservation.cancelled_at = now
-    reservation.touch()
-    db.session.add(AuditEntry(action="cancel", object_type="reservation", object_id=reservation.id,
-                              summary=f"trepartssamtal={meeting.id}"))
+    """Cancel the meeting's room booking through office.booking.rules.
+
+    The audit line names the meeting, not a person: the meeting's own line says who.
+    """
+    if meeting.reservation is not None:
+        booking.cancel_reservation(meeting.reservation, None, now=now,
+                                   summary=f"trepartssamtal={meeting.id}")
 
 
 def search_for_meeting(meeting: Trepartssamtal, actor: User, first_day: date, last_day: date,
@@ -621,8 +586,9 @@ def cancel_meeting(meeting: Trepartssamtal, actor: User, status: MeetingStatus,
     meeting.outcome_recorded_at = now
     _cancel_room(meeting, now)
     meeting.touch()
-    _audit(actor, "cancel", meeting, f"status={status.value}")
-    db.session.commit()
+    booking.audit(actor, "cancel", meeting, f"status={status.value}")
+    changed("cancel", meeting, actor,
+            room=meeting.reservation.resource if meeting.reservation else None)
 
 
 def record_outcome(meeting: Trepartssamtal, actor: User, status: MeetingStatus,
@@ -638,8 +604,7 @@ def record_outcome(meeting: Trepartssamtal, actor: User, status: MeetingStatus,
     meeting.status = status
     meeting.outcome_recorded_at = now
     meeting.touch()
-    _audit(actor, "outcome", meeting, f"status={status.value}")
-    db.session.commit()
+    booking.audit(actor, "outcome", meeting, f"status={status.value}")
 
 
 # --- retention ------------------------------------------------------------------------------------
@@ -655,7 +620,8 @@ def purge_references(now: datetime | None = None, days: int | None = None) -> in
         days = current_app.config.get("TREPARTSSAMTAL_RETENTION_DAYS", 90)
     cutoff = now - timedelta(days=days)
     # Two runners at once (two machines): the second skips the rows the first holds and,
-    # once those are committed, no longer sees them as unpurged; one erasure, one audit line.
+    # once the first's unit of work commits, no longer sees them as unpurged; one erasure,
+    # one audit line.
     meetings = db.session.scalars(
         select(Trepartssamtal).where(Trepartssamtal.ends_at < cutoff,
                                      Trepartssamtal.purged_at.is_(None))
@@ -668,9 +634,7 @@ def purge_references(now: datetime | None = None, days: int | None = None) -> in
         meeting.consent = None
         meeting.purged_at = now
     if meetings:
-        db.session.add(AuditEntry(action="purge_references", object_type="trepartssamtal",
-                                  object_id=None, summary=f"count={len(meetings)} days={days}"))
-    db.session.commit()
+        booking.audit(None, "purge_references", Trepartssamtal, f"count={len(meetings)} days={days}")
     return len(meetings)
 
 
@@ -739,16 +703,9 @@ def totals_by_group(rows: list[StatRow]) -> list[StatRow]:
     return [totals[k] for k in sorted(totals)]
 
 
-def statistics_csv(rows: list[StatRow], by: str) -> str:
-    import csv
-    import io
-
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([by, "mode", *MEASURES])
-    for row in rows:
-        writer.writerow([row.group, row.mode.value, row.booked, row.held, row.no_show, row.cancelled])
-    return out.getvalue()
+def statistics_rows(rows: list[StatRow]) -> list[list]:
+    """The rows of the export (office/core/export.py writes them): counts only."""
+    return [[row.group, row.mode, row.booked, row.held, row.no_show, row.cancelled] for row in rows]
 
 
 def count_meetings() -> int:

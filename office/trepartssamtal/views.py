@@ -10,7 +10,6 @@ from datetime import date, timedelta
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
@@ -25,12 +24,14 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from office.accounts.models import Agency, Role, User
+from office.core import export
 from office.core.database import utcnow
 from office.core.extensions import db, htmx
 from office.core.forms import SENSIBLE_YEARS, choices
 from office.core.i18n import today_local
 from office.core.security import roles_required
 from office.core.templating import add_nav_item
+from office.core.transaction import undo_refused_action
 from office.premises.models import Site
 from office.trepartssamtal import rules as meetings
 from office.trepartssamtal.forms import (
@@ -46,6 +47,14 @@ from office.trepartssamtal.forms import (
 from office.trepartssamtal.models import MeetingMode, MeetingStatus, Trepartssamtal
 
 bp = Blueprint("trepartssamtal", __name__, url_prefix="/trepartssamtal")
+
+
+@bp.record_once
+def _plug_into_feeds(state) -> None:
+    from office.trepartssamtal.feeds import register_feeds
+
+    register_feeds(state.app)  # its feed sources and kinds (office/trepartssamtal/feeds.py)
+
 
 # Which field a refusal belongs to (others are shown above the proposals).
 FIELD_OF = {
@@ -133,10 +142,10 @@ def _run(form, search, book):
             return book(), [], [], 302
         return None, meetings.find_proposals(search), [], 200
     except meetings.SlotTaken as taken:
-        db.session.rollback()
+        undo_refused_action()
         return None, meetings.find_proposals(search), taken.messages, 409
     except meetings.TrepartssamtalRefused as refused:
-        db.session.rollback()
+        undo_refused_action()
         return None, _proposals_if_possible(search), _show_refusal(form, refused), 422
 
 
@@ -218,7 +227,7 @@ def record_outcome(meeting_id: int):
             raise meetings.TrepartssamtalRefused([])
         meetings.record_outcome(meeting, current_user, MeetingStatus(form.status.data))
     except meetings.TrepartssamtalRefused as refused:
-        db.session.rollback()
+        undo_refused_action()
         for message in refused.messages:
             flash(message, "error")
         return redirect(url_for("trepartssamtal.show_meeting", meeting_id=meeting_id)), 303
@@ -237,7 +246,7 @@ def cancel_meeting(meeting_id: int):
             raise meetings.TrepartssamtalRefused([])
         meetings.cancel_meeting(meeting, current_user, MeetingStatus(form.status.data))
     except meetings.TrepartssamtalRefused as refused:
-        db.session.rollback()
+        undo_refused_action()
         for message in refused.messages or [_("Choose who cancelled.")]:
             flash(message, "error")
         return redirect(url_for("trepartssamtal.show_meeting", meeting_id=meeting_id)), 303
@@ -305,10 +314,11 @@ def show_statistics():
 def export_statistics():
     """The same counts as CSV for a spreadsheet."""
     by, first, last = _statistics_args()
-    body = meetings.statistics_csv(meetings.statistics(first, last, by), by)
+    rows = [[group, MODE_LABELS[mode], *counts]
+            for group, mode, *counts in meetings.statistics_rows(meetings.statistics(first, last, by))]
     filename = f"trepartssamtal-{by}-{first.isoformat()}-{last.isoformat()}.csv"
-    return Response(body, mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    header = [GROUPING_LABELS[by], _("How"), *(MEASURE_LABELS[m] for m in meetings.MEASURES)]
+    return export.csv_response(filename, header, rows)
 
 
 add_nav_item("trepartssamtal.list_meetings", _l("Trepartssamtal"))

@@ -24,7 +24,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from office.core.extensions import db
-from tests.conftest import _test_config, truncate_all
+from tests.conftest import _test_config, shared_world, truncate_all, use_app
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_ARGS = [
@@ -86,8 +86,9 @@ def demo(live_server):
     """Drivhuset's demo data in the live server's database; emptied again after the test."""
     from office.demo.seed import seed_demo
 
+    use_app(live_server.app)  # the rate limiter and feed caches as for any other test
     with live_server.app_context():
-        seed_demo()
+        shared_world("demo", seed_demo)  # seeded once per worker, then restored from its rows
         db.session.remove()
     yield live_server
     with live_server.app_context():

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Callable
 
 import pytest
@@ -30,7 +30,15 @@ from office.meetings.models import MeetingSeries
 from office.premises.models import Resource, Site
 from office.trepartssamtal import rules as trepartssamtal
 from seminars import registration
-from seminars.models import Audience, Seminar, SeminarState
+from seminars.models import (
+    Audience,
+    Seminar,
+    SeminarDay,
+    SeminarKind,
+    SeminarSession,
+    SeminarState,
+    VenueKind,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -57,6 +65,12 @@ def _send_wrong_password(page):
 
 
 def _send_empty_form(page):
+    page.locator("main form.narrow-form button[type=submit]").first.click()
+    expect(page.locator(".error-summary").first).to_be_visible()
+
+
+def _clear_the_title(page):
+    page.locator("#title").fill("")
     page.locator("main form.narrow-form button[type=submit]").first.click()
     expect(page.locator(".error-summary").first).to_be_visible()
 
@@ -132,6 +146,7 @@ PAGES = [
     Page("invitation link", COORDINATOR, "/users/", _make_invitation_link),
     Page("change password", COORDINATOR, "/password"),
     Page("change password refused", COORDINATOR, "/password", _send_empty_form),
+    Page("mail choices", STAFF, "/account/mail"),
     # allocations and the meeting structure
     Page("allocations", COORDINATOR, "/allocations/"),
     Page("allocation plan", COORDINATOR, "/allocations/plan"),
@@ -157,17 +172,26 @@ PAGES = [
     Page("attendance list", COORDINATOR, "/seminars/{seminar}/attendance"),
     Page("printable list", COORDINATOR, "/seminars/{seminar}/print"),
     Page("seminar report", COORDINATOR, "/seminars/{seminar}/report"),
-    Page("evaluate", COORDINATOR, "/seminars/{seminar}/evaluate"),
-    Page("evaluate refused", COORDINATOR, "/seminars/{seminar}/evaluate", _send_empty_form),
+    Page("session form", COORDINATOR, "/seminars/{seminar}/sessions/{session}/edit"),
+    Page("session form refused", COORDINATOR, "/seminars/{seminar}/sessions/{session}/edit", _clear_the_title),
+    Page("check-in of a later day", COORDINATOR, "/seminars/{training}/attendance/{training_day}"),
+    Page("evaluate before the end", COORDINATOR, "/seminars/{seminar}/evaluate"),
+    Page("evaluate", COORDINATOR, "/seminars/{ended}/evaluate"),
+    Page("evaluate refused", COORDINATOR, "/seminars/{ended}/evaluate", _send_empty_form),
     Page("yearly plan", COORDINATOR, "/seminars/plan/"),
-    Page("mail outbox", COORDINATOR, "/seminars/outbox"),
+    Page("mail outbox", COORDINATOR, "/mail/outbox"),
     Page("seminars (staff)", STAFF, "/seminars/"),
     Page("seminar (staff)", STAFF, "/seminars/{seminar}"),
     Page("public seminars", None, "/seminars/public/"),
     Page("public seminar", None, "/seminars/public/{public}"),
     Page("public seminar refused", None, "/seminars/public/{public}", _send_empty_form),
     Page("guest registration", None, "/seminars/r/{guest_token}"),
-    Page("guest evaluation", None, "/seminars/r/{guest_token}/evaluate"),
+    Page("guest registration with sessions", None, "/seminars/r/{session_guest_token}"),
+    Page("guest evaluation", None, "/seminars/r/{ended_guest_token}/evaluate"),
+    Page("evaluation from the mail", None, "/seminars/e/{evaluation_token}"),
+    Page("send my link again", None, "/seminars/public/link"),
+    Page("send my link again refused", None, "/seminars/public/link", _send_empty_form),
+    Page("an old guest link", None, "/seminars/r/no-longer-valid", status=404),
     # bookings
     Page("booking grid (day)", STAFF, "/bookings/?site={site}&view=day&day={day}"),
     Page("booking grid (week)", STAFF, "/bookings/?site={site}&view=week&day={day}"),
@@ -240,7 +264,17 @@ def _feature_ids(coordinator) -> dict:
         consent=trepartssamtal.ConsentInput(given=True, given_on=today_local(),
                                             agency_ids={sara.agency_id, ali.agency_id}))
     allocation = db.session.scalar(select(Allocation).order_by(Allocation.id))
+    session = db.session.scalar(select(SeminarSession).where(SeminarSession.sign_up.is_(True)))
+    session_guest = registration.register_guest(session.seminar_day.seminar_id, name="Sigrid Gäst",
+                                                organisation="Oxelösunds Hamn", email="sigrid@example.org")
+    registration.sign_up_for_session(session_guest.registration.id, session.id)
+    training = db.session.scalar(select(Seminar).where(Seminar.kind == SeminarKind.training))
+    ended = _ended_seminar(coordinator)
     return {
+        "session": db.session.scalar(select(SeminarSession.id).join(SeminarDay).where(
+            SeminarDay.seminar_id == internal).order_by(SeminarSession.id)),
+        "session_guest_token": session_guest.token,
+        "training": training.id, "training_day": training.days[1].id, **ended,
         "allocation": allocation.id, "day": today_local().isoformat(),
         "later": _open_day_after(today_local()).isoformat(),
         "series": db.session.scalar(select(MeetingSeries.id).order_by(MeetingSeries.id)),
@@ -259,6 +293,23 @@ def _open_day_after(day):
     while day.weekday() > 4 or public_holiday(day):
         day += timedelta(days=1)
     return day
+
+
+def _ended_seminar(coordinator) -> dict:
+    """A public seminar that ended yesterday, with the coordinator and a guest taking part:
+    its evaluation pages are open."""
+    yesterday = today_local() - timedelta(days=1)
+    seminar = Seminar(title="Studiebesök i hamnen", kind=SeminarKind.study_visit, audience=Audience.public,
+                      venue_kind=VenueKind.external, external_address="Hamnvägen 1, Oxelösund", capacity=20,
+                      state=SeminarState.published, created_by_id=coordinator.id)
+    seminar.days.append(SeminarDay(day=yesterday, start_time=time(9), end_time=time(11)))
+    db.session.add(seminar)
+    db.session.flush()
+    registration.register_staff(seminar.id, coordinator)
+    guest = registration.register_guest(seminar.id, name="Greta Gäst", organisation="Föreningen",
+                                        email="greta@example.org")
+    token, guest.registration.evaluation_token_hash = registration.new_token()
+    return {"ended": seminar.id, "ended_guest_token": guest.token, "evaluation_token": token}
 
 
 def _choose_language(page, language: str) -> None:
@@ -286,6 +337,7 @@ def _report(name: str, url: str, violations: list[dict]) -> str:
     return "\n".join(lines)
 
 
+@pytest.mark.timeout(600)  # axe over every page of the app
 @pytest.mark.parametrize("language", ["sv", "en"])
 def test_every_page_meets_wcag_21_aa(demo, open_page, language):
     ids = _ids(demo)
@@ -342,12 +394,15 @@ def test_page_list_covers_every_page_template():
         "meetings/series.html", "meetings/my_meetings.html",
         "seminars/list.html", "seminars/show.html", "seminars/form.html", "seminars/attendance.html",
         "seminars/print.html", "seminars/report.html", "seminars/evaluate.html", "seminars/year.html",
-        "seminars/outbox.html", "seminars/public_list.html", "seminars/public_seminar.html",
-        "seminars/guest.html",
+        "seminars/public_list.html", "seminars/public_seminar.html",
+        "seminars/guest.html", "seminars/session_form.html", "seminars/resend_link.html",
+        "seminars/link_unknown.html",
         "booking/grid.html", "booking/form.html", "booking/my_bookings.html", "booking/find.html",
         "booking/occurrence.html", "booking/audit_log.html", "availability/working_hours.html",
         "trepartssamtal/list.html", "trepartssamtal/new.html",
         "trepartssamtal/show.html", "trepartssamtal/reschedule.html",
-        "trepartssamtal/statistics.html", "feeds/list.html",
+        "trepartssamtal/statistics.html", "feeds/list.html", "mail/outbox.html",
+        "notifications/preferences.html",
+        "premises/closure_confirm.html",  # axe in tests/browser/test_closure_pages.py
     }
     assert templates - covered == set(), "add the page to PAGES and to `covered`"

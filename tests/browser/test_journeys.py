@@ -3,12 +3,17 @@
 Each journey runs at a laptop and at a phone viewport; the later ones with the keyboard alone:
 release an allocation, plan a seminar, a guest's registration, book a room from the week
 view, a series whose dates clash, a trepartssamtal from the proposals, copy a feed link.
+
+The demo data is built around today on the app's clock (office/core/clock.py; the live server
+runs in this process and shares it). Journeys take their days from tests/calendar_days.py,
+so a holiday in the coming weeks never breaks them; one that needs the middle of a term
+starts the clock there (@pytest.mark.clock).
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import time
 
 import pytest
 from playwright.sync_api import expect
@@ -16,20 +21,24 @@ from sqlalchemy import select
 
 from office.accounts.models import User
 from office.allocations.models import Allocation, AllocationRelease
-from office.booking.models import Reservation, ReservationOccurrence
+from office.booking import rules as booking
+from office.booking.models import Reservation
 from office.core.extensions import db
-from office.core.i18n import to_local, today_local
+from office.core.i18n import to_local
 from office.demo.seed import DEMO_PASSWORD
 from office.premises.models import Closure, Resource, Site
-from office.premises.rules import public_holiday
 from office.trepartssamtal.models import Trepartssamtal
 from seminars.models import Registration, RegistrationStatus, Seminar, SeminarState
+from tests.calendar_days import ordinary_day, ordinary_days, today
 
 pytestmark = pytest.mark.browser
 
 COORDINATOR = "anna.lind@drivhuset.example"
 STAFF = "sara.berg@drivhuset.example"
 VIEWPORTS = ["desktop", "phone"]
+# Journeys whose days come from today: `make test-dates` runs them (at one viewport; the
+# calendar does not depend on the screen).
+DATED_VIEWPORTS = [pytest.param("desktop", marks=pytest.mark.dates), "phone"]
 
 
 def log_in(page, email: str, password: str = DEMO_PASSWORD) -> None:
@@ -46,7 +55,7 @@ def assert_no_console_errors(page) -> None:
     assert page.console_errors == [], page.console_errors
 
 
-@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("viewport", DATED_VIEWPORTS)
 def test_log_in_reaches_the_dashboard(demo, open_page, viewport):
     page = open_page(viewport)
     log_in(page, STAFF)
@@ -138,12 +147,9 @@ def test_change_password_then_log_in_with_it(demo, open_page, viewport):
     assert_no_console_errors(page)
 
 
-@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("viewport", DATED_VIEWPORTS)
 def test_coordinator_adds_a_closed_day(demo, open_page, viewport):
-    with demo.app_context():
-        day = today_local() + timedelta(days=40)
-        while public_holiday(day):
-            day += timedelta(days=1)
+    day = ordinary_day(days_ahead=40)
     page = open_page(viewport)
     log_in(page, COORDINATOR)
     page.get_by_role("link", name="Drivhuset", exact=True).click()
@@ -265,18 +271,12 @@ def log_in_with_keyboard(page, email: str) -> None:
     expect(page.get_by_role("heading", name=re.compile(r"^Hej, "))).to_be_visible()
 
 
-def open_weekday(first: date, weekday: int | None = None) -> date:
-    """The first day from `first` (on `weekday` if given) that is no public holiday."""
-    day = first
-    while public_holiday(day) or day.weekday() > 4 or (weekday is not None and day.weekday() != weekday):
-        day += timedelta(days=1)
-    return day
-
-
+# The demo allocates the current term: releasing needs days left in it, so a Tuesday in February.
+@pytest.mark.clock("2027-02-09T09:00+01:00")
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 def test_agency_admin_releases_an_allocation_with_the_keyboard(demo, open_page, viewport):
+    day = ordinary_day(days_ahead=9)
     with demo.app_context():
-        day = open_weekday(today_local() + timedelta(days=9))
         office = db.session.scalar(select(Allocation).join(Resource).where(Resource.name == "AF:s kontor"))
         allocation_id = office.id
         db.session.remove()
@@ -297,11 +297,9 @@ def test_agency_admin_releases_an_allocation_with_the_keyboard(demo, open_page, 
     assert_no_console_errors(page)
 
 
-@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("viewport", DATED_VIEWPORTS)
 def test_coordinator_plans_and_publishes_a_seminar_with_the_keyboard(demo, open_page, viewport):
-    with demo.app_context():
-        day = open_weekday(today_local() + timedelta(days=45), weekday=0)
-        db.session.remove()
+    day = ordinary_day(weekday=0, days_ahead=45)
     page = open_page(viewport)
     log_in_with_keyboard(page, COORDINATOR)
     key_press_menu_link(page, "Seminarier")
@@ -334,7 +332,7 @@ def test_coordinator_plans_and_publishes_a_seminar_with_the_keyboard(demo, open_
     assert_no_console_errors(page)
 
 
-@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("viewport", DATED_VIEWPORTS)
 def test_guest_registers_and_cancels_through_the_secret_link_with_the_keyboard(demo, open_page, viewport):
     page = open_page(viewport)
     page.goto("/seminars/public/")
@@ -372,11 +370,10 @@ def ids_of(demo, **names) -> dict:
     return found
 
 
-@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("viewport", DATED_VIEWPORTS)
 def test_book_a_room_from_the_week_view_with_the_keyboard(demo, open_page, viewport):
     """A free cell opens the form in place; saving swaps the grid (no page load) and says so."""
-    with demo.app_context():
-        day = open_weekday(today_local() + timedelta(days=14))
+    day = ordinary_day(days_ahead=14)
     ids = ids_of(demo, room="Samtalsrum 1")
     page = open_page(viewport)
     log_in_with_keyboard(page, STAFF)
@@ -408,14 +405,18 @@ def test_book_a_room_from_the_week_view_with_the_keyboard(demo, open_page, viewp
     assert_no_console_errors(page)
 
 
-@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("viewport", DATED_VIEWPORTS)
 def test_a_series_that_clashes_books_the_other_dates_with_the_keyboard(demo, open_page, viewport):
-    """Weekly on Thursdays where "Jobbcoachning" takes every other Thursday: two dates clash."""
+    """Weekly on four ordinary Thursdays where "Jobbcoachning" takes every other one: two clash."""
+    thursdays = ordinary_days(4, weekday=3, days_ahead=7, weeks_apart=1)
+    day = thursdays[0]
     with demo.app_context():
-        first = db.session.scalar(select(ReservationOccurrence).join(Reservation)
-                                  .where(Reservation.title == "Jobbcoachning")
-                                  .order_by(ReservationOccurrence.starts_at))
-        day, room_id = to_local(first.starts_at).date(), first.resource_id
+        room = db.session.scalar(select(Resource).where(Resource.name == "Samtalsrum 1"))
+        coach = db.session.scalar(select(User).where(User.email == "ali.yusuf@drivhuset.example"))
+        booking.book(booking.BookingRequest(
+            resource=room, title="Jobbcoachning", first_day=day, start_time=time(10),
+            end_time=time(11), booked_by=coach, attendees=2, rrule="FREQ=WEEKLY;INTERVAL=2;COUNT=2"))
+        room_id = room.id
         db.session.remove()
     page = open_page(viewport)
     log_in_with_keyboard(page, STAFF)
@@ -438,16 +439,16 @@ def test_a_series_that_clashes_books_the_other_dates_with_the_keyboard(demo, ope
         series = db.session.scalar(select(Reservation).where(Reservation.title == "Studiecirkel"))
         booked = sorted(to_local(o.starts_at).date() for o in series.occurrences if o.is_active)
         db.session.remove()
-    assert booked == [day + timedelta(days=7), day + timedelta(days=21)]
+    assert booked == [thursdays[1], thursdays[3]]
     assert_no_console_errors(page)
 
 
-@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("viewport", DATED_VIEWPORTS)
 def test_book_a_trepartssamtal_from_the_proposals_with_the_keyboard(demo, open_page, viewport):
     with demo.app_context():
         people = {u.email.split("@")[0]: u for u in db.session.scalars(select(User))}
         sara, ali = people["sara.berg"], people["ali.yusuf"]
-        ali_id, agencies, today = ali.id, (sara.agency_id, ali.agency_id), today_local()
+        ali_id, agencies = ali.id, (sara.agency_id, ali.agency_id)
         db.session.remove()
     page = open_page(viewport)
     log_in_with_keyboard(page, STAFF)
@@ -456,7 +457,7 @@ def test_book_a_trepartssamtal_from_the_proposals_with_the_keyboard(demo, open_p
     key_press(page, page.locator(f"#participant-{ali_id}"), "Space")
     key_type(page, page.get_by_label("Referens för personen"), "AB-12")
     key_press(page, page.locator("#consent_given"), "Space")
-    key_set(page, page.get_by_label("Datum då samtycket gavs"), today.isoformat())
+    key_set(page, page.get_by_label("Datum då samtycket gavs"), today().isoformat())
     for agency_id in agencies:
         key_press(page, page.locator(f"#consent-agency-{agency_id}"), "Space")
     key_press(page, page.get_by_role("button", name="Hitta tider"))

@@ -59,6 +59,10 @@ def statement(query: AuditQuery):
     return stmt.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
 
 
+# Pages beyond this are empty anyway; a larger number would overflow the query's OFFSET.
+MAX_PAGE = 100_000
+
+
 def search(query: AuditQuery, page: int = 1, per_page: int = PER_PAGE):
     return db.paginate(statement(query), page=max(page, 1), per_page=per_page, error_out=False)
 

@@ -1,0 +1,175 @@
+"""A feed's version and bytes: the ETag from its sources' stamps, the body from their events.
+
+`feed_version()` reads only the stamps (a few indexed raw reads), so a conditional poll is
+answered 304 without building an event. `feed_body()` serves the bytes of that version from
+the body cache or renders them, each event's bytes from the event cache
+(office/feeds/cache.py). Nothing here knows a feature: the sources registered for the
+feed's kind (office/feeds/registry.py) give the events.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from office.core.database import utcnow
+from office.feeds.cache import BODY_CACHE, EVENT_CACHE, GZIP_CACHE
+from office.feeds.ical import base_url, calendar_head, feed_zone, host, serialise_event
+from office.feeds.registry import (
+    FeedEvent,
+    FeedSubject,
+    FeedVersion,
+    Source,
+    Stamp,
+    feed_kind,
+    sources_for,
+)
+
+# Bump when the bytes of a feed change for the same data: every ETag changes with it.
+FORMAT_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class Renderer:
+    """What a source that renders its own items needs: where, how, and the event cache.
+
+    `context` belongs in every cache key of such a source (the same item renders
+    differently on another host, zone, address or language).
+    """
+
+    host: str
+    zone: ZoneInfo
+    locale: str
+    use_cache: bool
+
+    @property
+    def context(self) -> tuple:
+        return (self.host, self.zone.key, base_url(), self.locale, FORMAT_VERSION)
+
+    def serialise(self, event: FeedEvent) -> bytes:
+        return serialise_event(event, self.host, self.zone)
+
+    def cached_many(self, keys: list) -> list:
+        """The cached bytes of each key, or None; nothing when caching is off."""
+        return EVENT_CACHE.get_many(keys) if self.use_cache else [None] * len(keys)
+
+    def remember(self, key, data: bytes) -> None:
+        if self.use_cache:
+            EVENT_CACHE.put(key, data)
+
+    def event(self, event: FeedEvent) -> bytes:
+        """One event's bytes, cached by its whole value."""
+        if not self.use_cache:
+            return self.serialise(event)
+        key = ("event", event, self.host, self.zone.key)
+        data = EVENT_CACHE.get(key)
+        if data is None:
+            data = self.serialise(event)
+            EVENT_CACHE.put(key, data)
+        return data
+
+
+# --- versions -------------------------------------------------------------------------
+
+def _source_stamp(source: Source, subject: FeedSubject, now: datetime) -> Stamp:
+    if source.stamp is not None:
+        return source.stamp(subject, now)
+    events = list(source.events(subject, now))
+    digest = hashlib.sha256(repr(events).encode()).hexdigest()
+    latest = max((e.last_modified for e in events), default=None)
+    return Stamp(latest, len(events), digest)
+
+
+def _stamps(subject: FeedSubject, now: datetime) -> list[Stamp]:
+    sources = sources_for(subject.kind)
+    if any(source.stamp is None for source in sources):
+        # Events built for a stamp may translate; the 304 path has no request (no session
+        # locale). Stamps themselves only read (forcing a locale costs a 304 a third).
+        with force_locale(subject.locale):
+            return [_source_stamp(source, subject, now) for source in sources]
+    return [source.stamp(subject, now) for source in sources]
+
+
+def feed_exists(subject: FeedSubject, now: datetime | None = None) -> bool:
+    """A feed of a kind without a target always exists; one with a target when it has events."""
+    info = feed_kind(subject.kind)
+    if info is not None and not info.needs_target:
+        return True
+    return any(stamp.count for stamp in _stamps(subject, now or utcnow()))
+
+
+def feed_access(subject: FeedSubject, now: datetime | None = None) -> str | None:
+    """Who may fetch a public kind's feed: "public", "login" (staff only) or None (404)."""
+    info = feed_kind(subject.kind)
+    if info is None or info.private:
+        return None
+    if info.access is not None:
+        return info.access(subject.target_id)
+    return "public" if feed_exists(subject, now) else None
+
+
+def feed_version(subject: FeedSubject, now: datetime | None = None) -> FeedVersion:
+    """The ETag and Last-Modified of a feed, from its sources' stamps (no events built)."""
+    stamps = _stamps(subject, now or utcnow())
+    target = subject.user_id if subject.kind == "personal" else subject.target_id
+    config = current_app.config
+    material = [FORMAT_VERSION, subject.kind, str(target), subject.locale,
+                config.get("BASE_URL", ""), config.get("TIMEZONE", "")]
+    latest = None
+    for stamp in stamps:
+        material.append(f"{stamp.last_modified}:{stamp.count}:{stamp.extra}")
+        if stamp.last_modified is not None and (latest is None or stamp.last_modified > latest):
+            latest = stamp.last_modified
+    etag = '"' + hashlib.sha256("|".join(material).encode()).hexdigest()[:40] + '"'
+    return FeedVersion(etag, latest.replace(microsecond=0) if latest else None)
+
+
+# --- bodies ---------------------------------------------------------------------------
+
+def feed_body(subject: FeedSubject, version: FeedVersion, now: datetime | None = None) -> bytes:
+    """The feed's bytes for this version: from the body cache, or rendered (and cached)."""
+    body = BODY_CACHE.get(version.etag)
+    if body is None:
+        body = render_feed(subject, now=now)
+        BODY_CACHE.put(version.etag, body)
+    return body
+
+
+def gzip_body(version: FeedVersion, body: bytes) -> bytes:
+    packed = GZIP_CACHE.get(version.etag)
+    if packed is None:
+        packed = gzip.compress(body, compresslevel=6, mtime=0)
+        GZIP_CACHE.put(version.etag, packed)
+    return packed
+
+
+def render_feed(subject: FeedSubject, *, now: datetime | None = None,
+                use_cache: bool = True) -> bytes:
+    """The whole VCALENDAR. With use_cache=False nothing is read from or put in a cache."""
+    now = now or utcnow()
+    renderer = Renderer(host(), feed_zone(), subject.locale, use_cache)
+    with force_locale(subject.locale):
+        title, description = _calendar_texts(subject)
+        parts = [calendar_head(title, description, renderer.zone.key, now.year)]
+        for source in sources_for(subject.kind):
+            if source.render is not None:
+                parts.extend(source.render(subject, now, renderer))
+            else:
+                parts.extend(renderer.event(event) for event in source.events(subject, now))
+    parts.append(b"END:VCALENDAR\r\n")
+    return b"".join(parts)
+
+
+def _calendar_texts(subject: FeedSubject) -> tuple[str, str]:
+    info = feed_kind(subject.kind)
+    title = info.title(subject) if info is not None and info.title else "Samlokal"
+    if info is not None and info.description:
+        return title, str(info.description)
+    return title, _("A calendar from Samlokal.")

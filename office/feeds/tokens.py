@@ -1,0 +1,159 @@
+"""Secret feed links: issued, named, looked up, replaced and stopped.
+
+A token is `secrets.token_urlsafe(32)` (256 bits), shown once and stored only as its
+SHA-256; the lookup is by that hash (an index) and compared in constant time. A person may
+keep several links to one feed, one per device, each with its own name: stopping one
+leaves the others working. A stopped or replaced link answers 410 Gone, as does every link
+of a deactivated person (and those stay stopped if the account is reactivated).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import bindparam, func, select, update
+
+from office.accounts.models import Role, User
+from office.core.database import utcnow
+from office.core.extensions import db
+from office.feeds.models import FeedToken
+from office.feeds.reader import RawSelect
+from office.feeds.registry import FeedSubject, Owner, feed_kind
+
+# token_urlsafe(32): 32 random bytes (256 bits) as 43 URL-safe characters.
+TOKEN_BYTES = 32
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43,128}")
+# Links one person may keep to one feed at a time (one per device is the idea).
+MAX_LINKS_PER_FEED = 10
+NAME_LENGTH = 60
+
+
+class TooManyLinks(PermissionError):
+    """The person already keeps MAX_LINKS_PER_FEED links to this feed."""
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """What a presented token opens (or that it was revoked)."""
+
+    token_id: int
+    subject: FeedSubject
+    owner: Owner
+    revoked: bool
+    rate_key: str      # what the rate limit counts: the token's hash, never the token
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def _same_feed(user_id: int, kind: str, target_id: int | None):
+    return (FeedToken.user_id == user_id, FeedToken.kind == kind,
+            FeedToken.target_id.is_(None) if target_id is None
+            else FeedToken.target_id == target_id)
+
+
+def issue_token(user: User, kind: str, target_id: int | None = None,
+                name: str | None = None) -> str:
+    """A new secret link to this feed, named (e.g. for a device); earlier links keep working.
+
+    Raises PermissionError when the person may not follow the feed, TooManyLinks (a
+    PermissionError) when they already keep MAX_LINKS_PER_FEED links to it.
+    """
+    info = feed_kind(kind)
+    if info is None or not info.private:
+        raise ValueError(f"not a private feed kind: {kind!r}")
+    if info.needs_target != (target_id is not None):
+        raise ValueError("this kind of feed needs a target" if info.needs_target else "no target")
+    owner = Owner(user.id, user.agency_id, user.role)
+    if not info.may_subscribe(owner, target_id):
+        raise PermissionError(kind)
+    same = _same_feed(user.id, kind, target_id)
+    active = db.session.scalar(select(func.count(FeedToken.id)).where(
+        *same, FeedToken.revoked_at.is_(None)))
+    if active >= MAX_LINKS_PER_FEED:
+        raise TooManyLinks(kind)
+    if not (name or "").strip():
+        made = db.session.scalar(select(func.count(FeedToken.id)).where(*same))
+        name = _("Link %(number)s", number=made + 1)
+    return _new_token(user.id, kind, target_id, name.strip()[:NAME_LENGTH])
+
+
+def _new_token(user_id: int, kind: str, target_id: int | None, name: str | None) -> str:
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    db.session.add(FeedToken(user_id=user_id, kind=kind, target_id=target_id, name=name,
+                             token_hash=hash_token(token), created_at=utcnow()))
+    return token
+
+
+def replace_token(user: User, row: FeedToken) -> str:
+    """A new secret for one link (same feed, same name); the old one stops at once (410)."""
+    info = feed_kind(row.kind)
+    if info is None or not info.private:
+        raise ValueError(f"not a private feed kind: {row.kind!r}")
+    if not info.may_subscribe(Owner(user.id, user.agency_id, user.role), row.target_id):
+        raise PermissionError(row.kind)
+    revoke_token(row)
+    return _new_token(user.id, row.kind, row.target_id, row.name)
+
+
+def revoke_token(row: FeedToken) -> None:
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+
+
+def revoke_all_tokens(user: User) -> None:
+    """Stop every link of a person for good (their account was deactivated)."""
+    db.session.execute(update(FeedToken).where(
+        FeedToken.user_id == user.id, FeedToken.revoked_at.is_(None)).values(revoked_at=utcnow()))
+
+
+def active_tokens(user: User) -> list[FeedToken]:
+    return list(db.session.scalars(
+        select(FeedToken).where(FeedToken.user_id == user.id, FeedToken.revoked_at.is_(None))
+        .order_by(FeedToken.kind, FeedToken.target_id, FeedToken.id)
+    ))
+
+
+_TOKEN_QUERY = RawSelect(
+    select(FeedToken.id, FeedToken.token_hash, FeedToken.kind, FeedToken.target_id,
+           FeedToken.revoked_at, User.id, User.agency_id, User.role, User.active, User.locale)
+    .join(User, User.id == FeedToken.user_id)
+    .where(FeedToken.token_hash == bindparam("token_hash"))
+)
+
+
+def lookup_token(token: str) -> TokenGrant | None:
+    """The feed a token opens; None for an unknown (or malformed) one. Never logs it."""
+    if not TOKEN_SHAPE.fullmatch(token or ""):
+        return None
+    presented = hash_token(token)
+    rows = _TOKEN_QUERY.all(raw_results=True, token_hash=presented)
+    row = rows[0] if rows else None
+    # The lookup is by the hash (an index), the comparison in constant time all the same.
+    if row is None or not hmac.compare_digest(row[1], presented):
+        return None
+    token_id, _hash, kind, target_id, revoked_at, user_id, agency_id, role, active, locale = row
+    info = feed_kind(kind)
+    owner = Owner(user_id, agency_id, Role(role))
+    active = bool(active)  # raw: SQLite gives 0/1
+    revoked = (revoked_at is not None or not active or info is None
+               or not info.may_subscribe(owner, target_id))
+    subject = FeedSubject(kind, target_id, user_id if kind == "personal" else None,
+                          _feed_locale(locale))
+    return TokenGrant(token_id, subject, owner, revoked, presented)
+
+
+def _feed_locale(locale: str | None) -> str:
+    languages = current_app.config.get("LANGUAGES", ("sv", "en"))
+    return locale if locale in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def public_subject(kind: str, target_id: int | None = None) -> FeedSubject:
+    return FeedSubject(kind, target_id, None, current_app.config["BABEL_DEFAULT_LOCALE"])
