@@ -3,8 +3,7 @@ times when nothing is free, and the booking form's answer before you submit."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, time, timedelta
 
 import pytest
 from sqlalchemy import event, select
@@ -19,15 +18,17 @@ from office.booking.rules import BookingRequest
 from office.core.database import utcnow
 from office.core.extensions import db
 from office.premises.models import Closure, ResourceKind
+from tests.calendar_days import in_days, is_ordinary
 
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
+pytestmark = pytest.mark.dates  # the world depends on today: `make test-dates`
 
 
 def ordinary_weekday(days_ahead: int = 14) -> date:
-    """A weekday ahead whose next two weeks hold no public holiday (no Easter, no Christmas)."""
-    day = datetime.now(STOCKHOLM).date() + timedelta(days=days_ahead)
-    while day.weekday() >= 5 or any(booking.premises.public_holiday(day + timedelta(days=n))
-                                    for n in range(-1, 15)):
+    """A weekday ahead (on the app's clock) whose next two weeks hold no closed day: the
+    nearest free times may look a few days on."""
+    day = in_days(days_ahead)
+    while not all(is_ordinary(day + timedelta(days=n)) or (day + timedelta(days=n)).weekday() >= 5
+                  for n in range(-1, 15)) or not is_ordinary(day):
         day += timedelta(days=1)
     return day
 

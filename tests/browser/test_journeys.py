@@ -298,7 +298,7 @@ def test_agency_admin_releases_an_allocation_with_the_keyboard(demo, open_page, 
     expect(page.get_by_role("heading", name="Lämna tillbaka tilldelad tid")).to_be_visible()
     key_set(page, page.get_by_label("Första dag"), day.isoformat())
     key_press(page, page.get_by_role("button", name="Lämna tillbaka", exact=True))
-    expect(page.locator("#flashes")).to_contain_text("1 dagar tillbakalämnade: nu kan alla boka den tiden.")
+    expect(page.locator("#flashes")).to_contain_text("1 dag tillbakalämnad: nu kan alla boka den tiden.")
     with demo.app_context():
         released = db.session.scalars(select(AllocationRelease.day).where(
             AllocationRelease.allocation_id == allocation_id)).all()
