@@ -164,6 +164,7 @@ def test_the_booking_form_says_whether_the_room_is_free_as_you_edit_it(demo, ope
         booking.book(booking.BookingRequest(
             resource=db.session.get(Resource, ids["room"]), title="Upptaget", booked_by=anna,
             first_day=date.fromisoformat(ids["later"]), start_time=time(10), end_time=time(12)))
+        db.session.commit()  # book() only flushes: the live server reads committed rows
         db.session.remove()
     page = open_page()
     log_in(page, STAFF)
