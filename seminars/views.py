@@ -7,7 +7,7 @@ from datetime import date
 from itertools import count
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -69,6 +69,10 @@ def _set_up(state) -> None:
     demo.add_demo_step(seed_seminars)
     register_feeds(state.app)  # its sources, feed kinds and /feeds/seminars*.ics
     register_closures()  # seminar days on a closed day are flagged for the coordinator
+    from office.dashboard.agenda import add_agenda_source
+    from seminars.agenda import my_seminars
+
+    add_agenda_source(my_seminars)  # the seminars a person registered for, on their Start page
 
 
 def _seminar_for(seminar_id: int) -> Seminar:
@@ -591,7 +595,8 @@ def copy_to_next_year(year: int):
     ids = [valid_id(int(v)) for v in request.form.getlist("seminar") if v.isdecimal()]
     ids = [i for i in ids if i is not None]
     copies = planning.copy_to_next_year(ids, current_user)
-    flash(_("%(count)d drafts created for %(year)d.", count=len(copies), year=year + 1), "success")
+    flash(ngettext("%(num)d draft created for %(year)d.", "%(num)d drafts created for %(year)d.",
+                   len(copies), year=year + 1), "success")
     return redirect(url_for("seminars.year_plan", year=year + 1))
 
 

@@ -21,7 +21,9 @@ automatic releases too, so reports and the plan show them; the rule does not dep
 
 from __future__ import annotations
 
+import contextvars
 import enum
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
@@ -169,6 +171,7 @@ class AllocationCalendar:
         self.first, self.last = first, last
         self.now = now or utcnow()
         ids = list(resource_ids)
+        self.resource_ids = frozenset(ids)
         self.allocations: list[Allocation] = list(db.session.scalars(
             select(Allocation).where(
                 Allocation.resource_id.in_(ids), Allocation.first_day <= last,
@@ -359,6 +362,11 @@ def allocation_rule(request: booking.BookingRequest, slot: booking.Slot) -> Prob
         return None
     resource = request.resource
     now = booking.rule_now()
+    shared = _SHARED_CALENDAR.get()
+    if (shared is not None and shared.now == now and resource.id in shared.resource_ids
+            and shared.first <= slot.day <= shared.last):
+        return check_allocation_rights(resource, request.person.agency_id, slot.starts_at,
+                                       slot.ends_at, slot.day, shared)
     # One calendar per request (a series checks up to hundreds of days).
     cache = request.__dict__.setdefault("_allocation_calendars", {})
     key = (resource.id, now)
@@ -371,7 +379,21 @@ def allocation_rule(request: booking.BookingRequest, slot: booking.Slot) -> Prob
                                    slot.ends_at, slot.day, calendar)
 
 
-booking.register_rule(allocation_rule)
+_SHARED_CALENDAR: contextvars.ContextVar[AllocationCalendar | None] = contextvars.ContextVar(
+    "samlokal_shared_allocation_calendar", default=None)
+
+
+@contextmanager
+def shared_calendar(site: Site, resource_ids, first: date, last: date, now: datetime):
+    """One calendar for many checks of many resources (office.booking.rules.preloaded_checks)."""
+    token = _SHARED_CALENDAR.set(AllocationCalendar(site, resource_ids, first, last, now))
+    try:
+        yield
+    finally:
+        _SHARED_CALENDAR.reset(token)
+
+
+booking.register_rule(allocation_rule, preload=shared_calendar)
 
 
 # --- creating allocations --------------------------------------------------------

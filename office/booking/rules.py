@@ -17,6 +17,7 @@ e.g. 2026-10-25 02:30) means the first of the two, summer time (Python's fold=0)
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
@@ -253,6 +254,8 @@ class Check:
 # A rule gets the request and one slot and returns a Problem or None.
 Rule = Callable[[BookingRequest, Slot], "Problem | None"]
 _EXTRA_RULES: list[Rule] = []
+Preloader = Callable[..., "contextlib.AbstractContextManager"]
+_PRELOADERS: list[Preloader] = []
 
 
 _RULE_NOW: contextvars.ContextVar[datetime | None] = contextvars.ContextVar(
@@ -265,10 +268,16 @@ def rule_now() -> datetime:
     return _RULE_NOW.get() or clock.now()
 
 
-def register_rule(rule: Rule) -> Rule:
-    """Add a rule that every booking must pass (e.g. allocations). Usable as a decorator."""
+def register_rule(rule: Rule, *, preload: Preloader | None = None) -> Rule:
+    """Add a rule that every booking must pass (e.g. allocations). Usable as a decorator.
+
+    `preload(site, resource_ids, first_day, last_day, now)` is a context manager that loads
+    what the rule reads for many checks at once (see `preloaded_checks`).
+    """
     if rule not in _EXTRA_RULES:
         _EXTRA_RULES.append(rule)
+        if preload is not None:
+            _PRELOADERS.append(preload)
     return rule
 
 
@@ -293,9 +302,82 @@ def _overlap_query(resource_id: int, start: datetime, end: datetime, ignore_rese
 def find_conflict(resource_id: int, start: datetime, end: datetime,
                   ignore_reservation_id: int | None = None):
     """The first active occurrence of the resource overlapping [start, end), or None."""
+    loaded = _PRELOADED.get()
+    if loaded is not None and loaded.holds(resource_id, start, end):
+        return loaded.conflict(resource_id, start, end, ignore_reservation_id)
     return db.session.execute(
         _overlap_query(resource_id, start, end, ignore_reservation_id)
     ).first()
+
+
+# --- many checks at once ------------------------------------------------------------
+
+@dataclass
+class Preloaded:
+    """What check_booking reads from the database for some resources of one site and some
+    days, loaded once: closed days, opening hours and the active occurrences."""
+
+    site_id: int
+    first_day: date
+    last_day: date
+    start: datetime  # the loaded interval, UTC: [first day 00:00, last day + 1 00:00) local
+    end: datetime
+    closed: dict
+    hours: dict
+    occurrences: dict[int, list]  # resource id -> rows as _overlap_query's, by start
+
+    def covers(self, resource: Resource, first_day: date, last_day: date) -> bool:
+        return (resource.site_id == self.site_id and resource.id in self.occurrences
+                and self.first_day <= first_day and last_day <= self.last_day)
+
+    def holds(self, resource_id: int, start: datetime, end: datetime) -> bool:
+        return resource_id in self.occurrences and self.start <= start and end <= self.end
+
+    def conflict(self, resource_id: int, start: datetime, end: datetime, ignore_reservation_id):
+        for row in self.occurrences[resource_id]:
+            if row.starts_at >= end:
+                break
+            if row.ends_at > start and row.reservation_id != ignore_reservation_id:
+                return row
+        return None
+
+
+_PRELOADED: contextvars.ContextVar[Preloaded | None] = contextvars.ContextVar(
+    "samlokal_preloaded_checks", default=None
+)
+
+
+@contextlib.contextmanager
+def preloaded_checks(site, resources: list[Resource], first_day: date, last_day: date, *,
+                     now: datetime):
+    """Inside, check_booking() of these resources between these days asks the database
+    nothing per check: a few queries load everything first (finding free time checks
+    hundreds of candidate times). Only for reading: book() must run outside, so the
+    database's own check decides. Pass the same `now` to every check_booking()."""
+    zone = ZoneInfo(site.timezone)
+    start = datetime.combine(first_day, time(0), zone).astimezone(UTC)
+    end = datetime.combine(last_day + timedelta(days=1), time(0), zone).astimezone(UTC)
+    ids = [r.id for r in resources]
+    occurrences: dict[int, list] = {resource_id: [] for resource_id in ids}
+    if ids:
+        occurrence = ReservationOccurrence
+        rows = db.session.execute(
+            select(occurrence.resource_id, occurrence.starts_at, occurrence.ends_at,
+                   occurrence.reservation_id, occurrence.updated_at)
+            .where(*_between(ids, start, end)).order_by(occurrence.starts_at))
+        for row in rows:
+            occurrences[row.resource_id].append(row)
+    loaded = Preloaded(site.id, first_day, last_day, start, end,
+                       premises.closed_days(site, first_day, last_day),
+                       premises.opening_hours_by_weekday(site), occurrences)
+    with contextlib.ExitStack() as stack:
+        for preload in _PRELOADERS:
+            stack.enter_context(preload(site, ids, first_day, last_day, now))
+        token = _PRELOADED.set(loaded)
+        try:
+            yield loaded
+        finally:
+            _PRELOADED.reset(token)
 
 
 def check_booking(request: BookingRequest, *, now: datetime | None = None) -> Check:
@@ -334,8 +416,12 @@ def check_booking(request: BookingRequest, *, now: datetime | None = None) -> Ch
     per_slot: list[Problem] = []
     site = resource.site
     last_day = max(s.day for s in slots)
-    closed = premises.closed_days(site, request.first_day, last_day)
-    hours = premises.opening_hours_by_weekday(site)
+    loaded = _PRELOADED.get()
+    if loaded is not None and loaded.covers(resource, request.first_day, last_day):
+        closed, hours = loaded.closed, loaded.hours
+    else:
+        closed = premises.closed_days(site, request.first_day, last_day)
+        hours = premises.opening_hours_by_weekday(site)
     horizon = horizon_days(request.booked_by)
     is_coordinator = request.booked_by.role == Role.coordinator
     zone = ZoneInfo(site.timezone)

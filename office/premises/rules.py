@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import lru_cache
@@ -66,6 +67,17 @@ def opening_window(site: Site, day: date) -> tuple[datetime, datetime] | None:
 
 def set_standard_opening_hours(site: Site, opens: time, closes: time, weekdays=range(5)) -> None:
     site.opening_hours = [OpeningHours(weekday=w, opens=opens, closes=closes) for w in weekdays]
+
+
+def natural_key(name: str) -> tuple:
+    """Sort names as people read them: "Skrivbord 2" before "Skrivbord 10"."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part.casefold())
+                 for part in re.split(r"(\d+)", name) if part)
+
+
+def sorted_resources(resources) -> list:
+    """Rooms before desks, each by name as people read it."""
+    return sorted(resources, key=lambda r: (r.kind.value != "room", natural_key(r.name), r.id))
 
 
 # --- what a closure or new opening hours would touch --------------------------------------
