@@ -102,6 +102,10 @@ QUERY: dict[str, Query] = {
     "/seminars/<int:seminar_id>": Query(COORDINATOR),
     "/seminars/<int:seminar_id>/evaluate": Query(STAFF),
     "/seminars/<int:seminar_id>/attendance": Query(COORDINATOR),
+    "/seminars/<int:seminar_id>/attendance/<int:day_id>": Query(COORDINATOR),
+    "/seminars/<int:seminar_id>/sessions/<int:session_id>/edit": Query(COORDINATOR),
+    "/seminars/e/<token>": Query(ANONYMOUS),
+    "/seminars/public/link": Query(ANONYMOUS),
     "/seminars/<int:seminar_id>/print": Query(COORDINATOR),
     "/seminars/<int:seminar_id>/report": Query(COORDINATOR),
     "/seminars/<int:seminar_id>/export/<any(registrations, attendance, evaluations):what>.csv": Query(COORDINATOR),
@@ -179,7 +183,7 @@ def world(app, create_agency, create_user, create_site, create_resource):
         "day": features.day.isoformat(), "term_id": features.term.id, "series_id": features.series_id,
         "seminar_id": features.seminar_id, "what": "registrations", "year": features.day.year,
         "reservation_id": bookings.reservation_id, "occurrence_id": bookings.occurrence_id,
-        "meeting_id": bookings.meeting_id,
+        "meeting_id": bookings.meeting_id, "day_id": features.day_id, "session_id": features.session_id,
     }
     secrets = {"/seminars/": features.guest_token, "/feeds/": bookings.feed_token}
     return users, values, secrets
