@@ -146,6 +146,21 @@ def _mail_choices_row(w: World) -> dict:
     return {"off": sorted(notifications.opted_out(w.staff))}
 
 
+def _minutes_row(w: World) -> dict:
+    from office.meetings.models import MeetingOccurrence
+
+    m = db.session.get(MeetingOccurrence, w.features.meeting_occurrence_id)
+    return {"notes": m.minutes_notes, "decisions": [d.text for d in m.decisions],
+            "shared": m.minutes_shared_with_staff, "status": m.minutes_status}
+
+
+def _series_settings_row(w: World) -> dict:
+    from office.meetings.models import MeetingSeries
+
+    s = db.session.get(MeetingSeries, w.features.series_id)
+    return {"chair": s.chair_id, "days": s.proposal_days}
+
+
 def _capacity_row(w: World) -> dict:
     return {"capacity": w.seminar.capacity}
 
@@ -192,6 +207,13 @@ EDIT_ROUTES = [
               action=lambda w: f"/bookings/occurrences/{w.bookings.occurrence_id}/change", who="staff"),
     EditRoute("availability.edit_availability", lambda w: "/availability/", _working_hours_row,
               ("opens_0", "07:30"), lambda r: r[0][0] == time(7, 30), who="staff"),
+    EditRoute("meetings.save_minutes", lambda w: f"/meetings/occurrences/{w.features.meeting_occurrence_id}",
+              _minutes_row, ("minutes-notes", "Läget gicks igenom."),
+              lambda r: r["notes"] == "Läget gicks igenom.",
+              action=lambda w: f"/meetings/occurrences/{w.features.meeting_occurrence_id}/minutes"),
+    EditRoute("meetings.save_series_settings", lambda w: f"/meetings/series/{w.features.series_id}",
+              _series_settings_row, ("settings-proposal_days", "5"), lambda r: r["days"] == 5,
+              action=lambda w: f"/meetings/series/{w.features.series_id}/settings"),
     EditRoute("notifications.preferences", lambda w: "/account/mail", _mail_choices_row,
               ("meetings", None), lambda r: r["off"] == ["meetings"], who="staff"),
 ]

@@ -17,6 +17,7 @@ from office.allocations.models import WeekPattern
 from office.booking import rules as booking
 from office.core.extensions import db
 from office.meetings import rules as meetings
+from office.meetings.demo import seed_steering_group_work
 from office.meetings.models import Attendance
 from office.premises.models import Resource, Site
 
@@ -62,12 +63,13 @@ def seed_allocations_and_meetings(today: date) -> None:
     first_day = term.first_day
     following = allocations.next_term(term)
     every = Attendance.every_meeting
-    meetings.create_meeting_series(
+    steering = meetings.create_meeting_series(
         name="Styrgruppen", description="Förvaltningschefer, rektor, enhetschefer, ESF-delprojektledare",
         resource=room, first_day=first_day, start_time=time(13, 0), end_time=time(15, 0),
         rrule=meetings.twice_per_term_rule(term, 2, following.last_day), actor=coordinator,
         members=[(people[p], every) for p in ("anna.lind", "karin.nyberg", "lena.falk",
                                               "erik.holm", "amira.nasser", "fatima.ali")])
+    seed_steering_group_work(steering, coordinator, people["karin.nyberg"], people["erik.holm"])
     meetings.create_meeting_series(
         name="Arbetsgruppen", description="Varje vecka; AF deltar varannan vecka (udda veckor)",
         resource=room, first_day=first_day, start_time=time(9, 0), end_time=time(10, 30),

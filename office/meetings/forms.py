@@ -1,17 +1,28 @@
-"""Forms of the meeting structure: a series and its members."""
+"""Forms of the meeting structure: a series and its members, one meeting's agenda and minutes."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
     SelectField,
     StringField,
+    TextAreaField,
     TimeField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
-from office.core.forms import SHARED_TEXT, WEEKDAY_NAMES, choices
+from office.core.forms import SHARED_TEXT, WEEKDAY_NAMES, choices, sensible_year
 from office.meetings.models import Attendance
 
 ATTENDANCE_LABELS = {
@@ -40,3 +51,36 @@ class MeetingMemberForm(FlaskForm):
     user_id = SelectField(_l("Member"), coerce=int, validators=[InputRequired()])
     attendance = SelectField(_l("Attends"), choices=choices(
         [(a.value, label) for a, label in ATTENDANCE_LABELS.items()]))
+
+
+class SeriesSettingsForm(FlaskForm):
+    chair_id = SelectField(_l("Chair"), coerce=int, validators=[InputRequired()])
+    proposal_days = IntegerField(_l("Members may propose agenda items until (days before)"),
+                                 validators=[InputRequired(), NumberRange(min=0, max=60)])
+
+
+class AgendaItemForm(FlaskForm):
+    title = StringField(_l("Item"), validators=[DataRequired(), Length(max=200), *SHARED_TEXT])
+    owner_id = SelectField(_l("Who presents it"), coerce=int, validators=[InputRequired()])
+    minutes = IntegerField(_l("Minutes"), validators=[Optional(), NumberRange(min=1, max=480)])
+
+
+class MinutesForm(FlaskForm):
+    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=20000), *SHARED_TEXT])
+    decisions = TextAreaField(_l("Decisions (one per line)"),
+                              validators=[Optional(), Length(max=20000), *SHARED_TEXT])
+    shared_with_staff = BooleanField(_l("When approved, all staff may read these minutes"))
+
+    def validate_decisions(self, field):
+        if any(len(line) > 500 for line in decision_lines(field.data)):
+            raise ValidationError(_l("A decision may be at most 500 characters long."))
+
+
+def decision_lines(text: str | None) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+class ActionForm(FlaskForm):
+    text = StringField(_l("Action"), validators=[DataRequired(), Length(max=300), *SHARED_TEXT])
+    owner_id = SelectField(_l("Who does it"), coerce=int, validators=[InputRequired()])
+    due_on = DateField(_l("Done by"), validators=[Optional(), sensible_year])
