@@ -62,7 +62,7 @@ class SeriesSettingsForm(FlaskForm):
 class AgendaItemForm(FlaskForm):
     title = StringField(_l("Item"), validators=[DataRequired(), Length(max=200), *SHARED_TEXT])
     owner_id = SelectField(_l("Who presents it"), coerce=int, validators=[InputRequired()])
-    minutes = IntegerField(_l("Minutes"), validators=[Optional(), NumberRange(min=1, max=480)])
+    minutes = IntegerField(_l("Time (minutes)"), validators=[Optional(), NumberRange(min=1, max=480)])
 
 
 class MinutesForm(FlaskForm):
@@ -81,6 +81,6 @@ def decision_lines(text: str | None) -> list[str]:
 
 
 class ActionForm(FlaskForm):
-    text = StringField(_l("Action"), validators=[DataRequired(), Length(max=300), *SHARED_TEXT])
+    text = StringField(_l("Task"), validators=[DataRequired(), Length(max=300), *SHARED_TEXT])
     owner_id = SelectField(_l("Who does it"), coerce=int, validators=[InputRequired()])
     due_on = DateField(_l("Done by"), validators=[Optional(), sensible_year])

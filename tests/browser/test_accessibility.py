@@ -26,7 +26,7 @@ from office.booking.models import ReservationOccurrence
 from office.core.extensions import db
 from office.core.i18n import today_local
 from office.demo.seed import DEMO_PASSWORD
-from office.meetings.models import MeetingSeries
+from office.meetings.models import MeetingOccurrence, MeetingSeries, MinutesStatus
 from office.premises.models import Resource, Site
 from office.trepartssamtal import rules as trepartssamtal
 from seminars import registration
@@ -163,6 +163,9 @@ PAGES = [
     Page("allocation plan (staff)", STAFF, "/allocations/plan"),
     Page("allocations (staff)", STAFF, "/allocations/"),
     Page("my meetings", STAFF, "/meetings/"),
+    Page("meeting agenda and minutes", COORDINATOR, "/meetings/occurrences/{meeting_work}"),
+    Page("meeting agenda item refused", COORDINATOR, "/meetings/occurrences/{meeting_work}", _send_empty_form),
+    Page("approved minutes shared with staff", STAFF, "/meetings/occurrences/{meeting_minutes}"),
     # seminars
     Page("seminars", COORDINATOR, "/seminars/"),
     Page("seminar (coordinator)", COORDINATOR, "/seminars/{seminar}"),
@@ -270,11 +273,26 @@ def _feature_ids(coordinator) -> dict:
         "training": training.id, "training_day": training.days[1].id, **ended,
         "allocation": allocation.id, "day": today_local().isoformat(),
         "series": db.session.scalar(select(MeetingSeries.id).order_by(MeetingSeries.id)),
+        **_meeting_ids(),
         "seminar": internal, "public": public, "guest_token": guest.token,
         "draft": db.session.scalar(select(Seminar.id).where(Seminar.state == SeminarState.draft)),
         "meeting": meeting.id,
         "occurrence": db.session.scalar(select(ReservationOccurrence.id).order_by(ReservationOccurrence.id)),
     }
+
+
+def _meeting_ids() -> dict:
+    """The demo's steering-group meetings: the coming one's agenda, the held one's minutes
+    (shared with all staff; early in a term there is none yet, and the coming one stands in)."""
+    work = db.session.scalar(select(MeetingOccurrence.id).where(
+        MeetingOccurrence.minutes_status == MinutesStatus.draft))
+    minutes = db.session.scalar(select(MeetingOccurrence.id).where(
+        MeetingOccurrence.minutes_status == MinutesStatus.approved))
+    if minutes is None:
+        db.session.get(MeetingOccurrence, work).minutes_shared_with_staff = True
+        db.session.get(MeetingOccurrence, work).minutes_status = MinutesStatus.approved
+        minutes = work
+    return {"meeting_work": work, "meeting_minutes": minutes}
 
 
 def _ended_seminar(coordinator) -> dict:
@@ -373,7 +391,7 @@ def test_page_list_covers_every_page_template():
         "allocations/list.html", "allocations/plan.html", "allocations/form.html",
         "allocations/release.html", "allocations/book.html",
         "allocations/settings.html", "allocations/utilization.html", "meetings/series_list.html",
-        "meetings/series.html", "meetings/my_meetings.html",
+        "meetings/series.html", "meetings/my_meetings.html", "meetings/occurrence.html",
         "seminars/list.html", "seminars/show.html", "seminars/form.html", "seminars/attendance.html",
         "seminars/print.html", "seminars/report.html", "seminars/evaluate.html", "seminars/year.html",
         "seminars/public_list.html", "seminars/public_seminar.html",
