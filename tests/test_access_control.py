@@ -135,6 +135,12 @@ ACCESS: dict[str, Access] = {
     "/meetings/occurrences/<int:meeting_occurrence_id>/actions/<int:action_id>/done": Access(
         ONLY_COORDINATOR, "the chair and the action's owner too"),
     "/meetings/occurrences/<int:meeting_occurrence_id>/approve": Access(ONLY_COORDINATOR, "and the chair"),
+    "/meetings/occurrences/<int:meeting_occurrence_id>/cases": Access(
+        ONLY_COORDINATOR, "members too; 404 where the group counts no cases (tests/test_reports.py)"),
+    # reports: counts only, small ones suppressed
+    "/reports/": Access(ADMINS, "counts only, no personal data"),
+    "/reports/statistics.csv": Access(ADMINS, "counts only, no personal data"),
+    "/reports/half-year": Access(ADMINS, "counts only, no personal data"),
     # seminars
     "/seminars/": Access(LOGGED_IN, "drafts only for the coordinator"),
     "/seminars/new": Access(ONLY_COORDINATOR),

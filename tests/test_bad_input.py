@@ -225,6 +225,8 @@ FORMS = [
          {"action-text": NAMES, "action-owner_id": st.sampled_from(["0", "{user_id}"]), "action-due_on": DAYS}),
     Form("/meetings/occurrences/<int:meeting_occurrence_id>/actions/<int:action_id>/done", (COORDINATOR, STAFF)),
     Form("/meetings/occurrences/<int:meeting_occurrence_id>/approve", (COORDINATOR,)),
+    Form("/meetings/occurrences/<int:meeting_occurrence_id>/cases", (COORDINATOR, STAFF),
+         {"cases-1-women": st.sampled_from(["3", "0", "-1", "1001"]), "cases-2-unknown": st.just("12")}),
     # seminars
     Form("/seminars/new", (COORDINATOR,), SEMINAR_FIELDS),
     Form("/seminars/<int:seminar_id>/edit", (COORDINATOR,), SEMINAR_FIELDS),

@@ -117,6 +117,7 @@ def upgrade():
     with op.batch_alter_table('meeting_series', schema=None) as batch_op:
         batch_op.add_column(sa.Column('chair_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('proposal_days', sa.Integer(), server_default='2', nullable=False))
+        batch_op.add_column(sa.Column('counts_cases', sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.create_index(batch_op.f('ix_meeting_series_chair_id'), ['chair_id'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_meeting_series_chair_id_user_account'), 'user_account', ['chair_id'], ['id'], ondelete='SET NULL')
 
@@ -128,6 +129,7 @@ def downgrade():
     with op.batch_alter_table('meeting_series', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_meeting_series_chair_id_user_account'), type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_meeting_series_chair_id'))
+        batch_op.drop_column('counts_cases')
         batch_op.drop_column('proposal_days')
         batch_op.drop_column('chair_id')
 

@@ -17,7 +17,7 @@ from office.allocations.models import WeekPattern
 from office.booking import rules as booking
 from office.core.extensions import db
 from office.meetings import rules as meetings
-from office.meetings.demo import seed_steering_group_work
+from office.meetings.demo import seed_case_counts, seed_steering_group_work
 from office.meetings.models import Attendance
 from office.premises.models import Resource, Site
 
@@ -78,7 +78,7 @@ def seed_allocations_and_meetings(today: date) -> None:
                  (people["hanna.vik"], every), (people["karin.nyberg"], every),
                  (people["amira.nasser"], every), (people["fatima.ali"], every),
                  (people["erik.holm"], Attendance.odd_weeks)])
-    meetings.create_meeting_series(
+    case_workers = meetings.create_meeting_series(
         name="Handläggargruppen",
         description="Varje vecka; SYV, fysioterapeut och psykolog en gång i månaden",
         resource=room, first_day=first_day, start_time=time(13, 0), end_time=time(15, 0),
@@ -87,6 +87,7 @@ def seed_allocations_and_meetings(today: date) -> None:
                                               "emma.strand", "johan.bjork", "eva.lindqvist",
                                               "petra.aberg")]
         + [(people[p], Attendance.monthly) for p in ("nils.dahl", "oskar.lund", "maria.sund")])
+    seed_case_counts(case_workers, [agency["AF"], agency["Kommunen"], agency["Klarframtid"]])
 
 
 def _book_desks(today, term, coordinator, resource, people) -> None:

@@ -9,6 +9,7 @@ from flask_babel import format_date, format_datetime, format_time, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from office.core.export import suppressed
 from office.core.forms import LanguageForm
 from office.core.i18n import to_local
 from office.core.security import Role
@@ -79,3 +80,4 @@ def install_template_helpers(app: Flask) -> None:
     )
     app.jinja_env.filters["local_date"] = lambda v, fmt="medium": format_date(v, fmt) if v else ""
     app.jinja_env.filters["local_time"] = lambda v, fmt="HH:mm": format_time(v, fmt) if v else ""
+    app.jinja_env.filters["suppressed"] = suppressed  # counts 1-4 as "<5" (office/core/export.py)

@@ -36,3 +36,23 @@ def seed_steering_group_work(series: MeetingSeries, coordinator, chair, member) 
                                      minutes=minutes, now=now)
         meetings.add_agenda_item(sitting, member, title="Nya lokaler för SFI", owner=member,
                                  minutes=10, now=coming[0].starts_at - timedelta(days=30))
+
+
+def seed_case_counts(series: MeetingSeries, agencies: list) -> None:
+    """The case workers' group counts cases: the past eight weeks' meetings get made-up counts
+    (the same every time), so the reports have figures (some small enough to be suppressed)."""
+    from office.core.database import utcnow
+    from office.meetings.models import Gender
+
+    series.counts_cases = True
+    now = utcnow()
+    past = [o for o in series.reservation.occurrences
+            if o.is_active and now - timedelta(weeks=8) < o.ends_at < now]
+    for week, occurrence in enumerate(sorted(past, key=lambda o: o.starts_at)):
+        sitting = meetings.find_sitting(occurrence.id)
+        counts = {}
+        for n, agency in enumerate(agencies):
+            counts[(agency.id, Gender.women)] = (3 * n + 5 * week + 7) % 11
+            counts[(agency.id, Gender.men)] = (2 * n + 3 * week + 4) % 9
+            counts[(agency.id, Gender.unknown)] = (n + week) % 3
+        meetings.record_cases(sitting, counts)

@@ -23,7 +23,7 @@ from wtforms.validators import (
 )
 
 from office.core.forms import SHARED_TEXT, WEEKDAY_NAMES, choices, sensible_year
-from office.meetings.models import Attendance
+from office.meetings.models import Attendance, Gender
 
 ATTENDANCE_LABELS = {
     Attendance.every_meeting: _l("Every meeting"),
@@ -57,6 +57,29 @@ class SeriesSettingsForm(FlaskForm):
     chair_id = SelectField(_l("Chair"), coerce=int, validators=[InputRequired()])
     proposal_days = IntegerField(_l("Members may propose agenda items until (days before)"),
                                  validators=[InputRequired(), NumberRange(min=0, max=60)])
+    counts_cases = BooleanField(_l("The group counts the cases it raises (per agency and gender)"))
+
+
+GENDER_LABELS = {
+    Gender.women: _l("Women"),
+    Gender.men: _l("Men"),
+    Gender.other: _l("Other"),
+    Gender.unknown: _l("Unknown"),
+}
+
+
+def case_count_form(agencies, prefix: str = "cases") -> FlaskForm:
+    """One number field per agency and gender, named cases-<agency>-<gender>."""
+
+    class CaseCountForm(FlaskForm):
+        pass
+
+    for agency in agencies:
+        for gender, label in GENDER_LABELS.items():
+            setattr(CaseCountForm, f"{agency.id}-{gender.value}", IntegerField(
+                f"{agency.short_name}: {label}",
+                validators=[Optional(), NumberRange(min=0, max=1000)]))
+    return CaseCountForm(prefix=prefix)
 
 
 class AgendaItemForm(FlaskForm):

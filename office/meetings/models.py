@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -52,6 +53,8 @@ class MeetingSeries(db.Model):
         ForeignKey("user_account.id", ondelete="SET NULL"), index=True)
     # Members may propose agenda items until this many days before a meeting.
     proposal_days: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
+    # The case workers' group counts the cases it raises at each meeting (numbers only).
+    counts_cases: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     reservation: Mapped[Reservation] = relationship()
     chair: Mapped[User | None] = relationship(foreign_keys=[chair_id])

@@ -34,6 +34,8 @@ from office.core.transaction import conflicts_become
 from office.meetings.models import (
     AgendaItem,
     Attendance,
+    CaseCount,
+    Gender,
     MeetingAction,
     MeetingDecision,
     MeetingMember,
@@ -478,3 +480,26 @@ def send_notice(sitting: Sitting, actor: User, now: datetime,
         work.notice_sent_at = now
     booking.audit(actor, "send_meeting_notice", work, f"mails={len(chosen)}")
     return len(chosen)
+
+
+# --- the case workers' group: cases raised per agency and gender (numbers only) -------------------
+
+def may_record_cases(user: User | None, sitting: Sitting) -> bool:
+    """The group's members and preparers record the counts of a series that counts cases."""
+    return sitting.series.counts_cases and (
+        may_prepare(user, sitting.series) or is_member(user, sitting.series))
+
+
+def case_counts_of(sitting: Sitting) -> dict[tuple[int, Gender], int]:
+    work = sitting.work
+    return {(c.agency_id, c.gender): c.cases for c in (work.case_counts if work else [])}
+
+
+def record_cases(sitting: Sitting, counts: dict[tuple[int, Gender], int]) -> None:
+    """Replace the meeting's counts; zero and empty cells are not stored."""
+    if not sitting.series.counts_cases:
+        raise WorkRefused(_l("This group does not count cases."))
+    work = work_of(sitting)
+    work.case_counts = [CaseCount(agency_id=agency_id, gender=gender, cases=cases)
+                        for (agency_id, gender), cases in sorted(counts.items()) if cases]
+    db.session.flush()

@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from office import feeds
-from office.accounts.models import Role, User
+from office.accounts.models import Agency, Role, User
 from office.allocations import rules as allocation_rules
 from office.allocations.models import Term
 from office.booking import rules as booking
@@ -32,6 +32,8 @@ from office.meetings.forms import (
     MeetingSeriesForm,
     MinutesForm,
     SeriesSettingsForm,
+    GENDER_LABELS,
+    case_count_form,
     decision_lines,
 )
 from office.meetings.models import Attendance, MeetingAction, MeetingMember, MeetingSeries
@@ -197,6 +199,7 @@ def _settings_form(series: MeetingSeries) -> SeriesSettingsForm:
         (m.user.id, m.user.name) for m in series.members])
     if not form.is_submitted():
         form.chair_id.data, form.proposal_days.data = series.chair_id or 0, series.proposal_days
+        form.counts_cases.data = series.counts_cases
     return form
 
 
@@ -210,6 +213,7 @@ def save_series_settings(series_id: int):
         return _render_series(series, _member_form(), 422, settings_form=form)
     series.chair_id = form.chair_id.data or None
     series.proposal_days = form.proposal_days.data
+    series.counts_cases = bool(form.counts_cases.data)
     flash(_("The settings are saved."), "success")
     return redirect(url_for("meetings.show_series", series_id=series.id))
 
@@ -248,12 +252,22 @@ def _forms(sitting, **given):
     forms.update(given)
     forms["item_form"].owner_id.choices = forms["action_form"].owner_id.choices = \
         _people_choices(sitting)
+    cases = forms.setdefault("cases_form", case_count_form(_agencies()))
+    if not cases.is_submitted():
+        for (agency_id, gender), number in meetings.case_counts_of(sitting).items():
+            field = cases._fields.get(f"{agency_id}-{gender.value}")
+            if field is not None:
+                field.data = number
     minutes = forms["minutes_form"]
     if not minutes.is_submitted() and sitting.work is not None:
         minutes.notes.data = sitting.work.minutes_notes
         minutes.decisions.data = "\n".join(d.text for d in sitting.work.decisions)
         minutes.shared_with_staff.data = sitting.work.minutes_shared_with_staff
     return forms
+
+
+def _agencies() -> list[Agency]:
+    return list(db.session.scalars(select(Agency).order_by(Agency.name)))
 
 
 def _render_occurrence(sitting, status=200, problem=None, **forms):
@@ -265,6 +279,8 @@ def _render_occurrence(sitting, status=200, problem=None, **forms):
         member=meetings.is_member(current_user, sitting.series),
         deadline=meetings.proposal_deadline(sitting), now=utcnow(),
         carried=meetings.carried_actions(sitting), attendees=meetings.attendees_of(sitting),
+        may_record_cases=meetings.may_record_cases(current_user, sitting), agencies=_agencies(),
+        genders=GENDER_LABELS,
         confirm=ConfirmForm(), problem=problem, **_forms(sitting, **forms)), status
 
 
@@ -421,4 +437,24 @@ def approve_minutes(meeting_occurrence_id: int):
     except meetings.WorkRefused as refused:
         return _refused(sitting, refused)
     flash(_("The minutes are approved."), "success")
+    return redirect(url_for("meetings.show_occurrence", meeting_occurrence_id=sitting.id))
+
+
+@bp.post("/occurrences/<int:meeting_occurrence_id>/cases")
+@login_required
+def record_cases(meeting_occurrence_id: int):
+    """Records how many cases the meeting raised, per agency and gender: numbers only."""
+    sitting = _sitting(meeting_occurrence_id)
+    if not sitting.series.counts_cases:
+        abort(404)  # only the case workers' group has this form
+    if not meetings.may_record_cases(current_user, sitting):
+        abort(403)
+    agencies = _agencies()
+    form = case_count_form(agencies)
+    if not form.validate_on_submit():
+        return _render_occurrence(sitting, 422, cases_form=form)
+    counts = {(agency.id, gender): form[f"{agency.id}-{gender.value}"].data or 0
+              for agency in agencies for gender in GENDER_LABELS}
+    meetings.record_cases(sitting, counts)
+    flash(_("The counts are saved."), "success")
     return redirect(url_for("meetings.show_occurrence", meeting_occurrence_id=sitting.id))

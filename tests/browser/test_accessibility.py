@@ -216,6 +216,8 @@ PAGES = [
     Page("one trepartssamtal", STAFF, "/trepartssamtal/{meeting}"),
     Page("reschedule trepartssamtal", STAFF, "/trepartssamtal/{meeting}/reschedule"),
     Page("trepartssamtal statistics", COORDINATOR, "/trepartssamtal/statistics"),
+    Page("reports: cases and trepartssamtal", COORDINATOR, "/reports/?by=week"),
+    Page("half-year report", COORDINATOR, "/reports/half-year"),
     Page("calendar feeds", STAFF, "/feeds/"),
     Page("calendar feed link made", STAFF, "/feeds/", _make_a_feed_link),
 ]
@@ -401,7 +403,8 @@ def test_page_list_covers_every_page_template():
         "booking/occurrence.html", "booking/audit_log.html", "availability/working_hours.html",
         "trepartssamtal/list.html", "trepartssamtal/new.html",
         "trepartssamtal/show.html", "trepartssamtal/reschedule.html",
-        "trepartssamtal/statistics.html", "feeds/list.html", "mail/outbox.html",
+        "trepartssamtal/statistics.html",
+        "reports/statistics.html", "reports/half_year.html", "feeds/list.html", "mail/outbox.html",
         "notifications/preferences.html",
         "premises/closure_confirm.html",  # axe in tests/browser/test_closure_pages.py
     }
