@@ -53,6 +53,7 @@ class Features:
     meeting_occurrence_id: int = 0  # the series' first meeting, with an agenda item and an action
     item_id: int = 0
     action_id: int = 0
+    guest_id: int = 0  # an outside guest of that meeting
 
 
 def coming_term() -> Term:
@@ -97,8 +98,10 @@ def add_features(*, agency: Agency, coordinator: User, desk: Resource, room: Res
     item = meetings.add_agenda_item(sitting, coordinator, title="Läget", owner=None, minutes=15,
                                     now=sitting.occurrence.starts_at - timedelta(days=30))
     action = meetings.add_action(sitting, text="Boka lokal", owner=coordinator, due_on=None)
+    meeting_guest = meetings.add_guest(sitting, user=None, name="Rut Rådgivare", organisation="RAR",
+                                       email=f"rut.{agency.id}@rar.example")
     work_ids = {"meeting_occurrence_id": sitting.occurrence.id, "item_id": item.id,
-                "action_id": action.id}
+                "action_id": action.id, "guest_id": meeting_guest.id}
     db.session.commit()
     allocation_id = db.session.scalar(select(Allocation.id).where(
         Allocation.agency_id == agency.id, Allocation.resource_id == desk.id))

@@ -137,6 +137,9 @@ ACCESS: dict[str, Access] = {
     "/meetings/occurrences/<int:meeting_occurrence_id>/approve": Access(ONLY_COORDINATOR, "and the chair"),
     "/meetings/occurrences/<int:meeting_occurrence_id>/cases": Access(
         ONLY_COORDINATOR, "members too; 404 where the group counts no cases (tests/test_reports.py)"),
+    "/meetings/occurrences/<int:meeting_occurrence_id>/guests": Access(ONLY_COORDINATOR, "and the chair"),
+    "/meetings/occurrences/<int:meeting_occurrence_id>/guests/<int:guest_id>/delete": Access(
+        ONLY_COORDINATOR, "and the chair"),
     # reports: counts only, small ones suppressed
     "/reports/": Access(ADMINS, "counts only, no personal data"),
     "/reports/statistics.csv": Access(ADMINS, "counts only, no personal data"),
@@ -285,7 +288,7 @@ def _build_world(create_agency, create_user, create_site, create_resource):
         "term_id": features.term.id, "series_id": features.series_id,
         "member_id": features.member_id, "seminar_id": features.seminar_id,
         "meeting_occurrence_id": features.meeting_occurrence_id, "item_id": features.item_id,
-        "action_id": features.action_id,
+        "action_id": features.action_id, "guest_id": features.guest_id,
         "day_id": features.day_id, "session_id": features.session_id, "action": "publish",
         "registration_id": features.guest_registration_id, "what": "registrations",
         "year": features.day.year, "mail_id": features.mail_id,

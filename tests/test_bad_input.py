@@ -225,6 +225,10 @@ FORMS = [
          {"action-text": NAMES, "action-owner_id": st.sampled_from(["0", "{user_id}"]), "action-due_on": DAYS}),
     Form("/meetings/occurrences/<int:meeting_occurrence_id>/actions/<int:action_id>/done", (COORDINATOR, STAFF)),
     Form("/meetings/occurrences/<int:meeting_occurrence_id>/approve", (COORDINATOR,)),
+    Form("/meetings/occurrences/<int:meeting_occurrence_id>/guests", (COORDINATOR, STAFF),
+         {"guest-user_id": st.sampled_from(["0", "{user_id}"]), "guest-name": NAMES, "guest-organisation": NAMES,
+          "guest-email": EMAILS}),
+    Form("/meetings/occurrences/<int:meeting_occurrence_id>/guests/<int:guest_id>/delete", (COORDINATOR,)),
     Form("/meetings/occurrences/<int:meeting_occurrence_id>/cases", (COORDINATOR, STAFF),
          {"cases-1-women": st.sampled_from(["3", "0", "-1", "1001"]), "cases-2-unknown": st.just("12")}),
     # seminars
@@ -346,7 +350,8 @@ def _build_world(create_agency, create_user, create_site, create_resource):
         "year": [mine.day.year, 1, 9999],
         **{name: [getattr(f, name) for f in both]
            for name in ("allocation_id", "series_id", "member_id", "seminar_id", "day_id",
-                        "session_id", "mail_id", "meeting_occurrence_id", "item_id", "action_id")},
+                        "session_id", "mail_id", "meeting_occurrence_id", "item_id", "action_id",
+                        "guest_id")},
         "registration_id": [mine.guest_registration_id, *mine.registration_ids.values(),
                             theirs.guest_registration_id],
         **{name: [getattr(f, name) for f in (my_bookings, their_bookings)]

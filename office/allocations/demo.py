@@ -17,7 +17,11 @@ from office.allocations.models import WeekPattern
 from office.booking import rules as booking
 from office.core.extensions import db
 from office.meetings import rules as meetings
-from office.meetings.demo import seed_case_counts, seed_steering_group_work
+from office.meetings.demo import (
+    seed_case_counts,
+    seed_steering_group_work,
+    seed_working_group_guest,
+)
 from office.meetings.models import Attendance
 from office.premises.models import Resource, Site
 
@@ -70,7 +74,7 @@ def seed_allocations_and_meetings(today: date) -> None:
         members=[(people[p], every) for p in ("anna.lind", "karin.nyberg", "lena.falk",
                                               "erik.holm", "amira.nasser", "fatima.ali")])
     seed_steering_group_work(steering, coordinator, people["karin.nyberg"], people["erik.holm"])
-    meetings.create_meeting_series(
+    working = meetings.create_meeting_series(
         name="Arbetsgruppen", description="Varje vecka; AF deltar varannan vecka (udda veckor)",
         resource=room, first_day=first_day, start_time=time(9, 0), end_time=time(10, 30),
         rrule=meetings.weekly_rule(1, following.last_day), actor=coordinator,
@@ -78,6 +82,7 @@ def seed_allocations_and_meetings(today: date) -> None:
                  (people["hanna.vik"], every), (people["karin.nyberg"], every),
                  (people["amira.nasser"], every), (people["fatima.ali"], every),
                  (people["erik.holm"], Attendance.odd_weeks)])
+    seed_working_group_guest(working, people["sofia.gron"])
     case_workers = meetings.create_meeting_series(
         name="Handläggargruppen",
         description="Varje vecka; SYV, fysioterapeut och psykolog en gång i månaden",

@@ -56,3 +56,13 @@ def seed_case_counts(series: MeetingSeries, agencies: list) -> None:
             counts[(agency.id, Gender.men)] = (2 * n + 3 * week + 4) % 9
             counts[(agency.id, Gender.unknown)] = (n + week) % 3
         meetings.record_cases(sitting, counts)
+
+
+def seed_working_group_guest(series: MeetingSeries, guest) -> None:
+    """The Region's coordinator joins the working group's next meeting "vid behov": a guest."""
+    now = utcnow()
+    coming = sorted((o for o in series.reservation.occurrences if o.is_active and o.starts_at > now),
+                    key=lambda o: o.starts_at)
+    if coming:
+        meetings.add_guest(meetings.find_sitting(coming[0].id), user=guest, name="",
+                           organisation="", email="")

@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    EmailField,
     IntegerField,
     SelectField,
     StringField,
@@ -15,6 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import (
     DataRequired,
+    Email,
     InputRequired,
     Length,
     NumberRange,
@@ -22,7 +24,13 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from office.core.forms import SHARED_TEXT, WEEKDAY_NAMES, choices, sensible_year
+from office.core.forms import (
+    SHARED_TEXT,
+    WEEKDAY_NAMES,
+    choices,
+    no_control_characters,
+    sensible_year,
+)
 from office.meetings.models import Attendance, Gender
 
 ATTENDANCE_LABELS = {
@@ -39,6 +47,7 @@ class MeetingSeriesForm(FlaskForm):
     resource_id = SelectField(_l("Room"), coerce=int, validators=[InputRequired()])
     frequency = SelectField(_l("How often"), choices=choices([
         ("weekly", _l("Every week")), ("twice_per_term", _l("Twice per term")),
+        ("every_six_months", _l("Every six months (twice a year)")), ("yearly", _l("Once a year")),
     ]))
     weekday = SelectField(_l("Weekday"), coerce=int,
                           choices=choices([(i, n) for i, n in enumerate(WEEKDAY_NAMES[:5])]))
@@ -107,3 +116,26 @@ class ActionForm(FlaskForm):
     text = StringField(_l("Task"), validators=[DataRequired(), Length(max=300), *SHARED_TEXT])
     owner_id = SelectField(_l("Who does it"), coerce=int, validators=[InputRequired()])
     due_on = DateField(_l("Done by"), validators=[Optional(), sensible_year])
+
+
+class GuestForm(FlaskForm):
+    """A colleague from the list, or an outside guest's name, organisation and address."""
+
+    user_id = SelectField(_l("A colleague"), coerce=int, validators=[InputRequired()])
+    name = StringField(_l("Or an outside guest: name"),
+                       validators=[Optional(), Length(max=120), *SHARED_TEXT])
+    organisation = StringField(_l("Organisation"),
+                               validators=[Optional(), Length(max=120), *SHARED_TEXT])
+    email = EmailField(_l("E-mail address"), filters=[lambda v: v.strip() if v else v], validators=[
+        Optional(), Length(max=254), no_control_characters,
+        Email(message=_l("Enter a valid e-mail address."), check_deliverability=False)])
+
+    def validate(self, extra_validators=None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        if self.user_id.data:
+            return True
+        if not (self.name.data or "").strip() or not (self.email.data or "").strip():
+            self.name.errors.append(_l("Choose a colleague, or give the guest's name and e-mail."))
+            return False
+        return True

@@ -38,6 +38,7 @@ from office.meetings.models import (
     Gender,
     MeetingAction,
     MeetingDecision,
+    MeetingGuest,
     MeetingMember,
     MeetingOccurrence,
     MeetingSeries,
@@ -394,8 +395,7 @@ def notice_recipients(sitting: Sitting) -> list[Recipient]:
             found.setdefault(user.email.lower(), Recipient(user.email, user.name,
                                                           user.locale or default))
     for guest in (sitting.work.guests if sitting.work else []):
-        locale = (guest.user.locale if guest.user is not None else None) or default
-        found.setdefault(guest.email.lower(), Recipient(guest.email, guest.name, locale))
+        found.setdefault(guest.email.lower(), guest_recipient(guest))
     return list(found.values())
 
 
@@ -503,3 +503,57 @@ def record_cases(sitting: Sitting, counts: dict[tuple[int, Gender], int]) -> Non
     work.case_counts = [CaseCount(agency_id=agency_id, gender=gender, cases=cases)
                         for (agency_id, gender), cases in sorted(counts.items()) if cases]
     db.session.flush()
+
+
+# --- guests for one meeting ------------------------------------------------------------------------
+
+def add_guest(sitting: Sitting, *, user: User | None, name: str, organisation: str,
+              email: str) -> MeetingGuest:
+    """A colleague (user) or an outside guest (name, organisation, address) for this meeting only."""
+    work = work_of(sitting)
+    if user is not None:
+        if is_member(user, sitting.series):
+            raise WorkRefused(_l("This person is a member of the group already."))
+        name, organisation, email = user.name, user.agency.short_name, user.email
+    email = email.strip()
+    if any(g.email.lower() == email.lower() for g in work.guests):
+        raise WorkRefused(_l("This guest is invited already."))
+    guest = MeetingGuest(meeting=work, user=user, name=name.strip(),
+                         organisation=organisation.strip(), email=email)
+    db.session.add(guest)
+    with conflicts_become(lambda: WorkRefused(_l("This guest is invited already."))):
+        db.session.flush()
+    return guest
+
+
+def guest_recipient(guest: MeetingGuest) -> Recipient:
+    default = current_app.config["BABEL_DEFAULT_LOCALE"]
+    locale = (guest.user.locale if guest.user is not None else None) or default
+    return Recipient(guest.email, guest.name, locale)
+
+
+@add_busy_source
+def guest_busy_times(user_ids, start: datetime, end: datetime):
+    """Staff invited to one meeting are busy then (trepartssamtal proposals ask this)."""
+    rows = db.session.execute(
+        select(MeetingGuest.user_id, ReservationOccurrence.starts_at, ReservationOccurrence.ends_at)
+        .join(ReservationOccurrence, ReservationOccurrence.id == MeetingGuest.meeting_id)
+        .where(MeetingGuest.user_id.in_(list(user_ids)),
+               ReservationOccurrence.state == OccurrenceState.active,
+               ReservationOccurrence.starts_at < end, ReservationOccurrence.ends_at > start))
+    yield from rows
+
+
+def every_six_months_rule(first_day: date, weekday: int = 2) -> str:
+    """The reference group: the second `weekday` of every sixth month from `first_day`'s
+    month, for two years."""
+    return recurrence.build("MONTHLY", interval=6, byday=recurrence.weekday_code(weekday, 2),
+                            until=first_day + timedelta(days=2 * 365))
+
+
+def yearly_rule(first_day: date, weekday: int = 2) -> str:
+    """The employer forum once a year: the second `weekday` of `first_day`'s month, for
+    three years."""
+    return recurrence.build("YEARLY", bymonth=[first_day.month],
+                            byday=recurrence.weekday_code(weekday, 2),
+                            until=first_day + timedelta(days=3 * 365))

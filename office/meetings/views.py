@@ -33,10 +33,17 @@ from office.meetings.forms import (
     MinutesForm,
     SeriesSettingsForm,
     GENDER_LABELS,
+    GuestForm,
     case_count_form,
     decision_lines,
 )
-from office.meetings.models import Attendance, MeetingAction, MeetingMember, MeetingSeries
+from office.meetings.models import (
+    Attendance,
+    MeetingAction,
+    MeetingGuest,
+    MeetingMember,
+    MeetingSeries,
+)
 from office.premises.models import Resource, ResourceKind, Site
 
 bp = Blueprint("meetings", __name__, url_prefix="/meetings")
@@ -79,6 +86,16 @@ def _series_form() -> MeetingSeriesForm:
     return form
 
 
+def _rule_for(frequency: str, weekday: int, term: Term, first_day) -> str:
+    if frequency == "twice_per_term":
+        return meetings.twice_per_term_rule(term, weekday)
+    if frequency == "every_six_months":
+        return meetings.every_six_months_rule(first_day, weekday)
+    if frequency == "yearly":
+        return meetings.yearly_rule(first_day, weekday)
+    return meetings.weekly_rule(weekday, term.last_day)
+
+
 @bp.route("/series", methods=["GET", "POST"])
 @coordinator_required
 def series_list():
@@ -87,9 +104,7 @@ def series_list():
     if form.validate_on_submit():
         term = db.get_or_404(Term, form.term_id.data)
         first_day = meetings.series_first_day(term, today_local())
-        rule = (meetings.twice_per_term_rule(term, form.weekday.data)
-                if form.frequency.data == "twice_per_term"
-                else meetings.weekly_rule(form.weekday.data, term.last_day))
+        rule = _rule_for(form.frequency.data, form.weekday.data, term, first_day)
         try:
             series = meetings.create_meeting_series(
                 name=form.name.data, description=form.description.data or "",
@@ -248,8 +263,11 @@ def _people_choices(sitting: meetings.Sitting):
 
 def _forms(sitting, **given):
     forms = {"item_form": AgendaItemForm(prefix="item"), "action_form": ActionForm(prefix="action"),
-             "minutes_form": MinutesForm(prefix="minutes")}
+             "minutes_form": MinutesForm(prefix="minutes"), "guest_form": GuestForm(prefix="guest")}
     forms.update(given)
+    forms["guest_form"].user_id.choices = choices([(0, _("An outside guest"))] + [
+        (u.id, f"{u.name} ({u.agency.short_name})") for u in db.session.scalars(
+            select(User).where(User.active.is_(True)).order_by(User.name))])
     forms["item_form"].owner_id.choices = forms["action_form"].owner_id.choices = \
         _people_choices(sitting)
     cases = forms.setdefault("cases_form", case_count_form(_agencies()))
@@ -457,4 +475,45 @@ def record_cases(meeting_occurrence_id: int):
               for agency in agencies for gender in GENDER_LABELS}
     meetings.record_cases(sitting, counts)
     flash(_("The counts are saved."), "success")
+    return redirect(url_for("meetings.show_occurrence", meeting_occurrence_id=sitting.id))
+
+
+@bp.post("/occurrences/<int:meeting_occurrence_id>/guests")
+@login_required
+def add_guest(meeting_occurrence_id: int):
+    """Invites a colleague or an outside guest to this meeting only; a sent notice follows."""
+    sitting = _sitting(meeting_occurrence_id)
+    _preparer_only(sitting)
+    form = _forms(sitting, guest_form=GuestForm(prefix="guest"))["guest_form"]
+    if not form.validate_on_submit():
+        return _render_occurrence(sitting, 422, guest_form=form)
+    try:
+        guest = meetings.add_guest(sitting, user=_user_or_none(form.user_id.data),
+                                   name=form.name.data or "", email=form.email.data or "",
+                                   organisation=form.organisation.data or "")
+    except meetings.WorkRefused as refused:
+        return _refused(sitting, refused, guest_form=form)
+    if guest.meeting.notice_sent_at is not None:
+        meetings.send_notice(sitting, current_user, utcnow(),
+                             recipients=[meetings.guest_recipient(guest)])
+        flash(_("%(name)s is invited and has been sent the notice.", name=guest.name), "success")
+    else:
+        flash(_("%(name)s is invited and will get the notice with the others.", name=guest.name),
+              "success")
+    return redirect(url_for("meetings.show_occurrence", meeting_occurrence_id=sitting.id))
+
+
+@bp.post("/occurrences/<int:meeting_occurrence_id>/guests/<int:guest_id>/delete")
+@login_required
+def remove_guest(meeting_occurrence_id: int, guest_id: int):
+    """Takes a guest off this meeting."""
+    sitting = _sitting(meeting_occurrence_id)
+    _preparer_only(sitting)
+    guest = db.session.get(MeetingGuest, guest_id)
+    if guest is None or guest.meeting_id != sitting.id:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    db.session.delete(guest)
+    flash(_("The guest is removed."), "success")
     return redirect(url_for("meetings.show_occurrence", meeting_occurrence_id=sitting.id))
