@@ -140,6 +140,7 @@ class ResendLinkForm(FlaskForm):
         DataRequired(), Length(max=254),
         Email(message=_l("Give a valid e-mail address, e.g. name@example.se."),
               check_deliverability=False),
+        no_control_characters,
     ])
 
 

@@ -35,6 +35,7 @@ def _book_until(app, stop: threading.Event, committed: list[int], refused: list[
                 days: list) -> None:
     """Real bookings through office.booking.rules.book(), some clashing: a backup holds whole ones."""
     from office.booking import rules as booking
+    from office.core.transaction import unit_of_work
 
     rng = random.Random(10)
     with app.app_context():
@@ -51,7 +52,8 @@ def _book_until(app, stop: threading.Event, committed: list[int], refused: list[
                     start_time=time(hour, minutes), end_time=time(hour + 1, minutes),
                     booked_by=user, attendees=1)
                 try:
-                    committed.append(booking.book(request).id)
+                    with unit_of_work():  # as the request would commit it
+                        committed.append(booking.book(request).id)
                 except booking.BookingRefused as error:
                     refused.append(str(error))
         finally:
@@ -160,7 +162,7 @@ def test_pg_dump_restores_into_a_fresh_database(app, database_url, tmp_path):
     connection = ["-h", url.host, "-p", str(url.port), "-U", url.username]
     dump = tmp_path / "samlokal.dump"
     subprocess.run([_pg_tool("pg_dump"), *connection, "-Fc", "-f", str(dump), url.database],
-                   check=True, capture_output=True)
+                   check=True, capture_output=True, timeout=300)
 
     fresh = f"samlokal_restore_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(os.environ["SAMLOKAL_TEST_PG_URL"], isolation_level="AUTOCOMMIT")
@@ -169,7 +171,7 @@ def test_pg_dump_restores_into_a_fresh_database(app, database_url, tmp_path):
     restored = sa.create_engine(url.set(database=fresh))
     try:
         subprocess.run([_pg_tool("pg_restore"), *connection, "--no-owner", "--exit-on-error",
-                        "-d", fresh, str(dump)], check=True, capture_output=True)
+                        "-d", fresh, str(dump)], check=True, capture_output=True, timeout=300)
         tables = [t for t in db.metadata.sorted_tables] + [sa.table("alembic_version")]
         count = lambda conn, t: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()
         with db.engine.connect() as original, restored.connect() as copy:

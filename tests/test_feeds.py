@@ -91,9 +91,11 @@ def staff(create_user, create_agency):
 
 def book(room, user, day, start, end, **fields) -> Reservation:
     fields.setdefault("title", "Möte om språkstöd")
-    return booking.book(BookingRequest(resource=room, first_day=day, start_time=start,
-                                       end_time=end, booked_by=user, **fields),
-                        now=NOW, allow_partial=True)
+    reservation = booking.book(BookingRequest(resource=room, first_day=day, start_time=start,
+                                              end_time=end, booked_by=user, **fields),
+                               now=NOW, allow_partial=True)
+    db.session.commit()  # as the request would: the feeds read through their own connection
+    return reservation
 
 
 def new_token(user, kind="personal", target_id=None, name=None) -> str:
@@ -363,6 +365,7 @@ def test_dtstamp_and_last_modified_come_from_the_change_and_feeds_are_byte_ident
     assert event["SEQUENCE"] == 0
     booking.change_reservation(reservation, staff, title="Nytt möte", attendees=2,
                                start_time=time(10, 0), end_time=time(11, 0), now=NOW)
+    db.session.commit()
     (event,) = parse(feeds.render_feed(subject, use_cache=False)).walk("VEVENT")
     assert event["SEQUENCE"] == 1 and str(event["SUMMARY"]) == "Nytt möte"
 
@@ -370,6 +373,7 @@ def test_dtstamp_and_last_modified_come_from_the_change_and_feeds_are_byte_ident
 def test_cancelled_single_event_stays_30_days_as_cancelled(staff, room):
     reservation = book(room, staff, date(2026, 3, 3), time(9, 0), time(10, 0))
     booking.cancel_reservation(reservation, staff)
+    db.session.commit()
     subject = feeds.FeedSubject("personal", None, staff.id, "sv")
     soon = reservation.cancelled_at + timedelta(days=29)
     (event,) = parse(feeds.render_feed(subject, now=soon)).walk("VEVENT")
@@ -395,6 +399,7 @@ def series_across_dst(room, staff):
     tail = booking.change_following(daily_days[date(2026, 10, 26)], staff, title="Nya tider",
                                     attendees=1, start_time=time(8, 0), end_time=time(9, 0),
                                     now=NOW)
+    db.session.commit()
     return [weekly, daily, tail]
 
 

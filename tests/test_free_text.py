@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from datetime import timedelta
 
 import pytest
 from flask_wtf import FlaskForm
@@ -31,11 +30,10 @@ from office.accounts.models import Role
 from office.booking.models import Reservation
 from office.core.extensions import db
 from office.core.forms import no_control_characters, no_identity_number
-from office.core.i18n import today_local
 from office.core.identity_numbers import contains_identity_number, luhn_valid
 from seminars.models import Registration
 from tests.conftest import csrf_token_from
-from tests.feature_world import open_weekday
+from tests.calendar_days import ordinary_day
 from tests.seminar_factories import make_seminar
 
 TEXT_FIELDS = (StringField, TextAreaField, EmailField, URLField, HiddenField, SearchField)
@@ -59,7 +57,11 @@ NOT_SHARED = {
     "BookMeetingForm.reference": "stricter: rules.validate_reference refuses any plausible number",
     "RescheduleForm.slot": "the key of a proposal",
     "SeminarForm.online_url": "a link only",
-    "NewFeedForm.kind": "one of three words (AnyOf)",
+    "NewFeedForm.kind": "a feed kind the view checks against the registry",
+    "NewFeedForm.name": "a private link's name, seen by its owner only",
+    "ResendLinkForm.email": "an e-mail address",
+    "ClosureForm.confirmed": "a flag the form carries",
+    "SiteWithHoursForm.confirmed": "a flag the form carries",
 }
 
 
@@ -145,7 +147,7 @@ def _refused_without_echo(response, kept):
 def test_a_booking_title_with_an_identity_number_is_refused_and_not_echoed(auth, create_user, create_resource):
     room = create_resource()
     auth.login(create_user())
-    day = open_weekday(today_local() + timedelta(days=14))
+    day = ordinary_day(days_ahead=14)
     response = auth.post("/bookings/new", {
         "title": f"Uppföljning {NUMBER}", "resource_id": room.id, "day": day.isoformat(), "start": "09:00",
         "end": "10:00", "attendees": "1", "repeat": "none", "booked_for_id": "0"})

@@ -27,7 +27,7 @@ def _extract(package: str, tmp_path: Path) -> set[str]:
     subprocess.run(
         [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "office/babel.cfg",
          "-k", "_l", "-k", "lazy_gettext", "--no-location", "-o", str(pot), *sources],
-        cwd=ROOT, check=True, capture_output=True,
+        cwd=ROOT, check=True, capture_output=True, timeout=300,
     )
     with pot.open("rb") as handle:
         return {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle) if m.id}

@@ -22,7 +22,7 @@ from office.accounts import rules as accounts
 from office.accounts.models import Role
 from office.core.extensions import db
 from office.premises.models import Closure
-from tests.conftest import AuthActions
+from tests.conftest import PASSWORD, AuthActions
 from tests.feature_world import add_booking_features, add_features
 
 ANONYMOUS = "anonymous"
@@ -252,3 +252,38 @@ def test_extreme_path_values_never_break_a_page(app, world, rule_text):
             continue
         for value in tries:
             _check(client, _path(app, rule, values, secrets, **{name: value}), _plausible(query, values))
+
+
+# --- the inputs the attack report (issue 15) found answering 500 -----------------------------
+
+def test_cr_lf_in_next_after_a_right_password_goes_to_the_dashboard(client, auth, create_user):
+    user = create_user()
+    token = auth.refresh_token()
+    response = client.post("/login", query_string={"next": "/sites/\r\nSet-Cookie: evil=1"},
+                           data={"email": user.email, "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 302 and response.location == "/dashboard"
+
+
+def test_an_absence_in_the_spring_forward_hour_is_refused_with_a_message(auth, create_user):
+    auth.login(create_user())
+    response = auth.post("/availability/absences", {"kind": "leave", "starts": "2031-03-30T02:45",
+                                                    "ends": "2031-03-30T03:00"})
+    assert response.status_code == 422
+    assert "klockan ställs fram" in response.get_data(as_text=True)
+
+
+def test_a_registration_deadline_in_year_9999_is_refused(auth, create_user):
+    auth.login(create_user(role=Role.coordinator))
+    response = auth.post("/seminars/new", {"title": "Forum", "kind": "employer_forum", "audience": "public",
+                                           "venue_kind": "external", "external_address": "Folkets hus",
+                                           "capacity": "30", "registration_deadline": "9999-12-31"})
+    assert response.status_code == 422 and "Ange ett datum mellan 2000 och 2100" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["/allocations/plan?week=0001-W01", "/allocations/plan?week=9999-W52",
+                                  "/audit/?page=99999999999999999999", "/audit/?page=9223372036854775807",
+                                  "/audit/?object_id=99999999999999"])
+def test_the_weeks_and_pages_the_report_named(auth, create_user, create_site, path):
+    create_site()
+    auth.login(create_user(role=Role.coordinator))
+    assert auth.client.get(path).status_code == 200

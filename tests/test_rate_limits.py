@@ -115,14 +115,15 @@ def test_two_gunicorn_servers_throttle_one_address_together(app, database_url, t
     with gunicorn_servers(2, database_url, tmp_path, **throttled) as servers:
         # One browser: the session cookie (and its CSRF token) is valid on both servers.
         browser = build_opener(HTTPCookieProcessor())
-        page = browser.open(servers[0] + "/login").read().decode()
+        page = browser.open(servers[0] + "/login", timeout=60).read().decode()
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
         statuses = []
         for attempt in range(7):
             form = urlencode({"email": f"guess{attempt}@example.org", "password": "x" * 12,
                               "csrf_token": token}).encode()
             try:
-                statuses.append(browser.open(servers[attempt % 2] + "/login", data=form).status)
+                answer = browser.open(servers[attempt % 2] + "/login", data=form, timeout=60)
+                statuses.append(answer.status)
             except HTTPError as error:
                 statuses.append(error.code)
     assert statuses == [401] * 5 + [429, 429]

@@ -4,17 +4,26 @@ and the requirement for the coordinator and agency admins (REQUIRE_SECOND_FACTOR
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 
 import pyotp
 import pytest
 from sqlalchemy import select, update
 
+from office.accounts import second_factor
 from office.accounts.models import LoginThrottle, RecoveryCode, Role, User
-from office.core.database import utcnow
 from office.core.extensions import db
 from tests.conftest import PASSWORD, AuthActions
 
 REQUIRED = {"REQUIRE_SECOND_FACTOR": True}
+# The clock the codes are checked against, pinned: a test crossing a 30-second step would
+# otherwise see its code expire (or become a reuse) between making and sending it.
+NOW = datetime(2031, 1, 7, 8, 0, 10, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock(monkeypatch):
+    monkeypatch.setattr(second_factor, "utcnow", lambda: NOW)
 
 
 def _secret_on(page: str) -> str:
@@ -23,7 +32,7 @@ def _secret_on(page: str) -> str:
 
 def _code(secret: str, steps_ahead: int = 0) -> str:
     totp = pyotp.TOTP(secret)
-    return totp.generate_otp(totp.timecode(utcnow()) + steps_ahead)
+    return totp.generate_otp(totp.timecode(NOW) + steps_ahead)
 
 
 def _enrol(auth) -> tuple[str, list[str]]:
@@ -270,3 +279,9 @@ def test_guessing_the_password_asked_again_is_throttled(app, auth, create_user, 
     blocked = auth.post("/account/second-factor/remove", {"password": PASSWORD})  # even the right one
     html = blocked.get_data(as_text=True)
     assert blocked.status_code == 422 and "vänta" in html and "Lösenordet är fel" not in html
+
+
+def test_a_code_without_the_enrolment_page_is_refused_not_a_500(auth, create_user):
+    auth.login(create_user())
+    response = auth.post("/account/second-factor", {"code": "123456"})
+    assert response.status_code == 422 and 'class="secret"' in response.get_data(as_text=True)

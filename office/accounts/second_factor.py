@@ -124,6 +124,8 @@ def unused_recovery_codes(user: User) -> int:
 
 def enrol(user: User, secret: str, code: str | None) -> list[str] | None:
     """Turn the second factor on once the app shows a right code; returns recovery codes."""
+    if not secret:
+        return None  # the enrolment page was never shown in this session
     step = matching_step(secret, code)
     if step is None:
         return None

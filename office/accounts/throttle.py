@@ -4,10 +4,10 @@
   makes the pair wait LOGIN_DELAY_SECONDS, doubling up to LOGIN_MAX_DELAY_SECONDS. While a
   pair waits its attempts are refused before any password is checked. Nobody else is held
   up: not the same person at another address, not colleagues behind the same address.
-- An address counts its failures (LOGIN_RATE_PER_ADDRESS, e.g. "20 per 15 minutes"). Over
-  the limit a wrong password is answered 429 with Retry-After and every pair from that
-  address waits from its first failure; a right password still logs in, so one office
-  behind one NAT is never shut out by a guesser among them.
+- An address counts its failures only (LOGIN_RATE_PER_ADDRESS, e.g. "20 per 15 minutes").
+  Over the limit every pair from that address waits from its first failure (a wrong
+  password is answered 429 with Retry-After); a right password still logs in, so one
+  office behind one NAT is never shut out by a guesser among them.
 - An account counts failures from every address (LOGIN_RATE_PER_ACCOUNT). Over it, every
   pair of that account waits from its first failure: a guesser with many addresses gets
   one try per address and delay, while the owner's first right password still works.
@@ -170,7 +170,7 @@ def record_login_failure(email: str, address: str) -> Failure:
     now = utcnow()
     address_limit, address_window = _limit("LOGIN_RATE_PER_ADDRESS")
     account_limit, account_window = _limit("LOGIN_RATE_PER_ACCOUNT")
-    from_address, address_window_ends = count_failure(address_key(address), address_window)
+    from_address, _ = count_failure(address_key(address), address_window)
     on_account, _ = count_failure(account_key(email), account_window)
     address_over = from_address > address_limit
     free = 0 if address_over or on_account > account_limit else current_app.config["LOGIN_FREE_FAILURES"]
@@ -180,8 +180,9 @@ def record_login_failure(email: str, address: str) -> Failure:
     if delay:
         db.session.execute(update(LoginThrottle).where(LoginThrottle.key == key)
                            .values(blocked_until=now + timedelta(seconds=delay)))
-    wait = max(delay, _seconds_until(address_window_ends, now) if address_over else 0)
-    return Failure(Wait(wait), address_over)
+    # The answer names the pair's wait only: a right password from the address gets in
+    # after it, however long the address's window still runs.
+    return Failure(Wait(delay), address_over)
 
 
 def record_failure(key: str) -> Wait:

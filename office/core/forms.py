@@ -78,19 +78,11 @@ def sensible_year(form, field):
                                  first=SENSIBLE_YEARS[0], last=SENSIBLE_YEARS[1]))
 
 
-
-
-
-
-
-
-
-
 def existing_local_time(form, field):
     """Date-time fields: refuse a local time the clocks skip (the spring-forward hour), which
     would turn into an earlier instant than the minutes before it."""
-    if field.data is None:
-        return
+    if field.data is None or not SENSIBLE_YEARS[0] <= field.data.year <= SENSIBLE_YEARS[1]:
+        return  # sensible_year refuses those (and year 1 has no UTC instant before it)
     zone = local_zone()
     instant = field.data.replace(tzinfo=zone).astimezone(timezone.utc)
     if instant.astimezone(zone).replace(tzinfo=None) != field.data:
@@ -103,18 +95,6 @@ class LanguageForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """An empty form: a button whose POST carries only the CSRF token."""
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 def add_opening_hour_fields(form_class):

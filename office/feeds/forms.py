@@ -13,7 +13,7 @@ from office.feeds.tokens import NAME_LENGTH
 
 class NewFeedForm(FlaskForm):
     # A private feed kind with a card on the page (checked by the view against the registry).
-    kind = HiddenField(validators=[DataRequired()])
+    kind = HiddenField(validators=[DataRequired(), no_control_characters])
     target_id = SelectField(_l("Which"), coerce=int, validators=[Optional()], validate_choice=False)
     name = StringField(_l("Name of the link"), filters=[lambda value: value.strip() if value else value],
                        validators=[Optional(), Length(max=NAME_LENGTH), no_control_characters])

@@ -77,7 +77,7 @@ class SiteForm(FlaskForm):
 @add_opening_hour_fields
 class SiteWithHoursForm(SiteForm):
     # "1" once the coordinator has seen what the new hours would cancel.
-    confirmed = HiddenField()
+    confirmed = HiddenField(validators=[no_control_characters])
 
     def validate(self, extra_validators=None):
         ok = super().validate(extra_validators)
@@ -89,7 +89,7 @@ class ClosureForm(FlaskForm):
     day = DateField(_l("Date"), validators=[DataRequired(message=_l("Give a valid date."))])
     reason = StringField(_l("Reason"), validators=[Optional(), Length(max=200), *SHARED_TEXT])
     # "1" once the coordinator has seen what the closed day cancels.
-    confirmed = HiddenField()
+    confirmed = HiddenField(validators=[no_control_characters])
 
 
 class ResourceForm(FlaskForm):

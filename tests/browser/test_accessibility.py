@@ -115,6 +115,24 @@ def _find_times_alone(page):  # refused: a trepartssamtal needs two agencies
     expect(page.locator(".error-summary").first).to_be_visible()
 
 
+def _turn_on_two_step_verification(page):
+    import pyotp
+
+    secret = page.locator("code.secret").inner_text().replace(" ", "")
+    page.locator("#code").fill(pyotp.TOTP(secret).now())
+    page.locator("main form button.primary").click()
+    expect(page.locator(".recovery-codes")).to_be_visible()
+
+
+def _log_in_again_to_the_code_step(page):
+    page.locator("header form.inline-form button[type=submit]").click()  # "Log out"
+    expect(page).to_have_url(re.compile(r"/login$"))
+    page.locator("#email").fill(STAFF)
+    page.locator("#password").fill(DEMO_PASSWORD)
+    page.locator("form.narrow-form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/login/code$"))
+
+
 def _make_a_feed_link(page):
     page.locator("main form.feed-form button.primary").first.click()
     expect(page.locator("#new-link-https")).to_be_visible()
@@ -147,6 +165,12 @@ PAGES = [
     Page("change password", COORDINATOR, "/password"),
     Page("change password refused", COORDINATOR, "/password", _send_empty_form),
     Page("mail choices", STAFF, "/account/mail"),
+    Page("my account", COORDINATOR, "/account/"),
+    Page("my account (staff)", STAFF, "/account/"),
+    Page("two-step verification", COORDINATOR, "/account/second-factor"),
+    Page("two-step verification refused", COORDINATOR, "/account/second-factor", _send_empty_form),
+    Page("recovery codes", STAFF, "/account/second-factor", _turn_on_two_step_verification),
+    Page("new recovery codes asks for the password", STAFF, "/account/second-factor/recovery-codes"),
     # allocations and the meeting structure
     Page("allocations", COORDINATOR, "/allocations/"),
     Page("allocation plan", COORDINATOR, "/allocations/plan"),
@@ -220,6 +244,8 @@ PAGES = [
     Page("half-year report", COORDINATOR, "/reports/half-year"),
     Page("calendar feeds", STAFF, "/feeds/"),
     Page("calendar feed link made", STAFF, "/feeds/", _make_a_feed_link),
+    # Last of the staff member's rows: it logs out (two-step verification is on since above).
+    Page("login code", STAFF, "/account/", _log_in_again_to_the_code_step),
 ]
 
 
@@ -390,6 +416,8 @@ def test_page_list_covers_every_page_template():
         "premises/resources.html", "premises/resource_form.html", "premises/agencies.html",
         "premises/agency_form.html", "accounts/users.html", "accounts/invite_user.html",
         "accounts/invitation_link.html", "accounts/change_password.html",
+        "accounts/account.html", "accounts/second_factor.html", "accounts/recovery_codes.html",
+        "accounts/confirm_password.html", "accounts/login_code.html",
         "allocations/list.html", "allocations/plan.html", "allocations/form.html",
         "allocations/release.html", "allocations/book.html",
         "allocations/settings.html", "allocations/utilization.html", "meetings/series_list.html",
