@@ -10,7 +10,7 @@ COMPILED := $(CATALOGUES:.po=.mo)
 # Every template folder but seminars' belongs to office.
 OFFICE_TEMPLATES := $(filter-out templates/seminars,$(wildcard templates/*))
 
-.PHONY: run test test-sqlite test-postgresql bench translations extract-messages lock clean
+.PHONY: run test test-sqlite test-postgresql bench bench-quick translations extract-messages lock screenshots clean
 
 run: $(INSTALLED) $(COMPILED)
 	$(BIN)/flask --app wsgi db upgrade
@@ -27,6 +27,10 @@ test: $(INSTALLED) $(COMPILED)
 
 bench: $(INSTALLED) $(COMPILED)
 	bash .ci/bench
+
+# The booking and feed figures on smaller data, under two minutes, with the same summary.
+bench-quick: $(INSTALLED) $(COMPILED)
+	bash .ci/bench --quick
 
 # Every package (runtime, test and the build backend) at the version and hashes of the lock
 # file, so a fresh clone installs what the suite last passed with; then the project itself
@@ -52,14 +56,19 @@ $(LOCK_TOOLS)/bin/pip-compile:
 
 translations: $(COMPILED)
 
+# The main pages at 1280×800 and 390×844, in Swedish and English, on the demo data:
+# docs/screenshots/<language>-<size>-<page>.png (Playwright with Debian's Chromium).
+screenshots: $(INSTALLED) $(COMPILED)
+	$(BIN)/python -m tests.browser.screenshots --out docs/screenshots
+
 %.mo: %.po $(INSTALLED)
 	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@ -l $(word 3,$(subst /, ,$<))
 
 # Refresh the catalogues after changing strings; then translate the new entries in the .po files.
 extract-messages: $(INSTALLED)
-	$(BIN)/pybabel extract -F office/babel.cfg -k _l -k lazy_gettext --no-location -o office/translations/messages.pot wsgi.py office $(OFFICE_TEMPLATES)
+	$(BIN)/pybabel extract -F office/babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 --no-location -o office/translations/messages.pot wsgi.py office $(OFFICE_TEMPLATES)
 	$(BIN)/pybabel update -N -i office/translations/messages.pot -d office/translations
-	$(BIN)/pybabel extract -F office/babel.cfg -k _l -k lazy_gettext --no-location -o seminars/translations/messages.pot seminars templates/seminars
+	$(BIN)/pybabel extract -F office/babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 --no-location -o seminars/translations/messages.pot seminars templates/seminars
 	$(BIN)/pybabel update -N -i seminars/translations/messages.pot -d seminars/translations
 	$(BIN)/python office/translations/fill_english.py $(wildcard */translations/en/LC_MESSAGES/messages.po)
 

@@ -142,6 +142,11 @@ def report(name: str, result: dict) -> None:
     print(f"  {name:<11} {result['per_second']:7.0f} registrations/s  ({result['seconds']:.2f} s)  "
           f"confirmed={result['confirmed']} waiting={result['waiting']} errors={result['errors']} "
           f"arrival order={'yes' if result['in_arrival_order'] else 'NO'}  {'OK' if ok else 'WRONG'}")
+    from bench.summary import record
+
+    record(f"500 registrations for 100 places ({name}, exact: {'yes' if ok else 'NO'})",
+           result["per_second"] if ok else 0.0, unit="/s",
+           limit=200 if name == "PostgreSQL" else None, higher_is_better=True)
 
 
 if __name__ == "__main__":

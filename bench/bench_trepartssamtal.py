@@ -129,6 +129,10 @@ def report(name: str, figures: dict) -> None:
         p95 = values[int(len(values) * 0.95) - 1]
         print(f"{name:<11} {what:<10} n={len(values):<3} p50={statistics.median(values):6.1f} ms "
               f"p95={p95:6.1f} ms")
+    from bench.summary import record
+
+    record(f"trepartssamtal proposals ({name})", statistics.median(figures["proposals"]), limit=50)
+    record(f"trepartssamtal booking ({name})", statistics.median(figures["booking"]), limit=20)
 
 
 def with_postgresql(run):

@@ -156,6 +156,10 @@ def report_line(name: str, figures: dict) -> None:
           f"hours p50 {statistics.median(figures['aggregate']) * 1000:.0f} ms "
           f"({figures['rows']} rows, {figures['allocated_hours']:.0f} h allocated, "
           f"{figures['booked_in_windows']:.0f} h booked inside)")
+    from bench.summary import record
+
+    record(f"utilization report, term ({name})", statistics.median(figures["report"]) * 1000,
+           "fetch of its intervals", statistics.median(figures["fetch"]) * 1000, limit=300)
 
 
 def pg_cluster():

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date
+from itertools import count
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -43,6 +44,7 @@ from seminars.forms import (
 from seminars.models import (
     Audience,
     Registration,
+    RegistrationStatus,
     Seminar,
     SeminarDay,
     SeminarSession,
@@ -67,6 +69,10 @@ def _set_up(state) -> None:
     demo.add_demo_step(seed_seminars)
     register_feeds(state.app)  # its sources, feed kinds and /feeds/seminars*.ics
     register_closures()  # seminar days on a closed day are flagged for the coordinator
+    from office.dashboard.agenda import add_agenda_source
+    from seminars.agenda import my_seminars
+
+    add_agenda_source(my_seminars)  # the seminars a person registered for, on their Start page
 
 
 def _seminar_for(seminar_id: int) -> Seminar:
@@ -547,10 +553,14 @@ def csv_rows(seminar: Seminar, what: str) -> list[list]:
     if what == "evaluations":
         return [[_("Rating"), _("Comment")]] + [
             [r.evaluation.rating, r.evaluation.comment] for r in seminar.registrations if r.evaluation]
-    return [[_("Name"), _("Agency or organisation"), _("E-mail address"), _("Status"), _("Place in line"),
+    # Registrations come in arrival order: the waiting list's numbers are 1, 2, 3 in that
+    # order; confirmed people have no number in line.
+    waiting = count(1)
+    return [[_("Name"), _("Agency or organisation"), _("E-mail address"), _("Status"), _("Number in line"),
              _("Dietary needs"), _("Accessibility needs"), _("Takes part"), _("Present")]] + [
         [r.name, r.agency.name if r.agency else r.organisation, r.email, str(r.status.label),
-         r.arrival, r.dietary_needs, r.accessibility_needs, str(r.attendance_mode.label),
+         next(waiting) if r.status == RegistrationStatus.waiting else None,
+         r.dietary_needs, r.accessibility_needs, str(r.attendance_mode.label),
          _("yes") if r.checked_in_at else _("no")]
         for r in seminar.registrations if r.is_active]
 
@@ -585,7 +595,8 @@ def copy_to_next_year(year: int):
     ids = [valid_id(int(v)) for v in request.form.getlist("seminar") if v.isdecimal()]
     ids = [i for i in ids if i is not None]
     copies = planning.copy_to_next_year(ids, current_user)
-    flash(_("%(count)d drafts created for %(year)d.", count=len(copies), year=year + 1), "success")
+    flash(ngettext("%(num)d draft created for %(year)d.", "%(num)d drafts created for %(year)d.",
+                   len(copies), year=year + 1), "success")
     return redirect(url_for("seminars.year_plan", year=year + 1))
 
 

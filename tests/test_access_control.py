@@ -197,6 +197,8 @@ ACCESS: dict[str, Access] = {
     "/bookings/occurrences/<int:occurrence_id>/change": Access(LOGGED_IN, "those who may manage it"),
     "/bookings/occurrences/<int:occurrence_id>/cancel": Access(LOGGED_IN, "those who may manage it"),
     "/bookings/mine": Access(LOGGED_IN, "your own bookings"),
+    "/bookings/find": Access(LOGGED_IN, "what is free for you: the booking rules decide"),
+    "/bookings/availability": Access(LOGGED_IN, "whether a time is free for you (the booking form)"),
     "/audit/": Access(ONLY_COORDINATOR),
     # mail (office/core): the outbox of every feature's mail
     "/mail/outbox": Access(ONLY_COORDINATOR),

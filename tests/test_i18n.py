@@ -26,7 +26,8 @@ def _extract(package: str, tmp_path: Path) -> set[str]:
     sources = [s for s in PACKAGES[package] if (ROOT / s).exists()]
     subprocess.run(
         [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "office/babel.cfg",
-         "-k", "_l", "-k", "lazy_gettext", "--no-location", "-o", str(pot), *sources],
+         "-k", "_l", "-k", "lazy_gettext", "-k", "lazy_pgettext:1c,2", "--no-location", "-o",
+         str(pot), *sources],
         cwd=ROOT, check=True, capture_output=True, timeout=300,
     )
     with pot.open("rb") as handle:

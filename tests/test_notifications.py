@@ -190,6 +190,21 @@ def test_members_are_told_when_an_occurrence_is_moved_or_cancelled(office, creat
                else after.get("EXDATE")) >= 1
 
 
+def test_a_change_of_one_meeting_tells_only_the_members_who_come_that_week(office, create_user):
+    coordinator = create_user(role=Role.coordinator, agency=office["af"])
+    series = meeting_rules.create_meeting_series(  # Tuesdays from week 6
+        name="Arbetsgruppen", resource=office["rooms"]["big"], first_day=date(2026, 2, 3),
+        start_time=time(9), end_time=time(10), rrule=meeting_rules.weekly_rule(1, date(2026, 3, 31)),
+        members=[(office["sara"], Attendance.every_meeting), (office["ali"], Attendance.even_weeks)],
+        actor=coordinator)
+    week_7, week_8 = series.reservation.occurrences[1:3]
+    booking.change_occurrence(week_7, coordinator, day=date(2026, 2, 11),
+                              start_time=time(9), end_time=time(10), now=NOW)
+    assert [m.recipient for m in outbox()] == [office["sara"].email]  # Ali comes in even weeks
+    booking.cancel_occurrence(week_8, coordinator)
+    assert sorted(m.recipient for m in outbox()[1:]) == sorted([office["sara"].email, office["ali"].email])
+
+
 # --- invitations -----------------------------------------------------------------------------
 
 def test_an_invitation_is_mailed_and_still_shown(auth, create_user, create_agency):

@@ -60,3 +60,29 @@ def test_my_bookings_takes_the_same_statements_for_two_rows_or_twenty(
         html = client.get("/bookings/mine").get_data(as_text=True)
     assert html.count('href="/bookings/occurrences/') == 12
     assert len(many) == len(few) <= 3, many
+
+
+def test_a_series_is_checked_and_saved_in_the_same_statements_for_four_weeks_or_fifty_two(
+        app, create_user, create_site, create_resource):
+    """The series' slots are probed in one statement and inserted in one executemany."""
+    from office.booking import rules as booking
+    from tests.calendar_days import ordinary_day
+
+    user = create_user()
+    resource = create_resource(site=create_site())
+    db.session.commit()
+    day = ordinary_day(weekday=1, days_ahead=7)
+
+    def book_weekly(count, hour):
+        db.session.commit()  # each booking is its own request: nothing read before is kept
+        request = booking.BookingRequest(resource=resource, title="Serie", first_day=day,
+                                         start_time=time(hour), end_time=time(hour + 1),
+                                         booked_by=user, rrule=f"FREQ=WEEKLY;COUNT={count}")
+        with counted_statements() as statements:
+            reservation = booking.book(request, allow_partial=True)
+        assert len([o for o in reservation.occurrences if o.is_active]) > count // 2
+        return statements
+
+    book_weekly(2, 8)  # warm up: what is loaded once per process
+    few, many = book_weekly(4, 9), book_weekly(52, 10)
+    assert len(many) == len(few), many

@@ -107,6 +107,10 @@ QUERY: dict[str, Query] = {
     "/seminars/<int:seminar_id>": Query(COORDINATOR),
     "/seminars/<int:seminar_id>/evaluate": Query(STAFF),
     "/seminars/<int:seminar_id>/attendance": Query(COORDINATOR),
+    "/seminars/<int:seminar_id>/attendance/<int:day_id>": Query(COORDINATOR),
+    "/seminars/<int:seminar_id>/sessions/<int:session_id>/edit": Query(COORDINATOR),
+    "/seminars/e/<token>": Query(ANONYMOUS),
+    "/seminars/public/link": Query(ANONYMOUS),
     "/seminars/<int:seminar_id>/print": Query(COORDINATOR),
     "/seminars/<int:seminar_id>/report": Query(COORDINATOR),
     "/seminars/<int:seminar_id>/export/<any(registrations, attendance, evaluations):what>.csv": Query(COORDINATOR),
@@ -125,6 +129,13 @@ QUERY: dict[str, Query] = {
     "/bookings/<int:reservation_id>": Query(STAFF),
     "/bookings/occurrences/<int:occurrence_id>": Query(STAFF, {}, ("booking-panel",)),
     "/bookings/mine": Query(STAFF),
+    "/bookings/find": Query(STAFF, {"site": "{site_id}", "kind": "room", "day": "{day}", "whole_day": "y",
+                                    "start": "09:00", "end": "10:00", "people": "2", "screen": "y",
+                                    "video": "y", "accessible": "y", "title": "Möte"}),
+    "/bookings/availability": Query(STAFF, {"resource_id": "{resource_id}", "day": "{day}", "start": "09:00",
+                                            "end": "10:00", "attendees": "2", "title": "Möte",
+                                            "booked_for_id": "{user_id}", "repeat": "weekly", "interval": "2",
+                                            "ends": "until", "count": "3", "until": "{day}"}),
     "/audit/": Query(COORDINATOR, {"action": "created", "actor_id": "{user_id}", "date_from": "2031-01-01",
                                    "date_to": "2031-01-31", "object_id": "1", "page": "2"}),
     "/availability/": Query(STAFF),
@@ -178,7 +189,7 @@ def world(app, create_agency, create_user, create_site, create_resource):
         "meeting_occurrence_id": features.meeting_occurrence_id,
         "seminar_id": features.seminar_id, "what": "registrations", "year": features.day.year,
         "reservation_id": bookings.reservation_id, "occurrence_id": bookings.occurrence_id,
-        "meeting_id": bookings.meeting_id,
+        "meeting_id": bookings.meeting_id, "day_id": features.day_id, "session_id": features.session_id,
     }
     secrets = {"/seminars/": features.guest_token, "/feeds/": bookings.feed_token}
     return users, values, secrets

@@ -235,9 +235,11 @@ def test_reference_never_leaks_to_non_participants_logs_or_error_pages(app, clie
                 url = adapter.build(rule.endpoint, values)
                 html = visitor.client.get(url).get_data(as_text=True)
                 visited += 1
+                # The Start page lists the person's own day, their trepartssamtal included.
                 personal_page = rule.endpoint in ("trepartssamtal.show_meeting",
                                                   "trepartssamtal.list_meetings",
-                                                  "trepartssamtal.reschedule_meeting")
+                                                  "trepartssamtal.reschedule_meeting",
+                                                  "home.dashboard")
                 if not (is_participant and personal_page):
                     assert REFERENCE not in html, (user.role, url)
         if is_participant:
@@ -258,3 +260,36 @@ def test_reference_never_leaks_to_non_participants_logs_or_error_pages(app, clie
     for record in caplog.records:
         text = record.getMessage() + (record.exc_text or "")
         assert REFERENCE not in text and "QZ-8132" not in text
+
+
+# --- a refused form keeps the work --------------------------------------------------------
+
+def test_a_refused_booking_keeps_the_proposals_the_reference_and_the_people(auth, place):
+    """Forgetting the consent must not cost the search: the same times, the choice marked."""
+    auth.login(place["sara"])
+    keys = proposal_keys(auth.post("/trepartssamtal/new", form_data(place, find="1")).get_data(as_text=True))
+    response = auth.post("/trepartssamtal/new", form_data(place, slot=keys[1], consent_given=""))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and db.session.scalar(select(func.count(Trepartssamtal.id))) == 0
+    assert proposal_keys(html) == keys  # the proposals are still there
+    assert f'value="{REFERENCE}"' in html
+    assert re.search(rf'id="participant-{place["ali"].id}"\s+checked', html)
+    assert html.count("proposal is-chosen") == 1 and f'value="{keys[1]}" class="proposal is-chosen"' in html
+    response = auth.post("/trepartssamtal/new", form_data(place, slot=keys[1]))
+    assert response.status_code == 302  # one more click books the same time
+
+
+def test_a_bad_field_outside_the_search_keeps_the_proposals(auth, place):
+    auth.login(place["sara"])
+    keys = proposal_keys(auth.post("/trepartssamtal/new", form_data(place, find="1")).get_data(as_text=True))
+    response = auth.post("/trepartssamtal/new", form_data(place, slot=keys[0], consent_given_on="31/31/2026"))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and proposal_keys(html) == keys
+    assert f'value="{REFERENCE}"' in html
+
+
+def test_the_form_says_how_long_the_reference_is_kept(auth, place, app):
+    app.config["TREPARTSSAMTAL_RETENTION_DAYS"] = 60
+    auth.login(place["sara"])
+    html = auth.client.get("/trepartssamtal/new").get_data(as_text=True)
+    assert "den raderas 60 dagar efter mötet" in html and "raderas efter mötet" not in html

@@ -21,14 +21,17 @@ automatic releases too, so reports and the plan show them; the rule does not dep
 
 from __future__ import annotations
 
+import contextvars
+import copy
 import enum
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from office.accounts.models import Agency, Role, User
 from office.allocations.models import (
@@ -46,6 +49,7 @@ from office.booking.models import OccurrenceState, Reservation, ReservationOccur
 from office.booking.rules import NonexistentLocalTime, Problem, to_utc
 from office.core.database import utcnow
 from office.core.extensions import db
+from office.core.transaction import read_connection, transaction_memo
 from office.premises import rules as premises
 from office.premises.models import Resource, Site
 
@@ -163,18 +167,21 @@ class AllocationCalendar:
     site between two dates, loaded with a few queries (the rule, the plan, the report)."""
 
     def __init__(self, site: Site, resource_ids, first: date, last: date,
-                 now: datetime | None = None):
+                 now: datetime | None = None, *, allocations: list[Allocation] | None = None):
         self.site = site
         self.zone = ZoneInfo(site.timezone)
         self.first, self.last = first, last
         self.now = now or utcnow()
         ids = list(resource_ids)
-        self.allocations: list[Allocation] = list(db.session.scalars(
-            select(Allocation).where(
-                Allocation.resource_id.in_(ids), Allocation.first_day <= last,
-                Allocation.last_day >= first,
-            ).order_by(Allocation.resource_id, Allocation.start_time)
-        ))
+        self.resource_ids = frozenset(ids)
+        if allocations is None:
+            allocations = list(db.session.scalars(
+                select(Allocation).where(
+                    Allocation.resource_id.in_(ids), Allocation.first_day <= last,
+                    Allocation.last_day >= first,
+                ).order_by(Allocation.resource_id, Allocation.start_time)
+            ))
+        self.allocations: list[Allocation] = allocations
         self.releases: dict[tuple[int, date], AllocationRelease] = {}
         if self.allocations:
             rows = db.session.scalars(select(AllocationRelease).where(
@@ -353,25 +360,74 @@ def check_allocation_rights(resource: Resource, agency_id: int, starts_at: datet
     return None
 
 
+_ALLOCATED_RESOURCES = select(Allocation.__table__.c.resource_id).distinct().where(
+    Allocation.__table__.c.resource_id.in_(
+        select(Resource.__table__.c.id).where(Resource.__table__.c.site_id == bindparam("site_id"))
+        .scalar_subquery()),
+    Allocation.__table__.c.first_day <= bindparam("last"),
+    Allocation.__table__.c.last_day >= bindparam("first"),
+)
+
+
+def _allocated_resources(memo: dict, site_id: int, day: date, first_day: date):
+    """(first, last, ids): the site's resources with an allocation between two dates around
+    `day`, once per transaction. Most resources have none, and then no allocation needs
+    loading (a prebuilt Core read instead of the ORM's)."""
+    key = ("allocated_resources", site_id)
+    known = memo.get(key)
+    if known is None or not (known[0] <= day <= known[1]):
+        first = min(day, first_day) - timedelta(days=366)
+        last = max(day, first_day) + timedelta(days=2 * 366)
+        ids = set(read_connection().execute(_ALLOCATED_RESOURCES, {
+            "site_id": site_id, "first": first, "last": last}).scalars())
+        known = memo[key] = (first, last, ids)
+    return known
+
+
 def allocation_rule(request: booking.BookingRequest, slot: booking.Slot) -> Problem | None:
     """The booking rule: registered with office.booking.rules, called for every occurrence."""
     if slot.starts_at is None:
         return None
     resource = request.resource
     now = booking.rule_now()
-    # One calendar per request (a series checks up to hundreds of days).
-    cache = request.__dict__.setdefault("_allocation_calendars", {})
-    key = (resource.id, now)
-    calendar = cache.get(key)
+    shared = _SHARED_CALENDAR.get()
+    if (shared is not None and shared.now == now and resource.id in shared.resource_ids
+            and shared.first <= slot.day <= shared.last):
+        return check_allocation_rights(resource, request.person.agency_id, slot.starts_at,
+                                       slot.ends_at, slot.day, shared)
+    # One calendar per resource and transaction (a series checks up to hundreds of days,
+    # a search checks many times): `now` only decides automatic releases, not what is read.
+    memo = transaction_memo()
+    key = ("allocation_calendar", resource.id)
+    calendar = memo.get(key)
     if calendar is None or not (calendar.first <= slot.day <= calendar.last):
-        last = max(slot.day, request.first_day) + timedelta(days=2 * 366)
-        calendar = AllocationCalendar(resource.site, [resource.id], slot.day, last, now)
-        cache[key] = calendar
+        first, last, allocated = _allocated_resources(memo, resource.site_id, slot.day,
+                                                      request.first_day)
+        calendar = memo[key] = AllocationCalendar(
+            resource.site, [resource.id], first, last, now,
+            allocations=None if resource.id in allocated else [])
+    elif calendar.now != now:
+        calendar = copy.copy(calendar)
+        calendar.now = now
     return check_allocation_rights(resource, request.person.agency_id, slot.starts_at,
                                    slot.ends_at, slot.day, calendar)
 
 
-booking.register_rule(allocation_rule)
+_SHARED_CALENDAR: contextvars.ContextVar[AllocationCalendar | None] = contextvars.ContextVar(
+    "samlokal_shared_allocation_calendar", default=None)
+
+
+@contextmanager
+def shared_calendar(site: Site, resource_ids, first: date, last: date, now: datetime):
+    """One calendar for many checks of many resources (office.booking.rules.preloaded_checks)."""
+    token = _SHARED_CALENDAR.set(AllocationCalendar(site, resource_ids, first, last, now))
+    try:
+        yield
+    finally:
+        _SHARED_CALENDAR.reset(token)
+
+
+booking.register_rule(allocation_rule, preload=shared_calendar)
 
 
 # --- creating allocations --------------------------------------------------------

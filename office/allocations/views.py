@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -37,6 +38,7 @@ from office.core.security import admin_required, coordinator_required
 from office.core.templating import add_nav_item
 from office.core.transaction import undo_refused_action
 from office.premises.models import Resource, Site
+from office.premises.rules import sorted_resources
 
 bp = Blueprint("allocations", __name__, url_prefix="/allocations")
 
@@ -94,9 +96,8 @@ def week_param(monday: date) -> str:
 
 def plan_context(site: Site, monday: date) -> dict:
     """What the plan shows: resources × the site's open weekdays of one week, with windows."""
-    resources = db.session.scalars(
-        select(Resource).where(Resource.site_id == site.id, Resource.active.is_(True))
-        .order_by(Resource.kind, Resource.name)).all()
+    resources = sorted_resources(db.session.scalars(
+        select(Resource).where(Resource.site_id == site.id, Resource.active.is_(True))))
     days = [monday + timedelta(days=i) for i in range(7)]
     calendar = rules.AllocationCalendar(site, [r.id for r in resources], days[0], days[-1])
     weekdays = sorted(calendar.open_weekdays) or list(range(5))
@@ -189,7 +190,7 @@ def new_allocation():
         created, error = _save_allocations(spec, choice, refuse)
         if error is not None:
             return error
-        flash(_("%(count)d allocations saved.", count=len(created)), "success")
+        flash(ngettext("%(num)d allocation saved.", "%(num)d allocations saved.", len(created)), "success")
         return redirect(url_for("allocations.index"))
     status = 422 if form.is_submitted() else 200
     return render_template("allocations/form.html", form=form), status
@@ -307,7 +308,8 @@ def release(allocation_id: int):
             undo_refused_action()
             form.first_day.errors.append(str(refused))
         else:
-            flash(_("%(count)d days released: anyone may now book that time.", count=count), "success")
+            flash(ngettext("%(num)d day released: anyone may now book that time.",
+                           "%(num)d days released: anyone may now book that time.", count), "success")
             return redirect(url_for("allocations.index"))
     status = 422 if form.is_submitted() else 200
     return render_template("allocations/release.html", form=form, allocation=allocation,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     HiddenField,
     IntegerField,
@@ -27,6 +28,7 @@ from wtforms.validators import (
 from office.booking import recurrence
 from office.core.database import MAX_ID
 from office.core.forms import SHARED_TEXT, choices, no_control_characters, sensible_year
+from office.premises.models import ResourceKind
 
 REPEAT_LABELS = [
     (recurrence.NONE, _l("Does not repeat")),
@@ -119,3 +121,42 @@ class AuditFilterForm(FlaskForm):
     date_from = DateField(_l("From"), validators=[Optional(), sensible_year])
     date_to = DateField(_l("To"), validators=[Optional(), sensible_year])
     object_id = IntegerField(_l("Object id"), validators=[Optional(), NumberRange(min=1, max=MAX_ID)])
+
+
+KIND_LABELS = [("", _l("Rooms and desks")), (ResourceKind.room.value, _l("A room")),
+               (ResourceKind.desk.value, _l("A desk"))]
+
+
+class FindFreeForm(FlaskForm):
+    """The search for a free room or desk (a GET form: the URL names the search)."""
+
+    class Meta:
+        csrf = False
+
+    site = SelectField(_l("Site"), coerce=int, validators=[InputRequired()])
+    kind = SelectField(_l("Room or desk"), choices=choices(KIND_LABELS), default="",
+                       validators=[Optional()])
+    day = DateField(_l("Date"), validators=[DataRequired(message=_l("Give a valid date.")),
+                                            sensible_year])
+    whole_day = BooleanField(_l("The whole day (while the site is open)"))
+    start = TimeField(_l("From"), validators=[Optional(), quarter_hour], render_kw={"step": 900})
+    end = TimeField(_l("To"), validators=[Optional(), quarter_hour], render_kw={"step": 900})
+    people = IntegerField(_l("Number of people"), default=1, validators=[
+        Optional(), NumberRange(min=1, max=999)])  # left out: one person
+    screen = BooleanField(_l("Screen"))
+    video = BooleanField(_l("Video meetings"))
+    accessible = BooleanField(_l("Accessible"))
+    title = StringField(_l("What is it for? (optional)"),
+                        validators=[Optional(), Length(max=200), *SHARED_TEXT])
+
+    def validate_start(self, field):
+        if not self.whole_day.data and field.data is None and not field.errors:
+            raise ValidationError(_l("Give a time, or choose the whole day."))
+
+    def validate_end(self, field):
+        if self.whole_day.data:
+            return
+        if field.data is None:
+            raise ValidationError(_l("Give a time, or choose the whole day."))
+        if self.start.data is not None and field.data <= self.start.data:
+            raise ValidationError(_l("The end must be after the start."))

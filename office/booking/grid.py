@@ -161,7 +161,7 @@ def filtered_resources(site: Site, filters: Filters) -> list[Resource]:
         query = query.where(Resource.accessible.is_(True))
     if filters.min_capacity:
         query = query.where(Resource.capacity >= filters.min_capacity)
-    return db.session.scalars(query.order_by(Resource.kind, Resource.name)).all()
+    return premises.sorted_resources(db.session.scalars(query))
 
 
 def _slot_times(opens: time, closes: time) -> list[time]:

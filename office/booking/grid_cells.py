@@ -40,6 +40,9 @@ class CellWords:
 
 
 def timeline(blocks: list[Block], grid_day: GridDay, resource, words: CellWords, week: bool) -> Markup:
+    """One resource-day. Free time is a link per quarter hour in the day view (`slot-q`) and
+    one link per free stretch (`run`): the week view and the phone layout show the stretches,
+    with their times in words, so no chip is ever blank."""
     labels = grid_day.slot_labels
     href = f"{words.new_url}?resource={resource.id}&amp;day={grid_day.day.isoformat()}&amp;start="
     name = escape(resource.name)
@@ -47,26 +50,39 @@ def timeline(blocks: list[Block], grid_day: GridDay, resource, words: CellWords,
     for block in blocks:
         if block.free and block.allocation is not None:
             parts.append(_allocated(block, words, href, labels, name, week))
-        elif block.free and week:
-            parts.append(
-                f'<li class="slot-free {block.placement}"><a href="{href}{labels[block.first_slot]}">'
-                f'<span class="visually-hidden">{words.free} {block.when}, {words.book}</span></a></li>')
         elif block.free:
-            for index in range(block.first_slot, block.first_slot + block.slots):
-                parts.append(
-                    f'<li class="slot-free s-{index + 1} w-1"><a href="{href}{labels[index]}">{labels[index]}'
-                    f'<span class="visually-hidden"> {words.free_book} {name}</span></a></li>')
+            if not week:
+                parts.append(_quarters(block, "slot-free", href, labels, f"{words.free_book} {name}"))
+            parts.append(_run(block, "slot-free", href, labels, f"{words.free_book} {name}"))
         else:
             parts.append(_booked(block, words))
     parts.append("</ol>")
     return Markup("".join(parts))
 
 
+def _quarters(block: Block, classes: str, href: str, labels: list[str], spoken: str) -> str:
+    """A link per free quarter hour; the ruler above says the time, the link says it aloud."""
+    parts = []
+    for index in range(block.first_slot, block.first_slot + block.slots):
+        hour = " on-hour" if labels[index].endswith(":00") else ""
+        parts.append(
+            f'<li class="{classes} slot-q{hour} s-{index + 1} w-1"><a href="{href}{labels[index]}">'
+            f'<span class="visually-hidden">{labels[index]} {spoken}</span></a></li>')
+    return "".join(parts)
+
+
+def _run(block: Block, classes: str, href: str, labels: list[str], spoken: str) -> str:
+    """One link for a whole free stretch, its times in words (booking from its start)."""
+    return (f'<li class="{classes} run {block.placement}"><a href="{href}{labels[block.first_slot]}">'
+            f'<span class="run-time">{block.when}</span>'
+            f'<span class="visually-hidden"> {spoken}</span></a></li>')
+
+
 def _booked(block: Block, words: CellWords) -> str:
     o = block.occurrence
     mine = words.user_id in (o.booked_by_id, o.booked_for_id)
     classes = f"booked {block.placement}"
-    text = str(block.when)
+    text = f'<span class="run-time">{block.when}</span>'
     if o.agency_id:
         classes += f" agency-{o.agency_id}"
         text += f' <span class="agency-badge agency-{o.agency_id}">{escape(o.agency_short_name)}</span>'
@@ -79,7 +95,9 @@ def _booked(block: Block, words: CellWords) -> str:
         text += f": {escape(o.title)}"
     if mine or words.coordinator:
         text = f'<a href="{words.show_url}{o.id}">{text}</a>'
-    return f'<li class="{classes}">{text}</li>'
+    # The whole text on hover, where a narrow block (the week view, a phone) cuts it short.
+    whole = Markup(text).striptags()
+    return f'<li class="{classes}" title="{escape(whole)}">{text}</li>'
 
 
 def _allocated(block: Block, words: CellWords, href: str, labels: list[str], name, week: bool) -> str:
@@ -88,16 +106,10 @@ def _allocated(block: Block, words: CellWords, href: str, labels: list[str], nam
     agency = escape(mark.agency_short_name)
     label = (words.released if mark.released else words.held).replace("{agency}", str(agency))
     state = "released" if mark.released else "held"
-    classes = f"slot-{state} agency-{mark.agency_id} {block.placement}"
+    classes = f"slot-{state} agency-{mark.agency_id}"
     if not mark.bookable_by(words.agency_id):
-        return f'<li class="{classes}"><span class="alloc-label">{label}</span> {block.when}</li>'
-    if week:
-        return (f'<li class="slot-free {classes}"><a href="{href}{labels[block.first_slot]}">'
-                f'<span class="visually-hidden">{label}: {words.free} {block.when}, {words.book}</span></a></li>')
-    parts = []
-    for index in range(block.first_slot, block.first_slot + block.slots):
-        parts.append(
-            f'<li class="slot-free slot-{state} agency-{mark.agency_id} s-{index + 1} w-1">'
-            f'<a href="{href}{labels[index]}">{labels[index]}'
-            f'<span class="visually-hidden"> {label}, {words.free_book} {name}</span></a></li>')
-    return "".join(parts)
+        return (f'<li class="{classes} {block.placement}"><span class="alloc-label">{label}</span> '
+                f'<span class="run-time">{block.when}</span></li>')
+    spoken = f"{label}, {words.free_book} {name}"
+    quarters = "" if week else _quarters(block, f"slot-free {classes}", href, labels, spoken)
+    return quarters + _run(block, f"slot-free {classes}", href, labels, spoken)

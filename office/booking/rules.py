@@ -17,6 +17,7 @@ e.g. 2026-10-25 02:30) means the first of the two, summer time (Python's fold=0)
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
@@ -27,7 +28,7 @@ from dateutil.rrule import rrulestr
 from flask import current_app
 from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Integer, cast, select
+from sqlalchemy import Integer, bindparam, cast, select, text
 
 from office.accounts.models import Role, User
 from office.booking import recurrence
@@ -39,10 +40,10 @@ from office.booking.models import (
     ReservationOccurrence,
 )
 from office.core import clock
-from office.core.database import utcnow
+from office.core.database import UTCDateTime, utcnow
 from office.core.extensions import db
 from office.core.observability import register_counter
-from office.core.transaction import conflicts_become
+from office.core.transaction import conflicts_become, read_connection, transaction_memo
 from office.premises import rules as premises
 from office.premises.models import Resource, ResourceKind
 
@@ -253,6 +254,8 @@ class Check:
 # A rule gets the request and one slot and returns a Problem or None.
 Rule = Callable[[BookingRequest, Slot], "Problem | None"]
 _EXTRA_RULES: list[Rule] = []
+Preloader = Callable[..., "contextlib.AbstractContextManager"]
+_PRELOADERS: list[Preloader] = []
 
 
 _RULE_NOW: contextvars.ContextVar[datetime | None] = contextvars.ContextVar(
@@ -265,10 +268,16 @@ def rule_now() -> datetime:
     return _RULE_NOW.get() or clock.now()
 
 
-def register_rule(rule: Rule) -> Rule:
-    """Add a rule that every booking must pass (e.g. allocations). Usable as a decorator."""
+def register_rule(rule: Rule, *, preload: Preloader | None = None) -> Rule:
+    """Add a rule that every booking must pass (e.g. allocations). Usable as a decorator.
+
+    `preload(site, resource_ids, first_day, last_day, now)` is a context manager that loads
+    what the rule reads for many checks at once (see `preloaded_checks`).
+    """
     if rule not in _EXTRA_RULES:
         _EXTRA_RULES.append(rule)
+        if preload is not None:
+            _PRELOADERS.append(preload)
     return rule
 
 
@@ -290,12 +299,217 @@ def _overlap_query(resource_id: int, start: datetime, end: datetime, ignore_rese
     return query.limit(1)
 
 
+# The same probe as a Core statement built once: the ORM's per-call compile and row
+# handling cost several times the indexed read itself (docs/performance.md).
+_OCCURRENCES = ReservationOccurrence.__table__
+
+
+def _build_probe(ignoring: bool):
+    columns = _OCCURRENCES.c
+    query = select(columns.starts_at, columns.ends_at, columns.reservation_id,
+                   columns.updated_at).where(
+        columns.resource_id == cast(bindparam("resource_id", type_=Integer), Integer),
+        columns.state == OccurrenceState.active.value,
+        columns.starts_at < bindparam("end"),
+        columns.starts_at > bindparam("earliest"),
+        columns.ends_at > bindparam("start"),
+    )
+    if ignoring:
+        query = query.where(columns.reservation_id != bindparam("ignore", type_=Integer))
+    return query.limit(1)
+
+
+_PROBE = {False: _build_probe(False), True: _build_probe(True)}
+
+
 def find_conflict(resource_id: int, start: datetime, end: datetime,
                   ignore_reservation_id: int | None = None):
     """The first active occurrence of the resource overlapping [start, end), or None."""
-    return db.session.execute(
-        _overlap_query(resource_id, start, end, ignore_reservation_id)
-    ).first()
+    loaded = _PRELOADED.get()
+    if loaded is not None and loaded.holds(resource_id, start, end):
+        return loaded.conflict(resource_id, start, end, ignore_reservation_id)
+    params = {"resource_id": resource_id, "start": start, "end": end,
+              "earliest": start - longest_allowed()}
+    if ignore_reservation_id is not None:
+        params["ignore"] = ignore_reservation_id
+    return read_connection().execute(_PROBE[ignore_reservation_id is not None], params).first()
+
+
+def find_conflicts(resource_id: int, intervals: list[tuple[datetime, datetime]],
+                   ignore_reservation_id: int | None = None) -> dict[int, object]:
+    """For each interval (by position) that overlaps an active occurrence of the resource,
+    the first such occurrence: one statement for all of them (a series' 52 weeks are one
+    round trip, not 52). Same bounded condition as `find_conflict`."""
+    if not intervals:
+        return {}
+    loaded = _PRELOADED.get()
+    if loaded is not None and all(loaded.holds(resource_id, start, end) for start, end in intervals):
+        found = {n: loaded.conflict(resource_id, start, end, ignore_reservation_id)
+                 for n, (start, end) in enumerate(intervals)}
+        return {n: row for n, row in found.items() if row is not None}
+    if len(intervals) == 1:
+        clash = find_conflict(resource_id, *intervals[0], ignore_reservation_id)
+        return {0: clash} if clash is not None else {}
+    connection = read_connection()
+    longest = longest_allowed()
+    if connection.dialect.name == "postgresql":
+        rows = _conflicts_postgresql(connection, resource_id, intervals, longest,
+                                     ignore_reservation_id)
+    else:
+        rows = _conflicts_sqlite(connection, resource_id, intervals, longest,
+                                 ignore_reservation_id)
+    found: dict[int, object] = {}
+    for row in rows:  # ordered by slot, then start: the first is what find_conflict finds
+        found.setdefault(row.n, row)
+    return found
+
+
+_CONFLICTS_PG = text(
+    "SELECT s.n - 1 AS n, o.starts_at, o.ends_at, o.reservation_id, o.updated_at "
+    "FROM unnest(CAST(:starts AS timestamptz[]), CAST(:ends AS timestamptz[])) "
+    "WITH ORDINALITY AS s(starts_at, ends_at, n) "
+    "JOIN reservation_occurrence o ON o.resource_id = CAST(:resource_id AS integer) "
+    "AND o.state = 'active' AND o.starts_at < s.ends_at "
+    "AND o.starts_at > s.starts_at - CAST(:longest AS interval) AND o.ends_at > s.starts_at "
+    "AND o.reservation_id IS DISTINCT FROM CAST(:ignore AS integer) "
+    "ORDER BY s.n, o.starts_at"
+).columns(n=Integer, starts_at=UTCDateTime, ends_at=UTCDateTime, reservation_id=Integer,
+          updated_at=UTCDateTime)
+
+
+def _conflicts_postgresql(connection, resource_id, intervals, longest, ignore):
+    return connection.execute(_CONFLICTS_PG, {
+        "starts": [start for start, _ in intervals], "ends": [end for _, end in intervals],
+        "resource_id": resource_id, "longest": longest, "ignore": ignore,
+    }).all()
+
+
+class _ConflictRow(tuple):
+    n = property(lambda self: self[0])
+    starts_at = property(lambda self: self[1])
+    ends_at = property(lambda self: self[2])
+    reservation_id = property(lambda self: self[3])
+    updated_at = property(lambda self: self[4])
+
+
+def _sqlite_text(moment: datetime) -> str:
+    # How SQLAlchemy stores a DateTime in SQLite (naive UTC, microseconds), so text
+    # comparison orders as the timestamps do.
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _sqlite_moment(value: str) -> datetime:
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _conflicts_sqlite(connection, resource_id, intervals, longest, ignore):
+    # A VALUES list of the slots joined to the occurrences: each slot is an index search
+    # of ix_occurrence_resource_start, all in one statement.
+    values = ", ".join(["(?, ?, ?, ?)"] * len(intervals))
+    params: list = []
+    for n, (start, end) in enumerate(intervals):
+        params += [n, _sqlite_text(start), _sqlite_text(end), _sqlite_text(start - longest)]
+    params.append(resource_id)
+    ignoring = ""
+    if ignore is not None:
+        ignoring = " AND o.reservation_id != ?"
+        params.append(ignore)
+    sql = (
+        f"WITH s(n, starts_at, ends_at, earliest) AS (VALUES {values}) "
+        "SELECT s.n, o.starts_at, o.ends_at, o.reservation_id, o.updated_at "
+        "FROM s JOIN reservation_occurrence o ON o.resource_id = ? AND o.state = 'active' "
+        "AND o.starts_at < s.ends_at AND o.starts_at > s.earliest AND o.ends_at > s.starts_at"
+        f"{ignoring} ORDER BY s.n, o.starts_at"
+    )
+    return [
+        _ConflictRow((n, _sqlite_moment(start), _sqlite_moment(end), reservation, _sqlite_moment(updated)))
+        for n, start, end, reservation, updated in connection.exec_driver_sql(sql, tuple(params))
+    ]
+
+
+def _site_calendar(site, first: date, last: date):
+    """Closed days (whole years around first..last) and opening hours, once per transaction."""
+    memo = transaction_memo()
+    key = ("closed_days", site.id, first.year, last.year)
+    closed = memo.get(key)
+    if closed is None:
+        closed = memo[key] = premises.closed_days(site, date(first.year, 1, 1),
+                                                  date(last.year, 12, 31))
+    key = ("opening_hours", site.id)
+    hours = memo.get(key)
+    if hours is None:
+        hours = memo[key] = premises.opening_hours_by_weekday(site)
+    return closed, hours
+
+
+# --- many checks at once ------------------------------------------------------------
+
+@dataclass
+class Preloaded:
+    """What check_booking reads from the database for some resources of one site and some
+    days, loaded once: closed days, opening hours and the active occurrences."""
+
+    site_id: int
+    first_day: date
+    last_day: date
+    start: datetime  # the loaded interval, UTC: [first day 00:00, last day + 1 00:00) local
+    end: datetime
+    closed: dict
+    hours: dict
+    occurrences: dict[int, list]  # resource id -> rows as _overlap_query's, by start
+
+    def covers(self, resource: Resource, first_day: date, last_day: date) -> bool:
+        return (resource.site_id == self.site_id and resource.id in self.occurrences
+                and self.first_day <= first_day and last_day <= self.last_day)
+
+    def holds(self, resource_id: int, start: datetime, end: datetime) -> bool:
+        return resource_id in self.occurrences and self.start <= start and end <= self.end
+
+    def conflict(self, resource_id: int, start: datetime, end: datetime, ignore_reservation_id):
+        for row in self.occurrences[resource_id]:
+            if row.starts_at >= end:
+                break
+            if row.ends_at > start and row.reservation_id != ignore_reservation_id:
+                return row
+        return None
+
+
+_PRELOADED: contextvars.ContextVar[Preloaded | None] = contextvars.ContextVar(
+    "samlokal_preloaded_checks", default=None
+)
+
+
+@contextlib.contextmanager
+def preloaded_checks(site, resources: list[Resource], first_day: date, last_day: date, *,
+                     now: datetime):
+    """Inside, check_booking() of these resources between these days asks the database
+    nothing per check: a few queries load everything first (finding free time checks
+    hundreds of candidate times). Only for reading: book() must run outside, so the
+    database's own check decides. Pass the same `now` to every check_booking()."""
+    zone = ZoneInfo(site.timezone)
+    start = datetime.combine(first_day, time(0), zone).astimezone(UTC)
+    end = datetime.combine(last_day + timedelta(days=1), time(0), zone).astimezone(UTC)
+    ids = [r.id for r in resources]
+    occurrences: dict[int, list] = {resource_id: [] for resource_id in ids}
+    if ids:
+        occurrence = ReservationOccurrence
+        rows = db.session.execute(
+            select(occurrence.resource_id, occurrence.starts_at, occurrence.ends_at,
+                   occurrence.reservation_id, occurrence.updated_at)
+            .where(*_between(ids, start, end)).order_by(occurrence.starts_at))
+        for row in rows:
+            occurrences[row.resource_id].append(row)
+    loaded = Preloaded(site.id, first_day, last_day, start, end,
+                       premises.closed_days(site, first_day, last_day),
+                       premises.opening_hours_by_weekday(site), occurrences)
+    with contextlib.ExitStack() as stack:
+        for preload in _PRELOADERS:
+            stack.enter_context(preload(site, ids, first_day, last_day, now))
+        token = _PRELOADED.set(loaded)
+        try:
+            yield loaded
+        finally:
+            _PRELOADED.reset(token)
 
 
 def check_booking(request: BookingRequest, *, now: datetime | None = None) -> Check:
@@ -331,29 +545,37 @@ def check_booking(request: BookingRequest, *, now: datetime | None = None) -> Ch
     if general:
         return Check(slots, general)
 
-    per_slot: list[Problem] = []
     site = resource.site
     last_day = max(s.day for s in slots)
-    closed = premises.closed_days(site, request.first_day, last_day)
-    hours = premises.opening_hours_by_weekday(site)
+    loaded = _PRELOADED.get()
+    if loaded is not None and loaded.covers(resource, request.first_day, last_day):
+        closed, hours = loaded.closed, loaded.hours
+    else:
+        closed, hours = _site_calendar(site, request.first_day, last_day)
     horizon = horizon_days(request.booked_by)
     is_coordinator = request.booked_by.role == Role.coordinator
     zone = ZoneInfo(site.timezone)
     today = now.astimezone(zone).date()
-    ignore = request.replacing.id if request.replacing is not None else None
+    found: list[Problem | None] = []
     token = _RULE_NOW.set(now)
     try:
         for slot in slots:
-            found = _slot_problem(request, slot, closed, hours, horizon, is_coordinator, today,
-                                  now, ignore)
-            if found is not None:
-                per_slot.append(found)
+            found.append(_slot_problem(request, slot, closed, hours, horizon, is_coordinator,
+                                       today, now))
     finally:
         _RULE_NOW.reset(token)
-    return Check(slots, per_slot)
+    # The overlap probe last, for every slot no other rule refused, in one statement.
+    probed = [n for n, p in enumerate(found) if p is None]
+    ignore = request.replacing.id if request.replacing is not None else None
+    clashes = find_conflicts(resource.id, [(slots[n].starts_at, slots[n].ends_at) for n in probed],
+                             ignore)
+    for position, clash in clashes.items():
+        n = probed[position]
+        found[n] = _clash_problem(request, slots[n].day, clash, zone)
+    return Check(slots, [p for p in found if p is not None])
 
 
-def _slot_problem(request, slot, closed, hours, horizon, is_coordinator, today, now, ignore):
+def _slot_problem(request, slot, closed, hours, horizon, is_coordinator, today, now):
     day = slot.day
     if slot.starts_at is None:
         return problem("nonexistent_time", day)
@@ -373,14 +595,14 @@ def _slot_problem(request, slot, closed, hours, horizon, is_coordinator, today, 
         found = rule(request, slot)
         if found is not None:
             return found
-    clash = find_conflict(request.resource.id, slot.starts_at, slot.ends_at, ignore)
-    if clash is not None:
-        if request.seen_at is not None and clash.updated_at >= request.seen_at:
-            return problem("just_taken", day)
-        zone = ZoneInfo(request.resource.site.timezone)
-        return problem("taken", day, start=clash.starts_at.astimezone(zone).strftime("%H:%M"),
-                       end=clash.ends_at.astimezone(zone).strftime("%H:%M"))
     return None
+
+
+def _clash_problem(request, day, clash, zone):
+    if request.seen_at is not None and clash.updated_at >= request.seen_at:
+        return problem("just_taken", day)
+    return problem("taken", day, start=clash.starts_at.astimezone(zone).strftime("%H:%M"),
+                   end=clash.ends_at.astimezone(zone).strftime("%H:%M"))
 
 
 # --- saving -----------------------------------------------------------------
@@ -439,22 +661,51 @@ def book(request: BookingRequest, *, allow_partial: bool = False,
         first_day=request.first_day, start_time=request.start_time, end_time=request.end_time,
         rrule=request.rrule,
     )
-    reservation.occurrences = [
-        ReservationOccurrence(resource_id=request.resource.id, starts_at=s.starts_at,
-                              ends_at=s.ends_at, original_start=s.starts_at)
-        for s in check.slots if s.starts_at is not None
-    ]
     bad = check.bad_days
-    for occurrence, slot in zip(reservation.occurrences, [s for s in check.slots if s.starts_at]):
-        if slot.day in bad:
-            # Kept as cancelled: the series' rule still names the day (EXDATE in feeds).
-            occurrence.state = OccurrenceState.cancelled
-    db.session.add(reservation)
-    _flush_occurrences()
+    timed = [s for s in check.slots if s.starts_at is not None]
+    if len(timed) == 1:
+        reservation.occurrences = [_occurrence(request.resource.id, timed[0], bad)]
+        db.session.add(reservation)
+        _flush_occurrences()
+    else:
+        db.session.add(reservation)
+        _flush_occurrences()
+        _insert_occurrences(reservation, timed, bad)
     audit(request.booked_by, "create", reservation,
           f"resource={reservation.resource_id} occurrences={len(slots)} skipped={len(bad)}")
     changed("create", reservation, request.booked_by)
     return reservation
+
+
+def _occurrence(resource_id: int, slot: Slot, bad: set[date]) -> ReservationOccurrence:
+    # A day that cannot be booked is kept as cancelled: the series' rule still names it
+    # (EXDATE in feeds).
+    return ReservationOccurrence(
+        resource_id=resource_id, starts_at=slot.starts_at, ends_at=slot.ends_at,
+        original_start=slot.starts_at,
+        state=OccurrenceState.cancelled if slot.day in bad else OccurrenceState.active)
+
+
+_INSERT_OCCURRENCES = _OCCURRENCES.insert()
+
+
+def _insert_occurrences(reservation: Reservation, slots: list[Slot], bad: set[date]) -> None:
+    """A series' occurrences in one executemany instead of one ORM INSERT each.
+
+    The database's constraint still has the last word: a lost race is the same 409 as in
+    `_flush_occurrences`. The reservation's `occurrences` are read back when next used.
+    """
+    stamp = utcnow()
+    rows = [
+        {"reservation_id": reservation.id, "resource_id": reservation.resource_id,
+         "starts_at": s.starts_at, "ends_at": s.ends_at, "original_start": s.starts_at,
+         "state": (OccurrenceState.cancelled if s.day in bad else OccurrenceState.active).value,
+         "updated_at": stamp}
+        for s in slots
+    ]
+    with conflicts_become(_just_taken):
+        db.session.connection().execute(_INSERT_OCCURRENCES, rows)
+    db.session.expire(reservation, ["occurrences"])
 
 
 def _just_taken() -> BookingConflict:

@@ -10,7 +10,7 @@ from datetime import date, datetime, time
 from urllib.parse import parse_qs, urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_date
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -20,9 +20,16 @@ from werkzeug.datastructures import MultiDict
 
 from office.accounts.models import Role, User
 from office.booking import audit_log
+from office.booking import find_free as finder
 from office.booking import grid as grids
 from office.booking import rules as booking
-from office.booking.forms import AuditFilterForm, BookingForm, CancelForm, ChangeForm
+from office.booking.forms import (
+    AuditFilterForm,
+    BookingForm,
+    CancelForm,
+    ChangeForm,
+    FindFreeForm,
+)
 from office.booking.grid_cells import CellWords, timeline
 from office.booking.models import ReservationOccurrence
 from office.booking.rules import BookingRefused, BookingRequest
@@ -34,6 +41,7 @@ from office.core.security import coordinator_required
 from office.core.templating import add_nav_item
 from office.core.transaction import undo_refused_action
 from office.premises.models import Resource, Site
+from office.premises.rules import natural_key
 
 bp = Blueprint("bookings", __name__)
 
@@ -46,7 +54,8 @@ def _plug_into_feeds(state) -> None:
 
 
 add_nav_item("bookings.grid", _l("Bookings"), position=0)
-add_nav_item("bookings.my_bookings", _l("My bookings"), position=1)
+add_nav_item("bookings.find_free", _l("Find a free room"), position=1)
+add_nav_item("bookings.my_bookings", _l("My bookings"), position=2)
 add_nav_item("bookings.audit", _l("Audit log"), roles=(Role.coordinator,))
 
 # Which form field a rule's message belongs to (for aria-describedby); others go on top.
@@ -124,10 +133,9 @@ def _people_choices(form) -> None:
 
 def _booking_form(formdata=None) -> BookingForm:
     form = BookingForm(formdata=formdata) if formdata is not None else BookingForm()
-    resources = db.session.scalars(
-        select(Resource).join(Resource.site).where(Resource.active.is_(True))
-        .order_by(Site.name, Resource.kind, Resource.name)
-    ).all()
+    resources = sorted(
+        db.session.scalars(select(Resource).join(Resource.site).where(Resource.active.is_(True))),
+        key=lambda r: (r.site.name, r.kind.value != "room", natural_key(r.name)))
     form.resource_id.choices = choices((r.id, f"{r.site.name}: {r.name}") for r in resources)
     _people_choices(form)
     return form
@@ -193,8 +201,12 @@ def new_booking():
             pass
     if form.start.data and not form.end.data:
         form.end.data = time(min(form.start.data.hour + 1, 23), form.start.data.minute)
+    if args.get("attendees", "").isdigit() and len(args["attendees"]) < 4:
+        form.attendees.data = int(args["attendees"])
+    form.title.data = args.get("title", "")[:200]
     form.seen_at.data = utcnow().isoformat()
-    return _form_response("booking/_form.html", form=form, dated=[])
+    return _form_response("booking/_form.html", form=form, dated=[],
+                          availability=_availability_of(form))
 
 
 @bp.post("/bookings/new")
@@ -211,7 +223,37 @@ def create_booking():
         except BookingRefused as refused:
             undo_refused_action()
             dated, status = show_problems(form, refused.problems), refused.status
-    return _form_response("booking/_form.html", status, form=form, dated=dated)
+    return _form_response("booking/_form.html", status, form=form, dated=dated, availability=None)
+
+
+def _availability_of(form: BookingForm) -> booking.Check | None:
+    """check_booking() of what the form holds so far (its `.resource` added for the page);
+    None until the form names a place and a time."""
+    if not (form.resource_id.data and form.day.data and form.start.data and form.end.data):
+        return None
+    try:
+        request_ = request_from(form, current_user)
+        if request_.resource is None:
+            return None
+        request_.title = request_.title or "-"  # a title is not what "free?" asks
+        request_.seen_at = None
+        check = booking.check_booking(request_)
+    except (ValueError, TypeError, OverflowError):  # a half-typed series rule
+        return None
+    check.resource = request_.resource
+    return check
+
+
+@bp.get("/bookings/availability")
+@login_required
+def availability():
+    """Whether the chosen room or desk is free then (the booking form asks as you edit it)."""
+    form = _booking_form(request.args)
+    for name in ("resource_id", "day", "start", "end", "attendees"):
+        if getattr(form, name).process_errors:
+            return render_template("booking/_availability.html", availability=None, form=form)
+    return render_template("booking/_availability.html", availability=_availability_of(form),
+                           form=form)
 
 
 def _when(occurrences) -> str:
@@ -221,7 +263,7 @@ def _when(occurrences) -> str:
         starts, ends = to_local(active[0].starts_at), to_local(active[0].ends_at)
         text = f"{format_date(starts.date(), 'EEEE d MMMM')} {starts:%H:%M}–{ends:%H:%M}"
     if len(active) > 1:
-        text += " " + _("(%(count)d occasions)", count=len(active))
+        text += " " + ngettext("(%(num)d occasion)", "(%(num)d occasions)", len(active))
     return text
 
 
@@ -244,6 +286,42 @@ def close_panel():
         message = escape(_("Nothing was booked."))
         return f'<p class="visually-hidden" data-announce="{message}">{message}</p>'
     return redirect(url_for("bookings.grid"))
+
+
+# --- finding a free room or desk -------------------------------------------------
+
+def _find_form() -> FindFreeForm:
+    form = FindFreeForm(request.args)
+    sites = db.session.scalars(select(Site).order_by(Site.name)).all()
+    form.site.choices = choices((s.id, s.name) for s in sites)
+    if "day" not in request.args:  # the first visit: the next hour the site is open
+        if form.site.data is None and sites:
+            form.site.data = sites[0].id
+        site = db.session.get(Site, form.site.data) if form.site.data else None
+        form.day.data, form.start.data, form.end.data = finder.suggested_time(site, utcnow())
+    return form
+
+
+def _search_from(form: FindFreeForm) -> finder.FreeSearch:
+    return finder.FreeSearch(
+        site=db.session.get(Site, form.site.data), day=form.day.data, start_time=form.start.data,
+        end_time=form.end.data, whole_day=form.whole_day.data, people=form.people.data or 1,
+        kind=form.kind.data or "", screen=form.screen.data, video=form.video.data,
+        accessible=form.accessible.data, title=form.title.data or "")
+
+
+@bp.get("/bookings/find")
+@login_required
+def find_free():
+    """The rooms and desks free for you at a time, smallest that fits first; else the nearest times."""
+    form, answer, status = _find_form(), None, 200
+    if "day" in request.args:
+        if form.validate() and db.session.get(Site, form.site.data) is not None:
+            answer = finder.find_free(_search_from(form), current_user, now=utcnow())
+        else:
+            status = 422
+    return render_template("booking/find.html", form=form, answer=answer, seen_at=utcnow(),
+                           default_title=finder.default_title), status
 
 
 # --- one booking: see, change, cancel ---------------------------------------------

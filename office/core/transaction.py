@@ -31,7 +31,9 @@ from collections.abc import Callable
 from contextlib import contextmanager
 
 from flask import Flask, g
+from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from office.core.extensions import db
 
@@ -96,3 +98,47 @@ def conflicts_become(refusal: Callable[[], Exception]):
 def undo_refused_action() -> None:
     """A view's refusal path, before it renders the form again: undo what the action wrote."""
     db.session.rollback()
+
+
+# --- what one transaction reads once -------------------------------------------------
+
+_MEMO = "samlokal_transaction_memo"
+
+
+def transaction_memo(session=None) -> dict:
+    """A dict for what is the same for every check of one user action (a site's opening
+    hours and closures, a resource's allocations): read once, then kept until anything is
+    written through the session or the transaction ends, whichever comes first."""
+    session = session or db.session
+    if session.autoflush:
+        session.flush()  # what a query would have flushed first (cheap when nothing is pending)
+    return session.info.setdefault(_MEMO, {})
+
+
+def read_connection(session=None):
+    """The session's connection for a prebuilt Core read, after the flush that the session's
+    own execute() would have done first (so pending changes are seen)."""
+    session = session or db.session
+    if session.autoflush:
+        session.flush()
+    return session.connection()
+
+
+def _forget(session) -> None:
+    session.info.pop(_MEMO, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_at_transaction_end(session, transaction) -> None:
+    _forget(session)
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_after_flush(session, context) -> None:
+    _forget(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_on_write(state) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        _forget(state.session)

@@ -1,4 +1,4 @@
-"""The dashboard and the health check."""
+"""The Start page (a person's day, booking in one click) and the health check."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from sqlalchemy import select, text
 
 from office.core.database import read_only
 from office.core.extensions import db
+from office.core.i18n import today_local
+from office.dashboard import agenda
 from office.premises.models import Resource, Site
 
 bp = Blueprint("home", __name__)
@@ -24,17 +26,14 @@ def index():
 @bp.get("/dashboard")
 @login_required
 def dashboard():
-    """Your start page: the sites and what you can do from here."""
+    """Your day today and the next days, one click from each thing; book a room or a desk."""
+    first, last = agenda.coming_days(today_local())
     sites = db.session.scalars(select(Site).order_by(Site.name)).all()
-    counts = {
-        site.id: db.session.scalar(
-            select(db.func.count()).select_from(Resource).where(
-                Resource.site_id == site.id, Resource.active.is_(True)
-            )
-        )
-        for site in sites
-    }
-    return render_template("dashboard/start.html", sites=sites, resource_counts=counts)
+    counts = dict(db.session.execute(
+        select(Resource.site_id, db.func.count()).where(Resource.active.is_(True))
+        .group_by(Resource.site_id)).all())
+    return render_template("dashboard/start.html", days=agenda.my_days(current_user, first, last),
+                           today=first, last=last, sites=sites, resource_counts=counts)
 
 
 @bp.get("/healthz")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from office.booking import rules as booking
 from office.booking.models import OccurrenceState, Reservation, ReservationKind
 from office.core.extensions import db
 from office.core.mail import external_url
+from office.meetings import rules as meetings
 from office.meetings.models import MeetingSeries
 from office.notifications.rules import footer, tell, when
 from office.trepartssamtal import rules as trepartssamtal
@@ -110,6 +112,19 @@ def _tell_closed(reservation: Reservation, actor, occurrence) -> None:
              method="CANCEL" if cancelled else "REQUEST", topic_ref=f"reservation:{reservation.id}")
 
 
+def _members_on(series: MeetingSeries, reservation: Reservation, occurrence) -> list:
+    """Everyone for a change of the whole series; for one meeting, those whose attendance
+    pattern (every week, odd or even weeks, the extended session) brings them to that day."""
+    if occurrence is None:
+        return list(series.members)
+    zone = ZoneInfo(reservation.timezone)
+    days = [o.starts_at.astimezone(zone).date() for o in reservation.occurrences
+            if o.state == OccurrenceState.active]
+    day = occurrence.starts_at.astimezone(zone).date()
+    extended = meetings.extended_days(days + [day])
+    return [m for m in series.members if meetings.attends(m.attendance, day, extended)]
+
+
 def _tell_members(action, reservation: Reservation, actor, occurrence) -> None:
     series = reservation.id and db.session.scalar(
         select(MeetingSeries).where(MeetingSeries.reservation_id == reservation.id))
@@ -118,7 +133,7 @@ def _tell_members(action, reservation: Reservation, actor, occurrence) -> None:
     events = _reservation_events(reservation)
     cancelled = action.startswith(("cancel", "close"))
     first = _first_active(reservation, occurrence)
-    for member in series.members:
+    for member in _members_on(series, reservation, occurrence):
         user = member.user
         if user is None or (actor is not None and user.id == actor.id):
             continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import lru_cache
@@ -9,9 +10,10 @@ from zoneinfo import ZoneInfo
 
 import holidays
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from office.core.extensions import db
+from office.core.transaction import read_connection
 from office.premises.models import Closure, OpeningHours, Site
 
 
@@ -40,17 +42,26 @@ def closed_days(site: Site, first: date, last: date) -> dict[date, ClosedDay]:
         for day, name in _swedish_holidays(year).items():
             if first <= day <= last:
                 result[day] = ClosedDay(day, name)
-    closures = db.session.scalars(
-        select(Closure).where(Closure.site_id == site.id, Closure.day.between(first, last))
-    )
-    for closure in closures:
-        result[closure.day] = ClosedDay(closure.day, closure.reason or str(_l("Closed")))
+    closures = read_connection().execute(_CLOSURES, {"site_id": site.id, "first": first,
+                                                     "last": last})
+    for day, reason in closures:
+        result[day] = ClosedDay(day, reason or str(_l("Closed")))
     return result
 
 
+# Prebuilt Core reads: every booking check asks these (docs/performance.md).
+_CLOSURES = select(Closure.__table__.c.day, Closure.__table__.c.reason).where(
+    Closure.__table__.c.site_id == bindparam("site_id"),
+    Closure.__table__.c.day.between(bindparam("first"), bindparam("last")),
+)
+_OPENING_HOURS = select(OpeningHours.__table__.c.weekday, OpeningHours.__table__.c.opens,
+                        OpeningHours.__table__.c.closes).where(
+    OpeningHours.__table__.c.site_id == bindparam("site_id"))
+
+
 def opening_hours_by_weekday(site: Site) -> dict[int, tuple[time, time]]:
-    rows = db.session.scalars(select(OpeningHours).where(OpeningHours.site_id == site.id))
-    return {row.weekday: (row.opens, row.closes) for row in rows}
+    rows = read_connection().execute(_OPENING_HOURS, {"site_id": site.id})
+    return {weekday: (opens, closes) for weekday, opens, closes in rows}
 
 
 def opening_window(site: Site, day: date) -> tuple[datetime, datetime] | None:
@@ -66,6 +77,17 @@ def opening_window(site: Site, day: date) -> tuple[datetime, datetime] | None:
 
 def set_standard_opening_hours(site: Site, opens: time, closes: time, weekdays=range(5)) -> None:
     site.opening_hours = [OpeningHours(weekday=w, opens=opens, closes=closes) for w in weekdays]
+
+
+def natural_key(name: str) -> tuple:
+    """Sort names as people read them: "Skrivbord 2" before "Skrivbord 10"."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part.casefold())
+                 for part in re.split(r"(\d+)", name) if part)
+
+
+def sorted_resources(resources) -> list:
+    """Rooms before desks, each by name as people read it."""
+    return sorted(resources, key=lambda r: (r.kind.value != "room", natural_key(r.name), r.id))
 
 
 # --- what a closure or new opening hours would touch --------------------------------------

@@ -241,9 +241,9 @@ def delete_closure(site_id: int, closure_id: int):
 @login_required
 def list_resources():
     """Every room and desk with capacity and features."""
-    resources = db.session.scalars(
-        select(Resource).join(Resource.site).order_by(Site.name, Resource.kind, Resource.name)
-    ).all()
+    resources = sorted(
+        db.session.scalars(select(Resource).join(Resource.site)),
+        key=lambda r: (r.site.name, r.kind.value != "room", premises.natural_key(r.name)))
     return render_template("premises/resources.html", resources=resources, kinds=ResourceKind)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -13,7 +14,13 @@ from wtforms import (
     SelectMultipleField,
     StringField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+)
 
 from office.core.forms import choices, no_control_characters, sensible_year
 from office.trepartssamtal import rules as meetings
@@ -26,9 +33,10 @@ MODE_LABELS = {
 }
 
 
+# The state of one meeting ("Bokat"), not a count of many ("Bokade": MEASURE_LABELS).
 STATUS_LABELS = {
-    MeetingStatus.booked: _l("Booked"),
-    MeetingStatus.held: _l("Held"),
+    MeetingStatus.booked: lazy_pgettext("state of one meeting", "Booked"),
+    MeetingStatus.held: lazy_pgettext("state of one meeting", "Held"),
     MeetingStatus.no_show: _l("The individual did not come"),
     MeetingStatus.cancelled_by_individual: _l("Cancelled by the individual"),
     MeetingStatus.cancelled_by_staff: _l("Cancelled by staff"),

@@ -66,16 +66,6 @@ FIELD_OF = {
 }
 
 
-
-
-
-
-
-
-
-
-
-
 # --- helpers ---------------------------------------------------------------------------
 
 def _staff() -> list[User]:
@@ -143,7 +133,10 @@ def _participant_meeting(meeting_id: int) -> Trepartssamtal:
 
 
 def _run(form, search, book):
-    """Book when a proposal was pressed, else propose; returns (meeting, proposals, messages, status)."""
+    """Book when a proposal was pressed, else propose; returns (meeting, proposals, messages, status).
+
+    A refused booking keeps the proposals on the page (and everything typed), so fixing the
+    consent, say, is one more click on the same time, not a new search."""
     try:
         if form.slot.data:
             return book(), [], [], 302
@@ -153,7 +146,21 @@ def _run(form, search, book):
         return None, meetings.find_proposals(search), taken.messages, 409
     except meetings.TrepartssamtalRefused as refused:
         undo_refused_action()
-        return None, [], _show_refusal(form, refused), 422
+        return None, _proposals_if_possible(search), _show_refusal(form, refused), 422
+
+
+# The fields a search needs: when only others are wrong, the proposals can still be shown.
+SEARCH_FIELDS = ("participants", "minutes", "mode", "site_id", "needs_accessible", "others",
+                 "first_day", "last_day", "buffer_minutes")
+
+
+def _proposals_if_possible(search) -> list:
+    if search is None:
+        return []
+    try:
+        return meetings.find_proposals(search)
+    except meetings.TrepartssamtalRefused:
+        return []
 
 
 # --- views ---------------------------------------------------------------------------------
@@ -183,11 +190,14 @@ def new_meeting():
                 video_link=form.video_link.data))
         else:
             status = 422
+            if not any(form[name].errors for name in SEARCH_FIELDS):
+                proposals = _proposals_if_possible(_search_from(form, staff))
     if meeting is not None:
         flash(_("The trepartssamtal is booked."), "success")
         return redirect(url_for("trepartssamtal.show_meeting", meeting_id=meeting.id))
     context = dict(form=form, staff=staff, agencies=agencies, proposals=proposals, messages=messages,
-                   searched=form.is_submitted(), mode_labels=MODE_LABELS)
+                   searched=form.is_submitted(), mode_labels=MODE_LABELS, chosen=form.slot.data,
+                   retention_days=current_app.config.get("TREPARTSSAMTAL_RETENTION_DAYS", 90))
     if htmx.target == "trepartssamtal-form":
         return render_template("trepartssamtal/_form.html", **context), status
     return render_template("trepartssamtal/new.html", **context), status
@@ -265,6 +275,7 @@ def reschedule_meeting(meeting_id: int):
             status = 422
     return render_template("trepartssamtal/reschedule.html", form=form, meeting=meeting,
                            proposals=proposals, messages=messages, searched=form.is_submitted(),
+                           chosen=form.slot.data,
                            reference=meetings.reference_for(meeting, current_user)), status
 
 

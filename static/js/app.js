@@ -2,6 +2,9 @@
 // No inline script anywhere (our CSP forbids it); this file is the only glue.
 (function () {
   "use strict";
+  // Folding parts (the phone menu, the grid's filters) fold only when this script runs:
+  // without it everything stays open and usable.
+  document.documentElement.classList.add("js");
   function announce(text) {
     var region = document.getElementById("flashes");
     if (region && text) {
@@ -40,6 +43,28 @@
     announce(document.documentElement.lang === "en"
       ? "Something went wrong. Nothing was saved."
       : "Något gick fel. Inget sparades.");
+  });
+  // A button with data-toggle opens and closes the element its aria-controls names.
+  function setOpen(button, open) {
+    var target = document.getElementById(button.getAttribute("aria-controls"));
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    if (target) target.classList.toggle("is-open", open);
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-toggle]");
+    if (button) setOpen(button, button.getAttribute("aria-expanded") !== "true");
+  });
+  // Escape closes what is open around the focus and puts the focus back on its button.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var open = document.querySelectorAll("[data-toggle][aria-expanded='true']");
+    Array.prototype.forEach.call(open, function (button) {
+      var target = document.getElementById(button.getAttribute("aria-controls"));
+      if (target && (target.contains(document.activeElement) || button === document.activeElement)) {
+        setOpen(button, false);
+        button.focus();
+      }
+    });
   });
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-copy-target]");

@@ -228,6 +228,13 @@ PAGES = [
     Page("booking form refused", STAFF, "/bookings/new?resource={resource}&day={day}",
          _send_an_empty_booking),
     Page("my bookings", STAFF, "/bookings/mine"),
+    Page("find a free room", STAFF, "/bookings/find"),
+    Page("find a free room: free", STAFF, "/bookings/find?site={site}&day={later}&start=13:00&end=14:00&people=4"),
+    Page("find a free room: nothing then", STAFF,
+         "/bookings/find?site={site}&day={day}&start=05:00&end=06:00&people=2&kind=room"),
+    Page("find a free room refused", STAFF, "/bookings/find?site={site}&day=2026-13-45&start=10:00",
+         status=422),
+    Page("booking form says taken", STAFF, "/bookings/new?resource={resource}&day={day}&start=05:00"),
     Page("one booking", COORDINATOR, "/bookings/occurrences/{occurrence}"),
     Page("audit log", COORDINATOR, "/audit/"),
     # working hours, trepartssamtal, calendar feeds
@@ -300,6 +307,7 @@ def _feature_ids(coordinator) -> dict:
         "session_guest_token": session_guest.token,
         "training": training.id, "training_day": training.days[1].id, **ended,
         "allocation": allocation.id, "day": today_local().isoformat(),
+        "later": _open_day_after(today_local()).isoformat(),
         "series": db.session.scalar(select(MeetingSeries.id).order_by(MeetingSeries.id)),
         **_meeting_ids(),
         "seminar": internal, "public": public, "guest_token": guest.token,
@@ -321,6 +329,16 @@ def _meeting_ids() -> dict:
         db.session.get(MeetingOccurrence, work).minutes_status = MinutesStatus.approved
         minutes = work
     return {"meeting_work": work, "meeting_minutes": minutes}
+
+
+def _open_day_after(day):
+    """The next weekday after `day` that is no public holiday (Drivhuset is open)."""
+    from office.premises.rules import public_holiday
+
+    day += timedelta(days=1)
+    while day.weekday() > 4 or public_holiday(day):
+        day += timedelta(days=1)
+    return day
 
 
 def _ended_seminar(coordinator) -> dict:
@@ -427,7 +445,7 @@ def test_page_list_covers_every_page_template():
         "seminars/public_list.html", "seminars/public_seminar.html",
         "seminars/guest.html", "seminars/session_form.html", "seminars/resend_link.html",
         "seminars/link_unknown.html",
-        "booking/grid.html", "booking/form.html", "booking/my_bookings.html",
+        "booking/grid.html", "booking/form.html", "booking/my_bookings.html", "booking/find.html",
         "booking/occurrence.html", "booking/audit_log.html", "availability/working_hours.html",
         "trepartssamtal/list.html", "trepartssamtal/new.html",
         "trepartssamtal/show.html", "trepartssamtal/reschedule.html",
