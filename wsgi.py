@@ -117,12 +117,13 @@ def _register_blueprints(app: Flask) -> None:
     from office.notifications import handlers as notify
     from office.notifications import views as notifications
     from office.premises import views as premises
+    from office.reports import views as reports
     from office.trepartssamtal import views as trepartssamtal
     from seminars.views import bp as seminars_bp
 
     for blueprint in (home.bp, auth.bp, account.bp, users.bp, premises.bp, bookings.bp,
                       allocations.bp, meetings.bp, availability.bp, trepartssamtal.bp,
-                      seminars_bp, mail.bp, notifications.bp):
+                      reports.bp, seminars_bp, mail.bp, notifications.bp):
         app.register_blueprint(blueprint)
     notify.register()  # mails to the people a booking, meeting or invitation concerns
     from office.booking import closures as booking_closures

@@ -50,6 +50,10 @@ class Features:
     guest_token: str
     mail_id: int
     day: date  # an ordinary Tuesday ahead inside the term
+    meeting_occurrence_id: int = 0  # the series' first meeting, with an agenda item and an action
+    item_id: int = 0
+    action_id: int = 0
+    guest_id: int = 0  # an outside guest of that meeting
 
 
 def coming_term() -> Term:
@@ -90,6 +94,15 @@ def add_features(*, agency: Agency, coordinator: User, desk: Resource, room: Res
     own = {user.id: registration.register_staff(seminar.id, user).registration.id for user in registered}
     guest = registration.register_guest(seminar.id, name="Gunnel Gäst", organisation="Föreningen",
                                         email=f"gunnel.{agency.id}@example.org")
+    sitting = meetings.find_sitting(min(o.id for o in series.reservation.occurrences if o.is_active))
+    item = meetings.add_agenda_item(sitting, coordinator, title="Läget", owner=None, minutes=15,
+                                    now=sitting.occurrence.starts_at - timedelta(days=30))
+    action = meetings.add_action(sitting, text="Boka lokal", owner=coordinator, due_on=None)
+    meeting_guest = meetings.add_guest(sitting, user=None, name="Rut Rådgivare", organisation="RAR",
+                                       email=f"rut.{agency.id}@rar.example")
+    work_ids = {"meeting_occurrence_id": sitting.occurrence.id, "item_id": item.id,
+                "action_id": action.id, "guest_id": meeting_guest.id}
+    db.session.commit()
     allocation_id = db.session.scalar(select(Allocation.id).where(
         Allocation.agency_id == agency.id, Allocation.resource_id == desk.id))
     seminar = db.session.get(Seminar, seminar.id)
@@ -99,7 +112,7 @@ def add_features(*, agency: Agency, coordinator: User, desk: Resource, room: Res
         session_id=seminar.days[0].sessions[0].id, registration_ids=own,
         guest_registration_id=guest.registration.id, guest_token=guest.token,
         mail_id=db.session.scalar(select(OutboxMail.id).order_by(OutboxMail.id)),
-        day=_first_in_term(term, 1),
+        day=_first_in_term(term, 1), **work_ids,
     )
 
 

@@ -123,6 +123,28 @@ ACCESS: dict[str, Access] = {
         "(members: tests/test_feed_sources.py)"),
     "/meetings/series/<int:series_id>/members": Access(ONLY_COORDINATOR),
     "/meetings/series/<int:series_id>/members/<int:member_id>/delete": Access(ONLY_COORDINATOR),
+    "/meetings/series/<int:series_id>/settings": Access(ONLY_COORDINATOR),
+    # one meeting: members, its staff guests, the chair and the coordinator (the world's member
+    # has no role of its own; members, the chair and shared minutes: tests/test_meeting_work.py)
+    "/meetings/occurrences/<int:meeting_occurrence_id>": Access(ONLY_COORDINATOR, "members too"),
+    "/meetings/occurrences/<int:meeting_occurrence_id>/items": Access(ONLY_COORDINATOR, "members propose"),
+    "/meetings/occurrences/<int:meeting_occurrence_id>/items/<int:item_id>/accept": Access(ONLY_COORDINATOR),
+    "/meetings/occurrences/<int:meeting_occurrence_id>/items/<int:item_id>/delete": Access(ONLY_COORDINATOR),
+    "/meetings/occurrences/<int:meeting_occurrence_id>/notice": Access(ONLY_COORDINATOR, "and the chair"),
+    "/meetings/occurrences/<int:meeting_occurrence_id>/minutes": Access(ONLY_COORDINATOR, "and the chair"),
+    "/meetings/occurrences/<int:meeting_occurrence_id>/actions": Access(ONLY_COORDINATOR, "and the chair"),
+    "/meetings/occurrences/<int:meeting_occurrence_id>/actions/<int:action_id>/done": Access(
+        ONLY_COORDINATOR, "the chair and the action's owner too"),
+    "/meetings/occurrences/<int:meeting_occurrence_id>/approve": Access(ONLY_COORDINATOR, "and the chair"),
+    "/meetings/occurrences/<int:meeting_occurrence_id>/cases": Access(
+        ONLY_COORDINATOR, "members too; 404 where the group counts no cases (tests/test_reports.py)"),
+    "/meetings/occurrences/<int:meeting_occurrence_id>/guests": Access(ONLY_COORDINATOR, "and the chair"),
+    "/meetings/occurrences/<int:meeting_occurrence_id>/guests/<int:guest_id>/delete": Access(
+        ONLY_COORDINATOR, "and the chair"),
+    # reports: counts only, small ones suppressed
+    "/reports/": Access(ADMINS, "counts only, no personal data"),
+    "/reports/statistics.csv": Access(ADMINS, "counts only, no personal data"),
+    "/reports/half-year": Access(ADMINS, "counts only, no personal data"),
     # seminars
     "/seminars/": Access(LOGGED_IN, "drafts only for the coordinator"),
     "/seminars/new": Access(ONLY_COORDINATOR),
@@ -283,6 +305,8 @@ def _build_world(create_agency, create_user, create_site, create_resource):
         "allocation_id": features.allocation_id, "day": features.day.isoformat(),
         "term_id": features.term.id, "series_id": features.series_id,
         "member_id": features.member_id, "seminar_id": features.seminar_id,
+        "meeting_occurrence_id": features.meeting_occurrence_id, "item_id": features.item_id,
+        "action_id": features.action_id, "guest_id": features.guest_id,
         "day_id": features.day_id, "session_id": features.session_id, "action": "publish",
         "registration_id": features.guest_registration_id, "what": "registrations",
         "year": features.day.year, "mail_id": features.mail_id,

@@ -152,6 +152,21 @@ def _check_in_row(w: World) -> dict:
     return {kind.value: (p.required, p.grace_minutes) for kind, p in checkin.policies().items()}
 
 
+def _minutes_row(w: World) -> dict:
+    from office.meetings.models import MeetingOccurrence
+
+    m = db.session.get(MeetingOccurrence, w.features.meeting_occurrence_id)
+    return {"notes": m.minutes_notes, "decisions": [d.text for d in m.decisions],
+            "shared": m.minutes_shared_with_staff, "status": m.minutes_status}
+
+
+def _series_settings_row(w: World) -> dict:
+    from office.meetings.models import MeetingSeries
+
+    s = db.session.get(MeetingSeries, w.features.series_id)
+    return {"chair": s.chair_id, "days": s.proposal_days}
+
+
 def _capacity_row(w: World) -> dict:
     return {"capacity": w.seminar.capacity}
 
@@ -200,6 +215,13 @@ EDIT_ROUTES = [
               ("opens_0", "07:30"), lambda r: r[0][0] == time(7, 30), who="staff"),
     EditRoute("checkin.settings", lambda w: "/check-in/settings", _check_in_row,
               ("room_minutes", "20"), lambda r: r["room"] == (False, 20)),
+    EditRoute("meetings.save_minutes", lambda w: f"/meetings/occurrences/{w.features.meeting_occurrence_id}",
+              _minutes_row, ("minutes-notes", "Läget gicks igenom."),
+              lambda r: r["notes"] == "Läget gicks igenom.",
+              action=lambda w: f"/meetings/occurrences/{w.features.meeting_occurrence_id}/minutes"),
+    EditRoute("meetings.save_series_settings", lambda w: f"/meetings/series/{w.features.series_id}",
+              _series_settings_row, ("settings-proposal_days", "5"), lambda r: r["days"] == 5,
+              action=lambda w: f"/meetings/series/{w.features.series_id}/settings"),
     EditRoute("notifications.preferences", lambda w: "/account/mail", _mail_choices_row,
               ("meetings", None), lambda r: r["off"] == ["meetings"], who="staff"),
 ]

@@ -43,6 +43,7 @@ NOT_SHARED = {
     "LoginForm.email": "an e-mail address, never shown to others as text they wrote",
     "InviteUserForm.email": "an e-mail address",
     "GuestRegistrationForm.email": "an e-mail address",
+    "GuestForm.email": "a meeting guest's e-mail address",
     "SecondFactorForm.code": "a code, never stored",
     "EnrolSecondFactorForm.code": "a code, never stored",
     "AgencyForm.colour": "#rrggbb only",

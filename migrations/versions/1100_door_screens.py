@@ -1,7 +1,7 @@
 """door_screen: device links for the tablets by the doors (issue 19)
 
 Revision ID: 1100_door_screens
-Revises: 0950_seminar_days_sessions
+Revises: 1000_meeting_work
 Create Date: 2026-12-02 01:20:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '1100_door_screens'
-down_revision = '0950_seminar_days_sessions'
+down_revision = '1000_meeting_work'
 branch_labels = None
 depends_on = None
 

@@ -17,6 +17,11 @@ from office.allocations.models import WeekPattern
 from office.booking import rules as booking
 from office.core.extensions import db
 from office.meetings import rules as meetings
+from office.meetings.demo import (
+    seed_case_counts,
+    seed_steering_group_work,
+    seed_working_group_guest,
+)
 from office.meetings.models import Attendance
 from office.premises.models import Resource, Site
 
@@ -62,13 +67,14 @@ def seed_allocations_and_meetings(today: date) -> None:
     first_day = term.first_day
     following = allocations.next_term(term)
     every = Attendance.every_meeting
-    meetings.create_meeting_series(
+    steering = meetings.create_meeting_series(
         name="Styrgruppen", description="Förvaltningschefer, rektor, enhetschefer, ESF-delprojektledare",
         resource=room, first_day=first_day, start_time=time(13, 0), end_time=time(15, 0),
         rrule=meetings.twice_per_term_rule(term, 2, following.last_day), actor=coordinator,
         members=[(people[p], every) for p in ("anna.lind", "karin.nyberg", "lena.falk",
                                               "erik.holm", "amira.nasser", "fatima.ali")])
-    meetings.create_meeting_series(
+    seed_steering_group_work(steering, coordinator, people["karin.nyberg"], people["erik.holm"])
+    working = meetings.create_meeting_series(
         name="Arbetsgruppen", description="Varje vecka; AF deltar varannan vecka (udda veckor)",
         resource=room, first_day=first_day, start_time=time(9, 0), end_time=time(10, 30),
         rrule=meetings.weekly_rule(1, following.last_day), actor=coordinator,
@@ -76,7 +82,8 @@ def seed_allocations_and_meetings(today: date) -> None:
                  (people["hanna.vik"], every), (people["karin.nyberg"], every),
                  (people["amira.nasser"], every), (people["fatima.ali"], every),
                  (people["erik.holm"], Attendance.odd_weeks)])
-    meetings.create_meeting_series(
+    seed_working_group_guest(working, people["sofia.gron"])
+    case_workers = meetings.create_meeting_series(
         name="Handläggargruppen",
         description="Varje vecka; SYV, fysioterapeut och psykolog en gång i månaden",
         resource=room, first_day=first_day, start_time=time(13, 0), end_time=time(15, 0),
@@ -85,6 +92,7 @@ def seed_allocations_and_meetings(today: date) -> None:
                                               "emma.strand", "johan.bjork", "eva.lindqvist",
                                               "petra.aberg")]
         + [(people[p], Attendance.monthly) for p in ("nils.dahl", "oskar.lund", "maria.sund")])
+    seed_case_counts(case_workers, [agency["AF"], agency["Kommunen"], agency["Klarframtid"]])
 
 
 def _book_desks(today, term, coordinator, resource, people) -> None:

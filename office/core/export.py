@@ -23,9 +23,17 @@ from flask_babel import format_decimal
 from office.core.i18n import to_local
 
 BOM = "\ufeff"
+# Counts from 1 to SMALL_COUNT - 1 are shown as "<5" on every page and in every file: in a
+# small week, "1 case, AF, women" can point to a person.
+SMALL_COUNT = 5
 DELIMITER = ";"
 # Also their fullwidth forms, which some spreadsheet programs read as the plain ones.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def suppressed(count: int) -> int | str:
+    """A count as it may be shown: 0 and 5 or more as they are, 1-4 as '<5'."""
+    return f"<{SMALL_COUNT}" if 0 < count < SMALL_COUNT else count
 
 
 def cell(value) -> str:

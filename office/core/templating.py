@@ -16,6 +16,7 @@ from flask_babel import (
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from office.core.export import suppressed
 from office.core.forms import LanguageForm
 from office.core.i18n import to_local
 from office.core.security import Role
@@ -86,6 +87,7 @@ def install_template_helpers(app: Flask) -> None:
     )
     app.jinja_env.filters["local_date"] = lambda v, fmt="medium": format_date(v, fmt) if v else ""
     app.jinja_env.filters["local_time"] = lambda v, fmt="HH:mm": format_time(v, fmt) if v else ""
+    app.jinja_env.filters["suppressed"] = suppressed  # counts 1-4 as "<5" (office/core/export.py)
     # Numbers as the locale writes them: "170" and "12,5" in Swedish, never "170.0".
     app.jinja_env.filters["number"] = lambda v, fmt="#,##0.#": format_decimal(v or 0, fmt)
     app.jinja_env.filters["percent"] = lambda v: format_percent(v or 0, "#,##0 %")

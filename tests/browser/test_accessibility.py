@@ -26,8 +26,8 @@ from office.booking.models import ReservationOccurrence
 from office.core.extensions import db
 from office.core.i18n import today_local
 from office.demo.seed import DEMO_PASSWORD
-from office.meetings.models import MeetingSeries
 from office.doorscreens import rules as doorscreens
+from office.meetings.models import MeetingOccurrence, MeetingSeries, MinutesStatus
 from office.premises.models import Resource, ResourceKind, Site
 from office.trepartssamtal import rules as trepartssamtal
 from seminars import registration
@@ -193,6 +193,9 @@ PAGES = [
     Page("allocation plan (staff)", STAFF, "/allocations/plan"),
     Page("allocations (staff)", STAFF, "/allocations/"),
     Page("my meetings", STAFF, "/meetings/"),
+    Page("meeting agenda and minutes", COORDINATOR, "/meetings/occurrences/{meeting_work}"),
+    Page("meeting agenda item refused", COORDINATOR, "/meetings/occurrences/{meeting_work}", _send_empty_form),
+    Page("approved minutes shared with staff", STAFF, "/meetings/occurrences/{meeting_minutes}"),
     # seminars
     Page("seminars", COORDINATOR, "/seminars/"),
     Page("seminar (coordinator)", COORDINATOR, "/seminars/{seminar}"),
@@ -250,6 +253,8 @@ PAGES = [
     Page("one trepartssamtal", STAFF, "/trepartssamtal/{meeting}"),
     Page("reschedule trepartssamtal", STAFF, "/trepartssamtal/{meeting}/reschedule"),
     Page("trepartssamtal statistics", COORDINATOR, "/trepartssamtal/statistics"),
+    Page("reports: cases and trepartssamtal", COORDINATOR, "/reports/?by=week"),
+    Page("half-year report", COORDINATOR, "/reports/half-year"),
     Page("calendar feeds", STAFF, "/feeds/"),
     Page("calendar feed link made", STAFF, "/feeds/", _make_a_feed_link),
     # door screens
@@ -317,6 +322,7 @@ def _feature_ids(coordinator) -> dict:
         "allocation": allocation.id, "day": today_local().isoformat(),
         "later": _open_day_after(today_local()).isoformat(),
         "series": db.session.scalar(select(MeetingSeries.id).order_by(MeetingSeries.id)),
+        **_meeting_ids(),
         "seminar": internal, "public": public, "guest_token": guest.token,
         "draft": db.session.scalar(select(Seminar.id).where(Seminar.state == SeminarState.draft)),
         "meeting": meeting.id,
@@ -331,6 +337,20 @@ def _door_tokens(coordinator) -> dict:
     revoked, revoked_token = doorscreens.create_screen(room, "Gammal surfplatta", False, coordinator)
     doorscreens.revoke_screen(revoked, coordinator)
     return {"door_token": token, "revoked_door_token": revoked_token}
+
+
+def _meeting_ids() -> dict:
+    """The demo's steering-group meetings: the coming one's agenda, the held one's minutes
+    (shared with all staff; early in a term there is none yet, and the coming one stands in)."""
+    work = db.session.scalar(select(MeetingOccurrence.id).where(
+        MeetingOccurrence.minutes_status == MinutesStatus.draft))
+    minutes = db.session.scalar(select(MeetingOccurrence.id).where(
+        MeetingOccurrence.minutes_status == MinutesStatus.approved))
+    if minutes is None:
+        db.session.get(MeetingOccurrence, work).minutes_shared_with_staff = True
+        db.session.get(MeetingOccurrence, work).minutes_status = MinutesStatus.approved
+        minutes = work
+    return {"meeting_work": work, "meeting_minutes": minutes}
 
 
 def _open_day_after(day):
@@ -441,7 +461,7 @@ def test_page_list_covers_every_page_template():
         "allocations/list.html", "allocations/plan.html", "allocations/form.html",
         "allocations/release.html", "allocations/book.html",
         "allocations/settings.html", "allocations/utilization.html", "meetings/series_list.html",
-        "meetings/series.html", "meetings/my_meetings.html",
+        "meetings/series.html", "meetings/my_meetings.html", "meetings/occurrence.html",
         "seminars/list.html", "seminars/show.html", "seminars/form.html", "seminars/attendance.html",
         "seminars/print.html", "seminars/report.html", "seminars/evaluate.html", "seminars/year.html",
         "seminars/public_list.html", "seminars/public_seminar.html",
@@ -451,7 +471,8 @@ def test_page_list_covers_every_page_template():
         "booking/occurrence.html", "booking/audit_log.html", "availability/working_hours.html",
         "trepartssamtal/list.html", "trepartssamtal/new.html",
         "trepartssamtal/show.html", "trepartssamtal/reschedule.html",
-        "trepartssamtal/statistics.html", "feeds/list.html", "mail/outbox.html",
+        "trepartssamtal/statistics.html",
+        "reports/statistics.html", "reports/half_year.html", "feeds/list.html", "mail/outbox.html",
         "notifications/preferences.html",
         "premises/closure_confirm.html",  # axe in tests/browser/test_closure_pages.py
     }
