@@ -474,6 +474,8 @@ def test_page_list_covers_every_page_template():
         "trepartssamtal/statistics.html",
         "reports/statistics.html", "reports/half_year.html", "feeds/list.html", "mail/outbox.html",
         "notifications/preferences.html",
+        "doorscreens/manage.html", "doorscreens/door.html", "doorscreens/revoked.html",
+        "checkin/settings.html",
         "premises/closure_confirm.html",  # axe in tests/browser/test_closure_pages.py
     }
     assert templates - covered == set(), "add the page to PAGES and to `covered`"
