@@ -150,11 +150,12 @@ def request_from(form: BookingForm, user: User) -> BookingRequest:
         pass
     if seen_at is not None and seen_at.tzinfo is None:
         seen_at = None
+    resource_id, booked_for_id = valid_id(form.resource_id.data), valid_id(form.booked_for_id.data)
     return BookingRequest(
-        resource=db.session.get(Resource, form.resource_id.data), title=form.title.data or "",
+        resource=db.session.get(Resource, resource_id) if resource_id else None, title=form.title.data or "",
         first_day=form.day.data, start_time=form.start.data, end_time=form.end.data,
         booked_by=user, attendees=form.attendees.data,
-        booked_for=db.session.get(User, form.booked_for_id.data) if form.booked_for_id.data else None,
+        booked_for=db.session.get(User, booked_for_id) if booked_for_id else None,
         rrule=form.rrule(), seen_at=seen_at,
     )
 
