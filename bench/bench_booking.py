@@ -32,6 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy import delete, insert, select  # noqa: E402
 
+from office.core.clock import machine_now  # noqa: E402
+
 QUICK = "--quick" in sys.argv
 RESOURCES = 50
 OCCURRENCES = 20_000 if QUICK else 200_000
@@ -81,46 +83,47 @@ def seed(db):
     from office.accounts.models import Agency, Role, User
     from office.accounts.rules import hash_password
     from office.booking.models import Reservation, ReservationOccurrence
+    from office.core.transaction import unit_of_work
     from office.premises.models import Resource, ResourceKind, Site
     from office.premises.rules import set_standard_opening_hours
 
-    agency = Agency(name="Arbetsförmedlingen", short_name="AF", colour="#7a2e8c")
-    user = User(email="bench@example.org", name="Bench Person", agency=agency, role=Role.staff,
-                password_hash=hash_password("bench password"))
-    site = Site(name="Drivhuset")
-    set_standard_opening_hours(site, time(7), time(18))
-    site.resources = [Resource(name=f"Rum {n:02d}", kind=ResourceKind.room, capacity=8,
-                               has_screen=n % 2 == 0) for n in range(RESOURCES)]
-    db.session.add_all([agency, user, site])
-    db.session.commit()
-    weeks = OCCURRENCES // (RESOURCES * len(HOURS) * 5)
-    reservations, rows = [], []
-    for resource in site.resources:
-        for weekday in range(5):
-            for hour in HOURS:
-                reservations.append(dict(
-                    resource_id=resource.id, kind="booking", title="Möte", attendees=2,
-                    booked_by_id=user.id, agency_id=agency.id, timezone="Europe/Stockholm",
-                    first_day=FIRST_MONDAY + timedelta(days=weekday), start_time=time(hour),
-                    end_time=time(hour + 1), rrule=f"FREQ=WEEKLY;COUNT={weeks}", sequence=0,
-                    created_at=NOW, updated_at=NOW))
-    db.session.execute(insert(Reservation), reservations)
-    ids = db.session.scalars(select(Reservation.id).order_by(Reservation.id)).all()
-    for reservation_id, spec in zip(ids, reservations):
-        for week in range(weeks):
-            day = spec["first_day"] + timedelta(weeks=week)
-            starts = datetime.combine(day, spec["start_time"], ZONE).astimezone(timezone.utc)
-            rows.append(dict(reservation_id=reservation_id, resource_id=spec["resource_id"],
-                             starts_at=starts, ends_at=starts + timedelta(hours=1),
-                             original_start=starts, state="active", updated_at=NOW))
-        if len(rows) >= 20_000:
+    with unit_of_work():  # the seeding job's one transaction
+        agency = Agency(name="Arbetsförmedlingen", short_name="AF", colour="#7a2e8c")
+        user = User(email="bench@example.org", name="Bench Person", agency=agency, role=Role.staff,
+                    password_hash=hash_password("bench password"))
+        site = Site(name="Drivhuset")
+        set_standard_opening_hours(site, time(7), time(18))
+        site.resources = [Resource(name=f"Rum {n:02d}", kind=ResourceKind.room, capacity=8,
+                                   has_screen=n % 2 == 0) for n in range(RESOURCES)]
+        db.session.add_all([agency, user, site])
+        db.session.flush()  # the ids the rows below name
+        weeks = OCCURRENCES // (RESOURCES * len(HOURS) * 5)
+        reservations, rows = [], []
+        for resource in site.resources:
+            for weekday in range(5):
+                for hour in HOURS:
+                    reservations.append(dict(
+                        resource_id=resource.id, kind="booking", title="Möte", attendees=2,
+                        booked_by_id=user.id, agency_id=agency.id, timezone="Europe/Stockholm",
+                        first_day=FIRST_MONDAY + timedelta(days=weekday), start_time=time(hour),
+                        end_time=time(hour + 1), rrule=f"FREQ=WEEKLY;COUNT={weeks}", sequence=0,
+                        created_at=NOW, updated_at=NOW))
+        db.session.execute(insert(Reservation), reservations)
+        ids = db.session.scalars(select(Reservation.id).order_by(Reservation.id)).all()
+        for reservation_id, spec in zip(ids, reservations):
+            for week in range(weeks):
+                day = spec["first_day"] + timedelta(weeks=week)
+                starts = datetime.combine(day, spec["start_time"], ZONE).astimezone(timezone.utc)
+                rows.append(dict(reservation_id=reservation_id, resource_id=spec["resource_id"],
+                                 starts_at=starts, ends_at=starts + timedelta(hours=1),
+                                 original_start=starts, state="active", updated_at=NOW))
+            if len(rows) >= 20_000:
+                db.session.execute(insert(ReservationOccurrence), rows)
+                rows = []
+        if rows:
             db.session.execute(insert(ReservationOccurrence), rows)
-            rows = []
-    if rows:
-        db.session.execute(insert(ReservationOccurrence), rows)
-    db.session.commit()
-    db.session.execute(sa.text("ANALYZE"))
-    db.session.commit()
+    with unit_of_work():
+        db.session.execute(sa.text("ANALYZE"))  # plans from the seeded sizes
     return site, user, weeks
 
 
@@ -220,9 +223,10 @@ def bench_database(label, url):
             start = clock.perf_counter()
             book_series()
             series.append((clock.perf_counter() - start) * 1000)
-            db.session.execute(delete(ReservationOccurrence).where(ReservationOccurrence.reservation_id == made[-1]))
-            db.session.execute(delete(Reservation).where(Reservation.id == made[-1]))
-            db.session.commit()
+            with unit_of_work():  # undo the series (not timed)
+                db.session.execute(delete(ReservationOccurrence).where(
+                    ReservationOccurrence.reservation_id == made[-1]))
+                db.session.execute(delete(Reservation).where(Reservation.id == made[-1]))
         bare = []
         for _ in range(series_runs):
             # The DELETE is inside bare_inserts; time only the 52 inserts and their commit.
@@ -330,7 +334,7 @@ def _summarise(label, figures):
 
 
 def main():
-    print(f"Samlokal booking benchmark, {datetime.now():%Y-%m-%d %H:%M}, {platform.node()}, "
+    print(f"Samlokal booking benchmark, {machine_now():%Y-%m-%d %H:%M} UTC, {platform.node()}, "
           f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
     print(f"{RESOURCES} resources, {OCCURRENCES} occurrences, {RUNS} runs (series and week view: a quarter)")
     with tempfile.TemporaryDirectory() as folder:

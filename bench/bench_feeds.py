@@ -35,6 +35,8 @@ os.environ.setdefault("SAMLOKAL_NO_MODULE_APP", "1")
 
 from flask import Flask  # noqa: E402
 
+from office.core.clock import machine_now  # noqa: E402
+
 hello = Flask("hello")
 
 
@@ -189,10 +191,11 @@ def child_main(mode: str, workdir: Path, token: str) -> None:
 def _same_events(app, token: str):
     from office import feeds
     from office.booking.feeds import reservation_feed_events
+    from office.core.database import utcnow
 
     with app.test_request_context():
         subject = feeds.lookup_token(token).subject
-        return reservation_feed_events(subject, datetime.now(UTC))
+        return reservation_feed_events(subject, utcnow())
 
 
 def icalendar_only(events) -> bytes:
@@ -381,7 +384,7 @@ def _lua(tokens: list[str], etags: list[str], conditional: bool) -> str:
 def main(quick: bool) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="samlokal-bench-feeds-"))
     try:
-        print(f"# Feeds benchmark, {datetime.now():%Y-%m-%d %H:%M}, {platform.node()}, "
+        print(f"# Feeds benchmark, {machine_now():%Y-%m-%d %H:%M} UTC, {platform.node()}, "
               f"{os.cpu_count()} CPUs, Python {platform.python_version()}, SQLite")
         tokens = seed(workdir)
         # Interleaved, seven of each (three when quick), so both see the same load on a shared machine.

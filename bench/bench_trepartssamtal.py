@@ -22,6 +22,8 @@ os.environ["SAMLOKAL_NO_MODULE_APP"] = "1"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from office.core.clock import machine_now  # noqa: E402
+
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 FIRST_DAY = date(2027, 2, 1)  # a Monday; two working weeks without public holidays
 NOW = datetime(2027, 1, 25, 6, 0, tzinfo=timezone.utc)
@@ -149,7 +151,7 @@ def with_postgresql(run):
 
 
 if __name__ == "__main__":
-    print(f"# trepartssamtal bench {datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} cores, "
+    print(f"# trepartssamtal bench {machine_now():%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, "
           f"Python {sys.version.split()[0]}")
     with tempfile.TemporaryDirectory() as tmp:
         report("SQLite", measure(f"sqlite:///{tmp}/bench.sqlite3"))

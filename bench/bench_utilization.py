@@ -26,6 +26,8 @@ os.environ.setdefault("SAMLOKAL_NO_MODULE_APP", "1")
 
 import sqlalchemy as sa  # noqa: E402
 
+from office.core.database import utcnow  # noqa: E402
+
 RESOURCES, ALLOCATIONS, BOOKINGS, RUNS = 50, 20, 50_000, 15
 TERM = (date(2026, 1, 1), date(2026, 6, 30))
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -72,7 +74,7 @@ def seed(app) -> int:
         # Hour slots 8–17 on every working day of every resource, sampled down to BOOKINGS.
         slots = [(r.id, d, h) for r in resources for d in days for h in range(8, 17)]
         chosen = rng.sample(slots, min(BOOKINGS, len(slots)))
-        now = datetime.now(timezone.utc)
+        now = utcnow()  # the app's one clock
         reservations, occurrences = [], []
         for number, (resource_id, day, hour) in enumerate(chosen, start=1):
             start = datetime.combine(day, time(hour), STOCKHOLM).astimezone(timezone.utc)
