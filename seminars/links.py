@@ -3,10 +3,8 @@ secret links of guests and evaluations."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-
 from office.core.mail import external_url
+from office.core.tokens import hash_token, new_token  # noqa: F401 - the guests' links
 from seminars.models import Audience, Seminar
 
 
@@ -16,11 +14,3 @@ def seminar_url(seminar: Seminar) -> str:
     return external_url("seminars.show_seminar", seminar_id=seminar.id)
 
 
-def new_token() -> tuple[str, str]:
-    """A secret link token (256 bits) and the hash we store instead of it."""
-    token = secrets.token_urlsafe(32)
-    return token, hash_token(token)
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()

@@ -9,7 +9,6 @@ Logging out deletes the row: a copy of either cookie taken before is worthless a
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 from datetime import timedelta
@@ -21,15 +20,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from office.accounts.models import LoginSession, User
 from office.core.database import utcnow, valid_id
 from office.core.extensions import db
+from office.core.tokens import hash_token
 
 log = logging.getLogger("samlokal.accounts")
 
 # last_seen_at is written at most this often per session (a write per request is waste).
 TOUCH_EVERY = timedelta(seconds=60)
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def start(user: User, remember: bool) -> None:
@@ -44,7 +40,7 @@ def start(user: User, remember: bool) -> None:
     db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id,
                                                   LoginSession.expires_at <= now))
     token = secrets.token_urlsafe(32)
-    db.session.add(LoginSession(user_id=user.id, token_hash=_hash(token), remember=remember,
+    db.session.add(LoginSession(user_id=user.id, token_hash=hash_token(token), remember=remember,
                                 created_at=now, last_seen_at=now, expires_at=now + lifetime))
     user.login_token = token
     user.last_login_at = now
@@ -57,7 +53,7 @@ def load_user(user_id: str) -> User | None:
         return None
     row = db.session.execute(
         select(User, LoginSession).join(LoginSession, LoginSession.user_id == User.id)
-        .where(LoginSession.token_hash == _hash(token), User.id == int(ident))
+        .where(LoginSession.token_hash == hash_token(token), User.id == int(ident))
     ).first()
     if row is None:
         return None
@@ -78,14 +74,14 @@ def load_user(user_id: str) -> User | None:
 def end_current(user: User) -> None:
     """Logging out: this device's session ends; the others stay."""
     if user.login_token:
-        db.session.execute(delete(LoginSession).where(LoginSession.token_hash == _hash(user.login_token)))
+        db.session.execute(delete(LoginSession).where(LoginSession.token_hash == hash_token(user.login_token)))
 
 
 def end_all(user: User, keep_current: bool = False) -> int:
     """Every session of the user ends (optionally all but this one); returns how many."""
     query = delete(LoginSession).where(LoginSession.user_id == user.id)
     if keep_current and user.login_token:
-        query = query.where(LoginSession.token_hash != _hash(user.login_token))
+        query = query.where(LoginSession.token_hash != hash_token(user.login_token))
     return db.session.execute(query).rowcount
 
 

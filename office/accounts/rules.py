@@ -6,7 +6,6 @@ office/accounts/views.py call these.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,6 +20,7 @@ from office.accounts import login_sessions, throttle
 from office.accounts.models import Invitation, Role, User
 from office.core.database import utcnow
 from office.core.extensions import db
+from office.core.tokens import hash_token
 
 MIN_PASSWORD_LENGTH = 12  # ASVS 2.1.1
 
@@ -129,10 +129,6 @@ def create_user(
     return user
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def create_invitation(user: User, invited_by: User | None) -> str:
     """Return a fresh one-time token for the user; only its hash is stored."""
     token = secrets.token_urlsafe(32)
@@ -140,7 +136,7 @@ def create_invitation(user: User, invited_by: User | None) -> str:
     db.session.add(
         Invitation(
             user=user,
-            token_hash=_token_hash(token),
+            token_hash=hash_token(token),
             created_by_id=invited_by.id if invited_by else None,
             expires_at=utcnow() + timedelta(days=days),
         )
@@ -164,7 +160,7 @@ def on_invitation(listener):
 def find_invitation(token: str) -> Invitation | None:
     """A usable invitation for the token, or None when unknown, used or expired."""
     invitation = db.session.scalar(
-        select(Invitation).where(Invitation.token_hash == _token_hash(token))
+        select(Invitation).where(Invitation.token_hash == hash_token(token))
     )
     if invitation is None or invitation.used_at or invitation.expires_at <= utcnow():
         return None

@@ -39,10 +39,16 @@ from sqlalchemy import and_, bindparam, select
 
 from office.accounts.models import Role, User
 from office.booking import rules as booking
-from office.booking.models import OccurrenceState, Reservation, ReservationKind, ReservationOccurrence
+from office.booking.models import (
+    OccurrenceState,
+    Reservation,
+    ReservationKind,
+    ReservationOccurrence,
+)
 from office.checkin import rules as checkin
 from office.core import clock
 from office.core.extensions import db
+from office.core.tokens import hash_token
 from office.doorscreens.models import DoorScreen
 from office.feeds.reader import RawSelect
 from office.premises import rules as premises
@@ -61,10 +67,6 @@ STATE_TARGET = "door-state"
 
 
 # --- device links ---------------------------------------------------------------------
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("ascii")).hexdigest()
-
 
 def create_screen(resource: Resource, name: str, show_titles: bool, actor: User) -> tuple[DoorScreen, str]:
     """A new device link for a room; the token is returned once and stored only hashed."""

@@ -9,7 +9,6 @@ of a deactivated person (and those stay stopped if the account is reactivated).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 import secrets
@@ -22,6 +21,7 @@ from sqlalchemy import bindparam, func, select, update
 from office.accounts.models import Role, User
 from office.core.database import utcnow
 from office.core.extensions import db
+from office.core.tokens import hash_token
 from office.feeds.models import FeedToken
 from office.feeds.reader import RawSelect
 from office.feeds.registry import FeedSubject, Owner, feed_kind
@@ -47,10 +47,6 @@ class TokenGrant:
     owner: Owner
     revoked: bool
     rate_key: str      # what the rate limit counts: the token's hash, never the token
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
 def _same_feed(user_id: int, kind: str, target_id: int | None):
