@@ -57,6 +57,17 @@ _REGISTERED = feeds.RawSelect(
     .where(Registration.user_id == _TARGET, _SHOWN)
     .order_by(_S.id, Registration.id)
 )
+# The stamp in SQL, for the personal feed's one combined query: the registrations (latest
+# change, how many, which) and their seminars (latest change, their days, which).
+_REGISTERED_PARTS = [
+    select(func.max(Registration.updated_at), func.count(),
+           func.coalesce(func.sum(Registration.id), 0))
+    .join(_S, _S.id == Registration.seminar_id).where(Registration.user_id == _TARGET, _SHOWN),
+    select(func.max(_S.updated_at), func.count(SeminarDay.id), func.coalesce(func.sum(_S.id), 0))
+    .select_from(Registration).join(_S, _S.id == Registration.seminar_id)
+    .outerjoin(SeminarDay, SeminarDay.seminar_id == _S.id)
+    .where(Registration.user_id == _TARGET, _SHOWN),
+]
 _PUBLIC = feeds.RawSelect(
     select(_S.updated_at, _S.id, _DAYS).where(_S.audience == Audience.public, _SHOWN)
     .order_by(_S.id)
@@ -89,6 +100,10 @@ def _url(seminar: Seminar) -> str:
 def registered_stamp(subject: feeds.FeedSubject, now: datetime) -> feeds.Stamp:
     return _stamp(_REGISTERED, _REGISTERED.all(raw_results=True, target=subject.user_id,
                                                cutoff=feeds.cutoff(now)), times=2)
+
+
+def registered_stamp_parts(kind: str) -> list:
+    return _REGISTERED_PARTS
 
 
 def registered_events(subject: feeds.FeedSubject, now: datetime) -> list[feeds.FeedEvent]:
@@ -162,7 +177,8 @@ def seminar(seminar_id: int):
 def register_feeds(app: Flask) -> None:
     """Plug seminars into office's feeds and serve their addresses (called when the seminars
     blueprint is registered; idempotent)."""
-    feeds.add_source("personal", registered_events, stamp=registered_stamp)
+    feeds.add_source("personal", registered_events, stamp=registered_stamp,
+                     stamp_parts=registered_stamp_parts)
     feeds.add_feed_kind(
         "public_seminars", _l("Public seminars"), private=False,
         title=lambda subject: _("Samlokal: seminars"),

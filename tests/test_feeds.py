@@ -657,6 +657,37 @@ def test_a_changed_feed_is_looked_up_once(client, staff, room, monkeypatch):
     assert sorted(calls) == ["token", "version"]
 
 
+def test_a_poll_reads_every_stamp_of_the_personal_feed_in_one_query(client, staff, room,
+                                                                   monkeypatch):
+    from office.feeds import reader
+
+    url = f"/feeds/{new_token(staff)}.ics"
+    book(room, staff, date(2026, 3, 3), time(9, 0), time(10, 0))
+    etag = client.get(url).headers["ETag"]
+    statements = []
+    fetch = reader._fetch
+    monkeypatch.setattr(reader, "_fetch", lambda connection, sql, args: statements.append(sql)
+                        or fetch(connection, sql, args))
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    # The token, then one UNION ALL of the bookings', meetings', trepartssamtal's and
+    # seminars' stamps: the cost does not depend on how many events the feed has.
+    assert len(statements) == 2 and statements[1].count("UNION ALL") >= 4
+    assert "count(" not in statements[1].split("UNION ALL")[0].lower()
+
+
+def test_the_version_moves_when_a_reservation_leaves_the_feed(client, staff, room):
+    kept = book(room, staff, date(2026, 3, 3), time(9, 0), time(10, 0))
+    gone = book(room, staff, date(2026, 3, 4), time(9, 0), time(10, 0))
+    subject = feeds.FeedSubject("personal", None, staff.id, "sv")
+    room_feed = feeds.FeedSubject("resource", room.id, None, "sv")
+    before, room_before = feeds.feed_version(subject, NOW), feeds.feed_version(room_feed, NOW)
+    db.session.delete(gone)
+    db.session.commit()
+    assert feeds.feed_version(subject, NOW) != before
+    assert feeds.feed_version(room_feed, NOW) != room_before
+    assert f"reservation-{kept.id}@".encode() in feeds.render_feed(subject, now=NOW)
+
+
 # --- bad weather ----------------------------------------------------------------------------
 
 def test_while_the_database_is_away_feeds_answer_503_with_retry_after(client, staff, room,

@@ -40,3 +40,21 @@ class FeedToken(db.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class FeedRemoval(db.Model):
+    """An item that left a feed by being deleted: its feed's stamp must move.
+
+    Stamps are the latest change of what is there (office/feeds/render.py), in constant
+    time; a deleted row leaves no change time behind, so its feeds get a row here (the
+    bookings write it when a reservation is deleted, office/booking/feeds.py). The stamp
+    reads the highest id per feed: one index lookup.
+    """
+
+    __tablename__ = "feed_removal"
+    __table_args__ = (Index("ix_feed_removal_feed", "kind", "target_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))      # the feed kind ("personal", ...)
+    target_id: Mapped[int] = mapped_column(Integer)   # its person, room or agency
+    removed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

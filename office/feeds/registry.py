@@ -12,7 +12,12 @@ registered: bookings ``resource`` and ``agency``, meetings ``series``, seminars
 all-day items; ``end`` is exclusive). ``stamp(subject, now)`` returns a cheap ``Stamp``
 (latest change, count, extra) that must change whenever the events do, and only reads (it
 runs without a locale on the 304 path): the ETag is built from it. Without a stamp the
-events are built to compute one (correct, slower). A source with many items may also
+events are built to compute one (correct, slower).
+
+Better still, ``stamp_parts(kind)`` gives the stamp as SQL: a list of selects of three
+columns (a change time, a count, an integer checksum; binds ``target`` and ``cutoff``),
+each answered from an index in about constant time. When every source of a kind has
+them, the feed's version is ONE query, a UNION ALL of all of them (office/feeds/render.py). A source with many items may also
 ``render`` them itself, caching each item's bytes by its own key (the bookings do).
 
 Sources are asked in the order they were added (the order of the blueprints), and so
@@ -182,6 +187,8 @@ EventsFn = Callable[[FeedSubject, datetime], Iterable[FeedEvent]]
 StampFn = Callable[[FeedSubject, datetime], Stamp]
 # The third argument is office.feeds.render.Renderer (not imported: render imports this module).
 RenderFn = Callable[[FeedSubject, datetime, object], list[bytes]]
+# The kind's name -> selects of (change time, count, checksum) with binds target and cutoff.
+StampPartsFn = Callable[[str], list]
 
 
 @dataclass(frozen=True)
@@ -190,17 +197,19 @@ class Source:
     events: EventsFn
     stamp: StampFn | None = None
     render: RenderFn | None = None   # the VEVENT bytes, for a source that caches per item
+    stamp_parts: StampPartsFn | None = None  # the stamp as SQL, for the combined query
 
 
 _SOURCES: dict[str, list[Source]] = {}
 
 
 def add_source(kind: str, events: EventsFn, *, stamp: StampFn | None = None,
-               render: RenderFn | None = None) -> EventsFn:
+               render: RenderFn | None = None,
+               stamp_parts: StampPartsFn | None = None) -> EventsFn:
     """Add events to every feed of a kind (idempotent: call it when your blueprint registers)."""
     sources = _SOURCES.setdefault(kind, [])
     if not any(s.events is events for s in sources):
-        sources.append(Source(kind, events, stamp, render))
+        sources.append(Source(kind, events, stamp, render, stamp_parts))
     return events
 
 

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import bindparam, case, exists, func, select
 
 from office import feeds
 from office.accounts.models import Role
@@ -47,6 +47,17 @@ _MEMBERSHIPS = feeds.RawSelect(
     .where(MeetingMember.user_id == _TARGET, booking_feeds.VISIBLE_RESERVATION)
     .order_by(MeetingMember.id)
 )
+# The stamp in SQL, for the feed's one combined query. Attendance has no change time: the
+# checksum holds each membership with its pattern (id * 4 + the pattern's place).
+_ATTENDANCE_PLACE = case({a: n for n, a in enumerate(Attendance)},
+                         value=MeetingMember.attendance, else_=0)
+_MEMBERSHIPS_PART = (
+    select(func.max(_R.updated_at), func.count(),
+           func.coalesce(func.sum(MeetingMember.id * 4 + _ATTENDANCE_PLACE), 0))
+    .join(MeetingSeries, MeetingSeries.id == MeetingMember.series_id)
+    .join(_R, _R.id == MeetingSeries.reservation_id)
+    .where(MeetingMember.user_id == _TARGET, booking_feeds.VISIBLE_RESERVATION)
+)
 _SERIES = feeds.RawSelect(
     select(_R.updated_at, MeetingSeries.id, _R.id)
     .join(_R, _R.id == MeetingSeries.reservation_id)
@@ -65,6 +76,10 @@ def meetings_stamp(subject: feeds.FeedSubject, now: datetime) -> feeds.Stamp:
     rows = _MEMBERSHIPS.all(raw_results=True, target=subject.user_id, cutoff=feeds.cutoff(now))
     # Attendance has no change time: the membership rows themselves are part of the stamp.
     return _stamp_of(_MEMBERSHIPS, rows, ",".join(f"{row[1]}:{row[2]}" for row in rows))
+
+
+def meetings_stamp_parts(kind: str) -> list:
+    return [_MEMBERSHIPS_PART]
 
 
 def my_meeting_events(subject: feeds.FeedSubject, now: datetime) -> list[feeds.FeedEvent]:
@@ -134,7 +149,8 @@ def _series_title(subject: feeds.FeedSubject) -> str:
 def register_feeds(app: Flask) -> None:
     """Plug meetings into the feeds (idempotent; called when the blueprint is registered)."""
     booking_feeds.shown_by_another_source(_MEMBERS_SEE_IT)
-    feeds.add_source("personal", my_meeting_events, stamp=meetings_stamp)
+    feeds.add_source("personal", my_meeting_events, stamp=meetings_stamp,
+                     stamp_parts=meetings_stamp_parts)
     feeds.add_feed_kind("series", _l("Meeting series"), needs_target=True, title=_series_title,
                         describe=describe_series, may_subscribe=may_follow_series,
                         description=_l("Every meeting of this meeting series in Samlokal."))

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, exists, or_, select
+from sqlalchemy import and_, bindparam, exists, func, or_, select
 
 from office import feeds
 from office.booking import feeds as booking_feeds
@@ -54,6 +54,13 @@ _ROWS = feeds.RawSelect(
     .outerjoin(Site, Site.id == Resource.site_id)
     .where(*_WHERE).order_by(_T.id)
 )
+# The stamp in SQL, for the feed's one combined query: the latest change, how many, and
+# which (the sum of ids: a participant added or removed changes count or sum; any other
+# change bumps updated_at).
+_STAMP_PART = (
+    select(func.max(_T.updated_at), func.count(), func.coalesce(func.sum(_T.id), 0))
+    .join(_P, _P.trepartssamtal_id == _T.id).where(*_WHERE)
+)
 # A participant gets the trepartssamtal from here: the room booking stays out of their feed.
 _PARTICIPANTS_SEE_IT = exists().where(
     _T.reservation_id == _R.id, _P.trepartssamtal_id == _T.id,
@@ -62,7 +69,12 @@ _MODE_PLACES = {MeetingMode.phone: _l("By phone"), MeetingMode.video: _l("Video 
                 MeetingMode.on_site: _l("On site")}
 
 
+def trepartssamtal_stamp_parts(kind: str) -> list:
+    return [_STAMP_PART]
+
+
 def trepartssamtal_stamp(subject: feeds.FeedSubject, now: datetime) -> feeds.Stamp:
+    """The stamp on its own (the feed asks it within its one combined query)."""
     rows = _STAMP.all(raw_results=True, target=subject.user_id, cutoff=feeds.cutoff(now))
     latest = max((row[0] for row in rows), default=None)
     return feeds.Stamp(feeds.parsed_time(_STAMP, latest), len(rows),
@@ -94,4 +106,5 @@ def trepartssamtal_events(subject: feeds.FeedSubject, now: datetime) -> list[fee
 def register_feeds(app: Flask) -> None:
     """Plug trepartssamtal into the feeds (idempotent; called when the blueprint registers)."""
     booking_feeds.shown_by_another_source(_PARTICIPANTS_SEE_IT)
-    feeds.add_source("personal", trepartssamtal_events, stamp=trepartssamtal_stamp)
+    feeds.add_source("personal", trepartssamtal_events, stamp=trepartssamtal_stamp,
+                     stamp_parts=trepartssamtal_stamp_parts)
