@@ -648,10 +648,11 @@ def test_a_changed_feed_is_looked_up_once(client, staff, room, monkeypatch):
     etag = client.get(url).headers["ETag"]
     book(room, staff, date(2026, 3, 3), time(9, 0), time(10, 0))  # the feed changes
     calls = []
-    token_query, stamps = tokens._TOKEN_QUERY.all, render._stamps
+    token_query, stamps = tokens._TOKEN_QUERY.all, render._stamp_rows
     monkeypatch.setattr(tokens._TOKEN_QUERY, "all",
                         lambda *a, **k: calls.append("token") or token_query(*a, **k))
-    monkeypatch.setattr(render, "_stamps", lambda *a, **k: calls.append("version") or stamps(*a, **k))
+    monkeypatch.setattr(render, "_stamp_rows",
+                        lambda *a, **k: calls.append("version") or stamps(*a, **k))
     response = client.get(url, headers={"If-None-Match": etag})
     assert response.status_code == 200 and response.headers["ETag"] != etag
     assert sorted(calls) == ["token", "version"]

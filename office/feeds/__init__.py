@@ -62,10 +62,11 @@ from office.feeds.tokens import (
 
 def clear_caches() -> None:
     """Empty the byte caches and the per-process rate-limit windows (tests, benchmarks)."""
-    from office.feeds import cache, rate_limit
+    from office.feeds import cache, rate_limit, render
 
     cache.clear()
     rate_limit.clear()
+    render._VERSIONS.clear()
 
 
 __all__ = [

@@ -32,6 +32,7 @@ class RawSelect:
         self.statement = statement
         self._compiled: dict[int, tuple] = {}
         self._bound_values: dict = {}
+        self._args: dict = {}
 
     def _prepare(self, engine):
         key = id(engine)
@@ -76,14 +77,25 @@ class RawSelect:
         """The rows; raw_results skips the result processors (cache keys need no parsing)."""
         engine = db.engine
         sql, binds, results, positional = self._prepare(engine)
-        args = []
-        for name, process, default in binds:
-            value = params[name] if name in params else default
-            if process is not None:
-                value = self._bound(name, value, process)
-            args.append(value)
-        if not positional:
-            args = dict(zip((name for name, _p, _d in binds), args))
+        # Polls repeat the same parameters (the cutoff moves once a minute): bind once.
+        try:
+            key = (id(engine), *params.items())
+            args = self._args.get(key)
+        except TypeError:  # unhashable
+            key, args = None, None
+        if args is None:
+            args = []
+            for name, process, default in binds:
+                value = params[name] if name in params else default
+                if process is not None:
+                    value = self._bound(name, value, process)
+                args.append(value)
+            if not positional:
+                args = dict(zip((name for name, _p, _d in binds), args))
+            if key is not None:
+                if len(self._args) > 1000:
+                    self._args.clear()
+                self._args[key] = args
         shared = _SHARED_CONNECTION.get()
         if shared is not None:
             rows = _run_on_reader(engine, shared, sql, args)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+from operator import itemgetter
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -94,6 +95,7 @@ def _source_stamp(source: Source, subject: FeedSubject, now: datetime) -> Stamp:
 
 
 _COMBINED: dict = {}
+_PLACE = itemgetter(3, 4)
 
 
 def _combined(kind: str, sources: list[Source]) -> RawSelect | None:
@@ -102,17 +104,13 @@ def _combined(kind: str, sources: list[Source]) -> RawSelect | None:
     Each row: (change time, count, checksum, source's place, part's place). Built once per
     kind and set of sources.
     """
-    key = (kind, tuple(sources))
+    key = (kind, tuple(id(source) for source in sources))
     found = _COMBINED.get(key, False)
     if found is False:
-        selects = []
-        for place, source in enumerate(sources):
-            if source.stamp_parts is None:
-                continue
-            for number, part in enumerate(source.stamp_parts(kind)):
-                columns = list(part.subquery().c)
-                selects.append(select(*columns[:3], literal_column(str(place)).label("source"),
-                                      literal_column(str(number)).label("part")))
+        selects = [part.add_columns(literal_column(str(place)).label("source"),
+                                    literal_column(str(number)).label("part"))
+                   for place, source in enumerate(sources) if source.stamp_parts is not None
+                   for number, part in enumerate(source.stamp_parts(kind))]
         found = RawSelect(union_all(*selects)) if selects else None
         if len(_COMBINED) > 64:
             _COMBINED.clear()
@@ -120,19 +118,26 @@ def _combined(kind: str, sources: list[Source]) -> RawSelect | None:
     return found
 
 
+def _stamp_rows(subject: FeedSubject, now: datetime, sources: list[Source]):
+    """The combined query and its rows in a fixed order (raw values: equal when unchanged)."""
+    combined = _combined(subject.kind, sources)
+    if combined is None:
+        return None, ()
+    target = subject.user_id if subject.kind == "personal" else subject.target_id
+    rows = combined.all(raw_results=True, target=target, cutoff=cutoff(now))
+    return combined, tuple(sorted((tuple(row) for row in rows), key=_PLACE))
+
+
 def _stamps(subject: FeedSubject, now: datetime) -> list[Stamp]:
     sources = sources_for(subject.kind)
-    combined = _combined(subject.kind, sources)
+    combined, rows = _stamp_rows(subject, now, sources)
     parts: dict[int, list] = {}
-    if combined is not None:
-        target = subject.user_id if subject.kind == "personal" else subject.target_id
-        for row in combined.all(raw_results=True, target=target, cutoff=cutoff(now)):
-            parts.setdefault(row[3], []).append(row)
+    for row in rows:
+        parts.setdefault(row[3], []).append(row)
     stamps = []
     for place, source in enumerate(sources):
         if source.stamp_parts is not None:
-            stamps.append(_stamp_of_parts(combined, sorted(parts.get(place, ()),
-                                                           key=lambda row: row[4])))
+            stamps.append(_stamp_of_parts(combined, parts.get(place, ())))
         elif source.stamp is not None:
             stamps.append(source.stamp(subject, now))
         else:
@@ -143,7 +148,7 @@ def _stamps(subject: FeedSubject, now: datetime) -> list[Stamp]:
     return stamps
 
 
-def _stamp_of_parts(query: RawSelect, rows: list) -> Stamp:
+def _stamp_of_parts(query: RawSelect, rows) -> Stamp:
     """A source's stamp from its parts' rows (raw values: equal when nothing changed)."""
     latest = max((row[0] for row in rows if row[0] is not None), default=None)
     return Stamp(parsed_time(query, latest), sum(row[1] or 0 for row in rows),
@@ -170,7 +175,35 @@ def feed_access(subject: FeedSubject, now: datetime | None = None) -> str | None
 
 def feed_version(subject: FeedSubject, now: datetime | None = None) -> FeedVersion:
     """The ETag and Last-Modified of a feed, from its sources' stamps (no events built)."""
-    stamps = _stamps(subject, now or utcnow())
+    now = now or utcnow()
+    sources = sources_for(subject.kind)
+    if sources and all(source.stamp_parts is not None for source in sources):
+        # The 304 path: one query; the version of the same rows is remembered.
+        combined, rows = _stamp_rows(subject, now, sources)
+        config = current_app.config
+        key = (subject, rows, config.get("BASE_URL", ""), config.get("TIMEZONE", ""))
+        version = _VERSIONS.get(key)
+        if version is None:
+            version = _version_of(subject, _stamps_of_rows(combined, rows, len(sources)))
+            if len(_VERSIONS) > 10_000:
+                _VERSIONS.clear()
+            _VERSIONS[key] = version
+        return version
+    return _version_of(subject, _stamps(subject, now))
+
+
+# (subject, stamp rows, configuration) -> FeedVersion.
+_VERSIONS: dict = {}
+
+
+def _stamps_of_rows(combined: RawSelect, rows, count: int) -> list[Stamp]:
+    parts: dict[int, list] = {}
+    for row in rows:
+        parts.setdefault(row[3], []).append(row)
+    return [_stamp_of_parts(combined, parts.get(place, ())) for place in range(count)]
+
+
+def _version_of(subject: FeedSubject, stamps: list[Stamp]) -> FeedVersion:
     target = subject.user_id if subject.kind == "personal" else subject.target_id
     config = current_app.config
     material = [FORMAT_VERSION, subject.kind, str(target), subject.locale,
