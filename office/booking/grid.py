@@ -70,13 +70,14 @@ class Block:
         return self.occurrence is None
 
     @property
-    def placement(self) -> Markup:
+    def placement(self) -> str:
         """The CSS classes that put the block on its slots (static/css/booking-grid-placement.css)."""
-        return Markup(f"s-{self.first_slot + 1} w-{self.slots}")
+        return f"s-{self.first_slot + 1} w-{self.slots}"
 
     @property
-    def when(self) -> Markup:
-        return Markup(f"{self.starts:%H:%M}–{self.ends:%H:%M}")
+    def when(self) -> str:
+        """09:00–10:00 (digits, a colon and a dash: nothing to escape)."""
+        return f"{self.starts.hour:02d}:{self.starts.minute:02d}–{self.ends.hour:02d}:{self.ends.minute:02d}"
 
 
 @dataclass(frozen=True)
