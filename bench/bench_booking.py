@@ -287,9 +287,14 @@ def bench_database(label, url):
 
         week_view(), bare_week()
         view_runs = max(RUNS // 4, 20)
-        html = client.get(f"/bookings/?site={site_id}&view=week&day={FIRST_MONDAY + timedelta(weeks=10)}")
-        shown = html.get_data(as_text=True).count('class="booked')
-        print(f"  (week page: {len(html.data) // 1024} KiB, {shown} bookings shown)")
+        # A week inside the seeded data (10 weeks when quick, 100 otherwise): 50 rooms x 5
+        # days x 8 bookings. The timed weeks are random weekdays inside it too.
+        shown_week = FIRST_MONDAY + timedelta(weeks=weeks // 2)
+        html = client.get(f"/bookings/?site={site_id}&view=week&day={shown_week}")
+        shown = html.get_data(as_text=True).count('<li class="booked')
+        print(f"  (week page of {shown_week}: {len(html.data) // 1024} KiB, {shown} bookings shown, "
+              f"{RESOURCES * 5 * len(HOURS)} expected)")
+        assert shown == RESOURCES * 5 * len(HOURS), "the timed week shows no bookings"
         figures["week"] = report("week view, 50 resources, rendered", timed(week_view, view_runs),
                                  timed(bare_week, view_runs), "week range query", 100)
 
