@@ -979,7 +979,9 @@ def occurrence_rows_between(resources: Iterable[int], start: datetime, end: date
         .where(*_between(resources, start, end))
         .order_by(ReservationOccurrence.starts_at)
     )
-    return db.session.execute(query).all()
+    # A Core statement on the session's connection (after its flush): plain rows without
+    # the ORM's per-row loading (a week of 50 rooms is 2,000 rows; half the query's time).
+    return read_connection().execute(query).all()
 
 
 def can_manage(user: User, reservation: Reservation) -> bool:
