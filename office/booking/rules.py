@@ -433,15 +433,18 @@ def _conflicts_sqlite(connection, resource_id, intervals, longest, ignore):
 def _site_calendar(site, first: date, last: date):
     """Closed days (whole years around first..last) and opening hours, once per transaction."""
     memo = transaction_memo()
-    key = ("closed_days", site.id, first.year, last.year)
-    closed = memo.get(key)
+    closed_key = ("closed_days", site.id, first.year, last.year)
+    hours_key = ("opening_hours", site.id)
+    closed, hours = memo.get(closed_key), memo.get(hours_key)
+    if closed is None and hours is None:  # the first check of a transaction: one read
+        closed, hours = premises.closed_days_and_opening_hours(
+            site, date(first.year, 1, 1), date(last.year, 12, 31))
+        memo[closed_key], memo[hours_key] = closed, hours
     if closed is None:
-        closed = memo[key] = premises.closed_days(site, date(first.year, 1, 1),
-                                                  date(last.year, 12, 31))
-    key = ("opening_hours", site.id)
-    hours = memo.get(key)
+        closed = memo[closed_key] = premises.closed_days(site, date(first.year, 1, 1),
+                                                         date(last.year, 12, 31))
     if hours is None:
-        hours = memo[key] = premises.opening_hours_by_weekday(site)
+        hours = memo[hours_key] = premises.opening_hours_by_weekday(site)
     return closed, hours
 
 
