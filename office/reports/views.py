@@ -101,4 +101,5 @@ def half_year_report():
                            tables=_tables(first, last, "month"), gender_columns=_gender_columns())
 
 
-add_nav_item("reports.statistics", _l("Reports"), (Role.coordinator, Role.agency_admin))
+add_nav_item("reports.statistics", _l("Reports"), (Role.coordinator, Role.agency_admin),
+             description=_l("Cases and trepartssamtal per agency and month, and the half-year report."))
