@@ -216,13 +216,19 @@ def can_edit_unit(actor: User, unit: Unit) -> bool:
     return actor.can_manage_agency(unit.agency_id)
 
 
-def save_entry(person: User, actor: User, **values) -> DirectoryEntry:
+def save_entry(person: User, actor: User, **values) -> DirectoryEntry | None:
+    """Write the entry; saving it unchanged (or empty when there is none) writes nothing."""
+    values = {name: (value or "").strip() for name, value in values.items()}
     entry = db.session.get(DirectoryEntry, person.id)
     if entry is None:
+        if not any(values.values()):
+            return None
         entry = DirectoryEntry(user_id=person.id)
         db.session.add(entry)
+    elif all(getattr(entry, name) == value for name, value in values.items()):
+        return entry
     for name, value in values.items():
-        setattr(entry, name, (value or "").strip())
+        setattr(entry, name, value)
     entry.updated_by_id = actor.id
     db.session.flush()
     return entry
