@@ -69,5 +69,9 @@ def edit_unit(unit_id: int):
 
 
 def init_app(app: Flask) -> None:
+    from office.demo.seed import add_demo_step
+    from office.directory.demo import seed_directory
+
     app.register_blueprint(bp)
     add_nav_item("directory.index", _l("Who does what"))
+    add_demo_step(seed_directory)  # entries for the demo staff
