@@ -54,6 +54,11 @@ class Presence:
         return sorted(self.allocated_days | self.booked_days)
 
     @property
+    def next_day(self) -> date | None:
+        days = self.coming_days
+        return days[0] if days else None
+
+    @property
     def known(self) -> bool:
         return bool(self.override or self.allocation_patterns or self.booked_days)
 
@@ -117,7 +122,8 @@ def _grouped(listings: list[Listing]) -> list[UnitGroup]:
             groups[key] = UnitGroup(user.agency, user.unit,
                                     descriptions.get(user.unit_id, "") if user.unit_id else "", [])
         groups[key].listings.append(listing)
-    ordered = sorted(groups.values(), key=lambda g: (g.agency.name.casefold(),
+    # "#klarframtid" sorts under K, as people read it.
+    ordered = sorted(groups.values(), key=lambda g: (g.agency.name.lstrip("#").casefold(),
                                                      g.unit is not None,
                                                      g.unit.name.casefold() if g.unit else ""))
     for group in ordered:
