@@ -495,6 +495,7 @@ def test_page_list_covers_every_page_template():
         "notifications/preferences.html",
         "doorscreens/manage.html", "doorscreens/door.html", "doorscreens/revoked.html",
         "checkin/settings.html",
+        "directory/index.html", "directory/edit_entry.html", "directory/edit_unit.html",
         "premises/closure_confirm.html",  # axe in tests/browser/test_closure_pages.py
     }
     assert templates - covered == set(), "add the page to PAGES and to `covered`"
