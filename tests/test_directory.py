@@ -184,7 +184,7 @@ def test_the_coordinator_edits_anyone(auth, people, create_user):
 
 @pytest.mark.parametrize("field, value", [
     ("phone", "ring mig"), ("email", "inte-en-adress"), ("role", "x" * 121),
-    ("help_with", "Ring om 19811218-9876"), ("other_contact", "a\x07b"),
+    ("help_with", "Ring om 19811218-9876"), ("other_contact", "a\x07b"), ("phone", "811218-9876"),
 ])
 def test_bad_input_is_refused_with_the_form_as_typed(auth, people, field, value):
     coach = people["coach"]
@@ -304,3 +304,37 @@ def test_a_cancelled_booking_adds_no_day(app, people, create_resource):
     reservation.cancelled_at = clock.now()
     db.session.commit()
     assert rules.presence_of([coach], {})[coach.id].booked_days == set()
+
+
+def test_a_meeting_booked_for_a_group_is_not_the_bookers_day(app, people, create_resource):
+    from office.booking.models import ReservationKind
+
+    coach = people["coach"]
+    day = ordinary_days(1, days_ahead=3)[0]
+    booking.book(BookingRequest(resource=create_resource(), title="Styrgruppen", first_day=day,
+                                start_time=time(9), end_time=time(10), booked_by=coach,
+                                kind=ReservationKind.meeting), now=clock.now())
+    db.session.commit()
+    assert rules.presence_of([coach], {})[coach.id].booked_days == set()
+
+
+def test_the_directory_takes_the_same_statements_for_few_or_many_agencies(auth, people, create_agency,
+                                                                          create_user):
+    from sqlalchemy import event
+
+    def statements() -> int:
+        count = []
+        listener = lambda *args: count.append(1)  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            assert auth.client.get("/directory", headers=HX).status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        return len(count)
+
+    auth.login(people["af"])
+    few = statements()
+    for n in range(4):
+        agency = create_agency(units=(f"Enhet {n}",))
+        create_user(agency=agency, unit=agency.units[0])
+    assert statements() == few

@@ -28,7 +28,7 @@ class DirectoryEntryForm(FlaskForm):
     help_with = TextAreaField(_l("What I can help with"),
                               validators=[Optional(), _at_most(1000), *SHARED_TEXT])
     phone = TelField(_l("Phone"), validators=[
-        Optional(), _at_most(40),
+        Optional(), _at_most(40), *SHARED_TEXT,  # digits only: a personal identity number fits
         Regexp(r"^\+?[0-9][0-9 ()/-]*$",
                message=_l("Give a phone number with digits, spaces, +, - or parentheses."))])
     email = EmailField(_l("E-mail for colleagues"), validators=[

@@ -18,7 +18,12 @@ from sqlalchemy.orm import selectinload
 from office.accounts.models import Agency, Unit, User
 from office.allocations import rules as allocation_rules
 from office.allocations.models import Allocation
-from office.booking.models import OccurrenceState, Reservation, ReservationOccurrence
+from office.booking.models import (
+    OccurrenceState,
+    Reservation,
+    ReservationKind,
+    ReservationOccurrence,
+)
 from office.core.extensions import db
 from office.core.i18n import local_zone, today_local
 from office.directory.models import DirectoryEntry, UnitDescription
@@ -28,6 +33,7 @@ from office.premises.rules import closed_days
 # How far ahead the derived days look: two weeks show an every-other-week pattern.
 DAYS_AHEAD = 14
 MAX_QUERY_LENGTH = 100
+OWN_KINDS = (ReservationKind.booking, ReservationKind.trepartssamtal)
 
 PATTERN_NOTES = {
     "every_week": _l("every week"),
@@ -102,7 +108,7 @@ def directory(query: str = "") -> list[UnitGroup]:
     """Active staff grouped by agency and unit; with a query, only those matching every word."""
     users = db.session.scalars(
         select(User).where(User.active.is_(True))
-        .options(selectinload(User.agency), selectinload(User.unit))
+        .options(selectinload(User.agency).selectinload(Agency.units), selectinload(User.unit))
     ).all()
     entries = {e.user_id: e for e in db.session.scalars(select(DirectoryEntry))}
     presences = presence_of(users, entries)
@@ -203,7 +209,10 @@ def _booked_days(user_ids: list[int], first: date, last: date):
     rows = db.session.execute(
         select(person, ReservationOccurrence.starts_at)
         .join(ReservationOccurrence.reservation)
-        .where(person.in_(user_ids), Reservation.cancelled_at.is_(None),
+        # A meeting's or a seminar's booker books for a group: only their own rooms and desks
+        # and their trepartssamtal say a person is in.
+        .where(Reservation.kind.in_(OWN_KINDS), person.in_(user_ids),
+               Reservation.cancelled_at.is_(None),
                ReservationOccurrence.state == OccurrenceState.active,
                ReservationOccurrence.starts_at < end, ReservationOccurrence.ends_at > start)
     ).all()
