@@ -117,6 +117,17 @@ def test_an_overlong_or_control_character_query_is_refused_with_a_message(auth, 
     assert "100" in response.get_data(as_text=True)
     response = auth.client.get("/directory", query_string={"q": "a\x00b"})
     assert response.status_code == 422
+    # live search: the reason is in the announced count, the field is not swapped
+    response = auth.client.get("/directory", query_string={"q": "a" * 101}, headers=HX)
+    assert response.status_code == 422
+    assert "Högst 100 tecken" in response.get_data(as_text=True)
+
+
+def test_the_account_title_is_searched_too(auth, people):
+    rules.save_entry(people["af"], people["af"], role="Samordnare för unga")
+    db.session.commit()
+    auth.login(people["coach"])
+    assert "Erik Ström" in results(auth, "handläggare")
 
 
 def test_deactivated_staff_are_not_listed(auth, people):

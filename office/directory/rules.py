@@ -87,7 +87,8 @@ class Listing:
         unit = self.user.unit
         text = " ".join((
             self.user.name, self.user.agency.name, self.user.agency.short_name,
-            unit.name if unit else "", self.role, self.entry.help_with if self.entry else "",
+            unit.name if unit else "", self.role, self.user.title,
+            self.entry.help_with if self.entry else "",
         )).casefold()
         return all(term in text for term in terms)
 
