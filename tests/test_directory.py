@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from werkzeug.datastructures import MultiDict
@@ -349,3 +349,23 @@ def test_the_directory_takes_the_same_statements_for_few_or_many_agencies(auth, 
         agency = create_agency(units=(f"Enhet {n}",))
         create_user(agency=agency, unit=agency.units[0])
     assert statements() == few
+
+
+@pytest.mark.clock("2027-02-08T09:00+01:00")  # a Monday; no holiday in the next two weeks
+def test_the_agencys_days_are_kept_to_the_persons_working_days_and_absences(app, people, create_resource):
+    from office.availability import rules as availability
+    from office.availability.models import AbsenceKind
+
+    today = clock.today(STOCKHOLM)
+    af = people["af"]
+    allocate(af.agency, create_resource(), "0123", today, today + timedelta(days=60))
+    availability.set_working_hours(af.id, {0: (time(8), time(17)), 1: (time(8), time(12))})
+    tuesday = today + timedelta(days=1)
+    availability.add_absence(af.id, AbsenceKind.course, datetime.combine(tuesday, time(7), STOCKHOLM),
+                             datetime.combine(tuesday, time(13), STOCKHOLM))
+    db.session.commit()
+    days = rules.presence_of([af], {})[af.id].coming_days
+    # Mondays and Tuesdays only (working hours), not the Tuesday of the course
+    assert days == sorted(expected_days({0, 1}, today, keep=lambda d: d != tuesday))
+    assert rules.presence_of([people["af_admin"]], {})[people["af_admin"].id].coming_days == sorted(
+        expected_days({0, 1, 2, 3}, today))  # the default hours: every weekday

@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 from office.accounts.models import Agency, Unit, User
 from office.allocations import rules as allocation_rules
 from office.allocations.models import Allocation
+from office.availability import rules as availability
 from office.booking.models import (
     OccurrenceState,
     Reservation,
@@ -155,21 +156,36 @@ def presence_of(users, entries: dict[int, DirectoryEntry]) -> dict[int, Presence
     """Each person's days in the premises over the coming DAYS_AHEAD days.
 
     Derived from the allocations of their agency (a part-time agency holds its desk on the
-    days its people come) and from their own bookings; the entry's override, when written,
-    is what the directory shows instead.
+    days its people come), kept to the days the person works (their working hours) and is
+    not away all day (absences), and from their own bookings; the entry's override, when
+    written, is what the directory shows instead.
     """
     first = today_local()
     last = first + timedelta(days=DAYS_AHEAD - 1)
     result = {u.id: Presence(override=entries[u.id].days_override if u.id in entries else "")
               for u in users}
     agency_days = _allocated_days_by_agency({u.agency_id for u in users}, first, last)
+    ids = [u.id for u in users]
+    hours = availability.working_hours_for(ids) if ids else {}
+    away = availability.absences_between(ids, *availability.local_day_bounds(first, last, local_zone())) \
+        if ids else {}
     for user in users:
         patterns, days = agency_days.get(user.agency_id, ([], set()))
         result[user.id].allocation_patterns = patterns
-        result[user.id].allocated_days = set(days)
+        # Of the agency's days, those the person works (their working hours) and is not away.
+        result[user.id].allocated_days = {
+            d for d in days if d.weekday() in hours.get(user.id, {})
+            and not _away_all_day(d, hours[user.id][d.weekday()], away.get(user.id, []))}
     for user_id, day in _booked_days([u.id for u in users], first, last):
         result[user_id].booked_days.add(day)
     return result
+
+
+def _away_all_day(day: date, working: tuple[time, time], absences) -> bool:
+    """Whether one absence covers the person's working hours of the day."""
+    zone = local_zone()
+    start, end = (datetime.combine(day, moment, zone) for moment in working)
+    return any(starts_at <= start and end <= ends_at for starts_at, ends_at in absences)
 
 
 def _allocated_days_by_agency(agency_ids, first: date, last: date):
