@@ -369,3 +369,19 @@ def test_the_agencys_days_are_kept_to_the_persons_working_days_and_absences(app,
     assert days == sorted(expected_days({0, 1}, today, keep=lambda d: d != tuesday))
     assert rules.presence_of([people["af_admin"]], {})[people["af_admin"].id].coming_days == sorted(
         expected_days({0, 1, 2, 3}, today))  # the default hours: every weekday
+
+
+@pytest.mark.clock("2027-02-08T09:00+01:00")
+def test_an_agency_pattern_the_person_does_not_work_shows_no_next_day(auth, people, create_resource):
+    from office.availability import rules as availability
+
+    today = clock.today(STOCKHOLM)
+    af = people["af"]
+    allocate(af.agency, create_resource(), "4", today, today + timedelta(days=60),
+             pattern=WeekPattern.every_n_weeks, interval_weeks=3)
+    availability.set_working_hours(af.id, {0: (time(8), time(17))})  # Mondays only
+    db.session.commit()
+    auth.login(af)
+    page = results(auth, "ström")
+    assert "(var 3:e vecka)" in page  # the agency's pattern, in Swedish
+    assert "Nästa dag här" not in page and "Inga kända dagar" in page

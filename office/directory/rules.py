@@ -147,8 +147,7 @@ def listing_of(user: User) -> Listing:
 # --- which days people are in ----------------------------------------------------------
 
 def describe_pattern(allocation: Allocation) -> str:
-    note = PATTERN_NOTES[allocation.pattern.value]
-    weeks = str(note) % {"n": allocation.interval_weeks} if "%(n)" in str(note) else str(note)
+    weeks = str(PATTERN_NOTES[allocation.pattern.value]) % {"n": allocation.interval_weeks}
     return f"{allocation_rules.weekday_list(allocation)} ({weeks})"
 
 
