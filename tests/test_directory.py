@@ -385,3 +385,10 @@ def test_an_agency_pattern_the_person_does_not_work_shows_no_next_day(auth, peop
     page = results(auth, "ström")
     assert "(var 3:e vecka)" in page  # the agency's pattern, in Swedish
     assert "Nästa dag här" not in page and "Inga kända dagar" in page
+
+
+def test_public_pages_never_link_the_directory(client, people):
+    for path in ("/login", "/seminars/public/"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "/directory" not in response.get_data(as_text=True), path
