@@ -35,12 +35,10 @@ DRIVHUSET_SVG = """<?xml version="1.0" encoding="UTF-8"?>
     <line x1="890" y1="420" x2="940" y2="420"/><line x1="720" y1="590" x2="800" y2="590"/>
   </g>
   <g fill="#e3ddd0" stroke="#6b6b6b" stroke-width="2">
-    <rect x="95" y="250" width="70" height="40"/><rect x="195" y="250" width="70" height="40"/>
-    <rect x="295" y="250" width="70" height="40"/><rect x="95" y="330" width="70" height="40"/>
-    <rect x="195" y="330" width="70" height="40"/><rect x="295" y="330" width="70" height="40"/>
-    <rect x="565" y="250" width="70" height="40"/><rect x="665" y="250" width="70" height="40"/>
-    <rect x="765" y="250" width="70" height="40"/><rect x="565" y="330" width="70" height="40"/>
-    <rect x="665" y="330" width="70" height="40"/><rect x="765" y="330" width="70" height="40"/>
+    <rect x="55" y="250" width="70" height="40"/><rect x="205" y="250" width="70" height="40"/><rect x="355" y="250" width="70" height="40"/>
+    <rect x="505" y="250" width="70" height="40"/><rect x="655" y="250" width="70" height="40"/><rect x="805" y="250" width="70" height="40"/>
+    <rect x="55" y="330" width="70" height="40"/><rect x="205" y="330" width="70" height="40"/><rect x="355" y="330" width="70" height="40"/>
+    <rect x="505" y="330" width="70" height="40"/><rect x="655" y="330" width="70" height="40"/><rect x="805" y="330" width="70" height="40"/>
   </g>
   <g fill="#4a4a4a" font-family="sans-serif" font-size="18" text-anchor="middle">
     <text x="760" y="560">Entré</text>
@@ -55,9 +53,8 @@ POSITIONS = {
     "AF:s kontor": (87.5, 17.0), "Samtalsrum 1": (10.5, 84.0), "Samtalsrum 2": (28.5, 84.0),
     "Samtalsrum 3": (44.5, 84.0), "Tysta rummet": (60.0, 84.0),
 }
-for number, (x, y) in enumerate([(13, 45), (23, 45), (33, 45), (13, 58.3), (23, 58.3), (33, 58.3),
-                                 (60, 45), (70, 45), (80, 45), (60, 58.3), (70, 58.3), (80, 58.3)], start=1):
-    POSITIONS[f"Skrivbord {number}"] = (float(x), float(y))
+for number in range(12):  # two rows of six desks, 150 units apart
+    POSITIONS[f"Skrivbord {number + 1}"] = (9.0 + 15 * (number % 6), 45.0 if number < 6 else 58.5)
 
 
 def seed_floor_plan() -> None:

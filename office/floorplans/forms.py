@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateField,
-    DecimalField,
+    FloatField,
     HiddenField,
     IntegerField,
     SelectField,
@@ -52,12 +52,13 @@ class ReplaceImageForm(FlaskForm):
 
 
 class PlacementForm(FlaskForm):
-    """x and y in percent; the JavaScript on the plan fills them in by click or drag."""
+    """x and y in percent; the JavaScript on the plan fills them in by click or drag. Floats,
+    not decimals: "sNaN" is no float, and NumberRange refuses NaN and infinity."""
 
-    x = DecimalField(_l("Across (percent from the left)"), places=1,
+    x = FloatField(_l("Across (percent from the left)"),
                      validators=[InputRequired(message=_l("Give a number from 0 to 100.")),
                                  NumberRange(min=0, max=100, message=_l("Give a number from 0 to 100."))])
-    y = DecimalField(_l("Down (percent from the top)"), places=1,
+    y = FloatField(_l("Down (percent from the top)"),
                      validators=[InputRequired(message=_l("Give a number from 0 to 100.")),
                                  NumberRange(min=0, max=100, message=_l("Give a number from 0 to 100."))])
     remove = SubmitField(_l("Take off the plan"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, Float, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from office.core.database import UTCDateTime, utcnow
 from office.core.extensions import db
@@ -24,7 +24,7 @@ class FloorPlan(db.Model):
     name: Mapped[str] = mapped_column(String(80))  # "Plan 1", "Entréplan"
     media_type: Mapped[str] = mapped_column(String(40))  # image/svg+xml or image/png, checked
     # Loaded only when the picture itself is served.
-    image: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    image: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     # Changes with every new picture: the image URL's cache key and ETag.

@@ -143,6 +143,17 @@ STATE_LABELS = {
 }
 
 
+# The words inside a mark on the plan, short enough for a desk; the list says more.
+MARK_LABELS = {
+    PlaceState.free: _l("Free"),
+    PlaceState.booked: lazy_pgettext("a cell of the booking grid", "Booked"),
+    PlaceState.held: lazy_pgettext("a place on a floor plan", "Held"),
+    PlaceState.released: lazy_pgettext("a place on a floor plan", "Released"),
+    PlaceState.unavailable: _l("Not bookable"),
+    PlaceState.closed: _l("Closed"),
+}
+
+
 @dataclass
 class Place:
     resource: Resource
@@ -162,6 +173,10 @@ class Place:
     @property
     def label(self) -> str:
         return str(STATE_LABELS[self.state])
+
+    @property
+    def mark_label(self) -> str:
+        return str(MARK_LABELS[self.state])
 
 
 @dataclass

@@ -246,7 +246,7 @@ def save_place(plan_id: int, resource_id: int):
         return redirect(url_for("floorplans.place_resources", plan_id=plan.id) + f"#place-{resource.id}")
     if form.validate_on_submit():
         try:
-            floorplans.place(plan, resource, float(form.x.data), float(form.y.data), current_user)
+            floorplans.place(plan, resource, form.x.data, form.y.data, current_user)
             flash(_("%(name)s is on the plan.", name=resource.name), "success")
             return redirect(url_for("floorplans.place_resources", plan_id=plan.id) + f"#place-{resource.id}")
         except floorplans.PlanRefused as refused:
