@@ -317,7 +317,7 @@ FORMS = [
          {"resource_id": st.sampled_from(["{resource_id}", "0", "2147483648", "99999999999999999999"]),
           "title": NAMES, "day": DAYS, "start": TIMES, "end": TIMES}),
     Form("/floor-plans/<int:plan_id>/places/<int:resource_id>", (COORDINATOR,),
-         {"r{resource_id}-x": PERCENTS, "r{resource_id}-y": PERCENTS, "r{resource_id}-remove": st.just("1")}),
+         {"x": PERCENTS, "y": PERCENTS, "remove": st.just("1")}),
     Form("/floor-plans/<int:plan_id>/replace", (COORDINATOR,), {"image": NAMES, "pdf_page": st.just("2")}),
     Form("/floor-plans/<int:plan_id>/delete", (COORDINATOR,)),
 ]

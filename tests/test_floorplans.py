@@ -201,17 +201,17 @@ def test_the_coordinator_places_a_desk_by_form_and_takes_it_off(floor, auth):
     desk = floor["desk2"]
     auth.login(floor["coordinator"])
     page = auth.client.get(f"/floor-plans/{plan.id}/places").get_data(as_text=True)
-    assert f'name="r{desk.id}-x"' in page and 'value="70.0"' in page
-    response = auth.post(f"/floor-plans/{plan.id}/places/{desk.id}", {f"r{desk.id}-x": "12.3", f"r{desk.id}-y": "45.6"})
+    assert f'id="r{desk.id}-x"' in page and 'name="x"' in page and 'value="70.0"' in page
+    response = auth.post(f"/floor-plans/{plan.id}/places/{desk.id}", {"x": "12.3", "y": "45.6"})
     assert response.status_code == 302
     placement = db.session.get(Placement, desk.id)
     db.session.refresh(placement)
     assert (placement.x, placement.y) == (12.3, 45.6)
-    refused = auth.post(f"/floor-plans/{plan.id}/places/{desk.id}", {f"r{desk.id}-x": "101", f"r{desk.id}-y": "-1"})
+    refused = auth.post(f"/floor-plans/{plan.id}/places/{desk.id}", {"x": "101", "y": "-1"})
     assert refused.status_code == 422 and "Ange ett tal från 0 till 100." in refused.get_data(as_text=True)
     db.session.refresh(placement)
     assert (placement.x, placement.y) == (12.3, 45.6)
-    auth.post(f"/floor-plans/{plan.id}/places/{desk.id}", {f"r{desk.id}-remove": "Ta bort från planen"})
+    auth.post(f"/floor-plans/{plan.id}/places/{desk.id}", {"remove": "Ta bort från planen"})
     db.session.expire_all()
     assert db.session.get(Placement, desk.id) is None
 
@@ -220,7 +220,7 @@ def test_a_resource_of_another_site_cannot_be_placed(app, floor, auth, create_re
     plan = _plan(floor)
     elsewhere = create_resource(name="Mötesrummet")
     auth.login(floor["coordinator"])
-    response = auth.post(f"/floor-plans/{plan.id}/places/{elsewhere.id}", {f"r{elsewhere.id}-x": "5", f"r{elsewhere.id}-y": "5"})
+    response = auth.post(f"/floor-plans/{plan.id}/places/{elsewhere.id}", {"x": "5", "y": "5"})
     assert response.status_code == 404
     assert db.session.get(Placement, elsewhere.id) is None
     with pytest.raises(floorplans.PlanRefused, match="är inget rum eller skrivbord i Drivhuset"):
@@ -361,7 +361,7 @@ def test_staff_can_neither_upload_nor_place_nor_delete(floor, auth):
     assert _upload(auth, floor, PNG, name="Plan 2").status_code == 403
     assert auth.client.get(f"/floor-plans/{plan.id}/places").status_code == 403
     desk = floor["desk1"]
-    assert auth.post(f"/floor-plans/{plan.id}/places/{desk.id}", {f"r{desk.id}-x": "1", f"r{desk.id}-y": "1"}).status_code == 403
+    assert auth.post(f"/floor-plans/{plan.id}/places/{desk.id}", {"x": "1", "y": "1"}).status_code == 403
     assert auth.post(f"/floor-plans/{plan.id}/delete").status_code == 403
     assert _plans() == 1 and db.session.get(Placement, desk.id).x == 60
 

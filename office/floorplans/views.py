@@ -224,11 +224,19 @@ def _placement_page(plan: FloorPlan, failed: tuple[int, PlacementForm] | None = 
     for resource in resources:
         here = placed.get(resource.id)
         data = {"x": here.x, "y": here.y} if here and here.floor_plan_id == plan.id else {}
-        forms[resource.id] = PlacementForm(formdata=None, data=data, prefix=f"r{resource.id}")
+        forms[resource.id] = _placement_form(resource, formdata=None, data=data)
     if failed:
         forms[failed[0]] = failed[1]
     return render_template("floorplans/places.html", plan=plan, resources=resources, placed=placed,
                            forms=forms, replace_form=replace_form or ReplaceImageForm(formdata=None)), status
+
+
+def _placement_form(resource: Resource, **options) -> PlacementForm:
+    """One form per place on one page: the same field names, ids of their own."""
+    form = PlacementForm(**options)
+    for field in (form.x, form.y, form.remove):
+        field.id = field.label.field_id = f"r{resource.id}-{field.name}"
+    return form
 
 
 @bp.post("/floor-plans/<int:plan_id>/places/<int:resource_id>")
@@ -239,7 +247,7 @@ def save_place(plan_id: int, resource_id: int):
     resource = db.get_or_404(Resource, resource_id)
     if resource.site_id != plan.site_id:
         abort(404)  # not a place of this floor's site
-    form = PlacementForm(prefix=f"r{resource.id}")
+    form = _placement_form(resource)
     if form.remove.data:  # the CSRF token was checked for every POST (CSRFProtect)
         if floorplans.unplace(plan, resource, current_user):
             flash(_("%(name)s is off the plan.", name=resource.name), "success")

@@ -29,8 +29,8 @@
     function save(id, at) {
       var form = formOf(id);
       if (!form) return;
-      form.querySelector("input[name$='-x']").value = at[0].toFixed(1);
-      form.querySelector("input[name$='-y']").value = at[1].toFixed(1);
+      form.querySelector("input[name='x']").value = at[0].toFixed(1);
+      form.querySelector("input[name='y']").value = at[1].toFixed(1);
       say(figure.dataset.savingText.replace("%s", nameOf(id)));
       form.requestSubmit ? form.requestSubmit() : form.submit();
     }
