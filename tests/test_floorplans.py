@@ -283,6 +283,17 @@ def test_outside_the_opening_hours_every_place_is_closed(floor, auth):
         floorplans.PlaceState.closed}
 
 
+def test_another_time_swaps_the_plan_and_says_which(floor, auth):
+    plan = _plan(floor)
+    auth.login(floor["staff"])
+    response = auth.client.get(f"/floor-plans/{plan.id}?day={floor['day'].isoformat()}&time=14:15",
+                               headers={"HX-Request": "true", "HX-Target": "floor-plan"})
+    body = response.get_data(as_text=True)
+    assert body.lstrip().startswith('<div id="floor-plan"') and "<h1" not in body
+    assert 'data-announce="Platserna ' in body and 'kl. 14:15"' in body
+    assert response.headers["Vary"].startswith("HX-Request") or "HX-Request" in response.headers["Vary"]
+
+
 def test_hostile_times_on_the_plan_fall_back_to_the_next_quarter(floor, auth):
     plan = _plan(floor)
     auth.login(floor["staff"])

@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, abort, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -78,7 +79,11 @@ def show_plan(plan_id: int):
     shown = floorplans.plan_at(plan, *_moment(plan, request.args), current_user)
     chosen = _chosen_place(shown, request.args)
     form = _booking_form_for(shown, chosen) if chosen is not None and chosen.bookable else None
-    return _render_plan(shown, chosen, form)
+    announce = None
+    if htmx and htmx.target == PLAN_TARGET:  # another day or time: say which (aria-live)
+        announce = _("The places %(day)s at %(time)s", day=format_date(shown.day, "EEEE d MMMM y"),
+                     time=shown.at.strftime("%H:%M"))
+    return _render_plan(shown, chosen, form, announce=announce)
 
 
 def _render_plan(shown, chosen=None, form=None, status: int = 200, announce: str | None = None,
