@@ -223,9 +223,9 @@ def test_a_resource_of_another_site_cannot_be_placed(app, floor, auth, create_re
     response = auth.post(f"/floor-plans/{plan.id}/places/{elsewhere.id}", {"x": "5", "y": "5"})
     assert response.status_code == 404
     assert db.session.get(Placement, elsewhere.id) is None
-    with pytest.raises(floorplans.PlanRefused, match="är inget rum eller skrivbord i Drivhuset"):
-        with app.test_request_context(), force_locale("sv"):
-            floorplans.place(plan, elsewhere, 5, 5, floor["coordinator"])
+    with (app.test_request_context(), force_locale("sv"),
+          pytest.raises(floorplans.PlanRefused, match="är inget rum eller skrivbord i Drivhuset")):
+        floorplans.place(plan, elsewhere, 5, 5, floor["coordinator"])
 
 
 def test_a_new_picture_keeps_the_places(floor, auth):

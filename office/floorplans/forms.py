@@ -18,7 +18,13 @@ from wtforms import (
     SubmitField,
     TimeField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+)
 
 from office.booking.forms import quarter_hour
 from office.core.forms import SHARED_TEXT, no_control_characters, sensible_year

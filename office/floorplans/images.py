@@ -218,7 +218,7 @@ def _refuse_active_content(root) -> None:
         if name == "style":
             _refuse_css(element.text or "")
         for attribute, value in element.attrib.items():
-            namespace, attribute_name = _local(attribute)
+            attribute_name = _local(attribute)[1]
             if attribute_name.lower().startswith("on"):
                 raise ImageRefused(_l("The SVG file contains event handlers (%(what)s), which a floor "
                                       "plan must not have. Save it again as a plain drawing.",
@@ -235,7 +235,7 @@ def _internal_reference(element: str, value: str) -> bool:
 
 
 def _clean_element(element) -> ElementTree.Element:
-    namespace, name = _local(element.tag)
+    name = _local(element.tag)[1]
     clean = ElementTree.Element(f"{{{SVG_NS}}}{name}")
     for attribute, value in element.attrib.items():
         kept = _clean_attribute(name, attribute, value)

@@ -10,7 +10,17 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Flask, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -29,7 +39,12 @@ from office.core.templating import add_nav_item
 from office.core.transaction import undo_refused_action
 from office.floorplans import images
 from office.floorplans import rules as floorplans
-from office.floorplans.forms import PlaceBookingForm, PlacementForm, ReplaceImageForm, UploadForm
+from office.floorplans.forms import (
+    PlaceBookingForm,
+    PlacementForm,
+    ReplaceImageForm,
+    UploadForm,
+)
 from office.floorplans.models import FloorPlan
 from office.premises.models import Resource, ResourceKind, Site
 
@@ -124,16 +139,17 @@ def book_place(plan_id: int):
     status = 422
     if form.validate_on_submit():
         try:
-            reservation = floorplans.book_place(plan, resource, form.day.data, form.start.data, form.end.data,
-                                                form.title.data or "", current_user, _seen_at(form))
+            floorplans.book_place(plan, resource, form.day.data, form.start.data, form.end.data,
+                                  form.title.data or "", current_user, _seen_at(form))
             message = _("Booked: %(place)s, %(start)s–%(end)s.", place=resource.name,
                         start=form.start.data.strftime("%H:%M"), end=form.end.data.strftime("%H:%M"))
-            return _after_booking(plan, form.day.data, form.start.data, message, reservation)
+            return _after_booking(plan, form.day.data, form.start.data, message)
         except booking.BookingRefused as refused:
             undo_refused_action()
             form.problems, status = show_problems(form, refused.problems), refused.status
-    shown = floorplans.plan_at(plan, form.day.data or clock.today(), form.start.data or time(0), current_user) \
-        if form.day.data and form.start.data else floorplans.plan_at(plan, *_moment(plan, MultiDict()), current_user)
+    # The plan at the time asked for (or, if the form holds no time, the next quarter hour).
+    moment = (form.day.data, form.start.data) if form.day.data and form.start.data else _moment(plan, MultiDict())
+    shown = floorplans.plan_at(plan, *moment, current_user)
     chosen = next((p for p in shown.places if p.resource.id == resource.id), None)
     return _render_plan(shown, chosen or _unplaced(resource), form, status)
 
@@ -150,7 +166,7 @@ def _seen_at(form) -> datetime | None:
     return seen if seen is not None and seen.tzinfo is not None else None
 
 
-def _after_booking(plan: FloorPlan, day: date, at: time, message: str, reservation):
+def _after_booking(plan: FloorPlan, day: date, at: time, message: str):
     """htmx: the refreshed plan with the booking announced; otherwise the plan again."""
     if htmx:
         shown = floorplans.plan_at(plan, day, at, current_user)
