@@ -22,6 +22,7 @@ MODEL_MODULES = (
     "office.availability.models", "office.trepartssamtal.models", "office.feeds.models",
     "office.notifications.models", "office.doorscreens.models", "office.checkin.models",
     "office.floorplans.models",
+    "office.directory.models",
     "seminars.models",
 )
 CLI_MODULES = (
@@ -144,6 +145,10 @@ def _register_blueprints(app: Flask) -> None:
     from office.floorplans import views as floorplans
 
     floorplans.init_app(app)  # the plans of the floors, to book from
+
+    from office.directory import views as directory
+
+    directory.init_app(app)  # who does what: the staff directory
 
 
 def _register_cli(app: Flask) -> None:

@@ -249,6 +249,11 @@ ACCESS: dict[str, Access] = {
     "/floor-plans/<int:plan_id>/places/<int:resource_id>": Access(ONLY_COORDINATOR),
     "/floor-plans/<int:plan_id>/replace": Access(ONLY_COORDINATOR),
     "/floor-plans/<int:plan_id>/delete": Access(ONLY_COORDINATOR),
+    # who does what: the directory (staff only; never public)
+    "/directory": Access(LOGGED_IN, "names and contact details of staff: logged-in only"),
+    "/directory/people/<int:user_id>/edit": Access(
+        ADMINS, "the person themselves (tests/test_directory.py), their agency's admin, the coordinator"),
+    "/directory/units/<int:unit_id>/edit": Access(ADMINS, "their own agency's units (tests/test_directory.py)"),
     # operations
     "/metrics": Access(frozenset(), "only a scraper with the bearer token (tests/test_observability.py)",
                        refused_with=404),

@@ -320,6 +320,12 @@ FORMS = [
          {"x": PERCENTS, "y": PERCENTS, "remove": st.just("1")}),
     Form("/floor-plans/<int:plan_id>/replace", (COORDINATOR,), {"image": NAMES, "pdf_page": st.just("2")}),
     Form("/floor-plans/<int:plan_id>/delete", (COORDINATOR,)),
+    # who does what
+    Form("/directory/people/<int:user_id>/edit", (STAFF, ADMIN, COORDINATOR),
+         {"role": NAMES, "help_with": TEXTS, "email": EMAILS, "other_contact": TEXTS,
+          "phone": st.sampled_from(["0155-123 45", "+46 (0)155 12345", "ring mig", "+" * 41]),
+          "days_override": st.sampled_from(["Tisdagar", "", "Måndag 19811218-9876"])}),
+    Form("/directory/units/<int:unit_id>/edit", (ADMIN, COORDINATOR), {"description": TEXTS}),
 ]
 FORMS_BY_RULE = {form.rule: form for form in FORMS}
 

@@ -1,7 +1,7 @@
 """floor_plan and floor_plan_placement: floor plans to book from (issue 19)
 
 Revision ID: 1400_floor_plans
-Revises: 1101_check_in
+Revises: 1300_directory
 Create Date: 2026-12-02 04:15:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '1400_floor_plans'
-down_revision = '1101_check_in'
+down_revision = '1300_directory'
 branch_labels = None
 depends_on = None
 
