@@ -21,6 +21,7 @@ MODEL_MODULES = (
     "office.booking.models", "office.allocations.models", "office.meetings.models",
     "office.availability.models", "office.trepartssamtal.models", "office.feeds.models",
     "office.notifications.models", "office.doorscreens.models", "office.checkin.models",
+    "office.floorplans.models",
     "office.directory.models",
     "seminars.models",
 )
@@ -141,6 +142,10 @@ def _register_blueprints(app: Flask) -> None:
     checkin.init_app(app)  # the check-in settings and checking in from a booking page
 
     doorscreens.init_app(app)  # the coordinator's device links and the screens by the doors
+    from office.floorplans import views as floorplans
+
+    floorplans.init_app(app)  # the plans of the floors, to book from
+
     from office.directory import views as directory
 
     directory.init_app(app)  # who does what: the staff directory

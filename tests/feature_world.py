@@ -157,3 +157,16 @@ def add_booking_features(*, site: Site, room: Resource, booker: User, booked_for
             FeedToken.user_id == booker.id, FeedToken.revoked_at.is_(None))),
         feed_token=secret, absence_id=absence.id, day=day,
     )
+
+
+def add_floor_plan(site: Site, resources: list[Resource], coordinator: User):
+    """A floor plan of the site (a tiny PNG) with the resources placed on it."""
+    from office.floorplans import images
+    from office.floorplans import rules as floorplans
+
+    picture = images.encode_png(4, 2, b"\xff\xff\xff" * 8, 12)
+    plan = floorplans.create_plan(site, "Plan 1", images.check_upload(picture), coordinator)
+    for number, resource in enumerate(resources):
+        floorplans.place(plan, resource, 10 + 10 * number, 50, coordinator)
+    db.session.flush()
+    return plan

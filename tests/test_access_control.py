@@ -27,7 +27,7 @@ from office.core.extensions import db
 from office.doorscreens import rules as doorscreens
 from office.premises.models import Closure
 from tests.conftest import AuthActions, shared_world
-from tests.feature_world import add_booking_features, add_features
+from tests.feature_world import add_booking_features, add_features, add_floor_plan
 
 ANONYMOUS = "anonymous"
 STAFF, ADMIN, COORDINATOR = Role.staff.value, Role.agency_admin.value, Role.coordinator.value
@@ -239,6 +239,16 @@ ACCESS: dict[str, Access] = {
     # check-in
     "/check-in/settings": Access(ONLY_COORDINATOR),
     "/check-in/occurrences/<int:occurrence_id>": Access(LOGGED_IN, "the booking's people and the coordinator"),
+    # floor plans (like the grid, every logged-in person sees the plans and books from them)
+    "/floor-plans/": Access(LOGGED_IN),
+    "/floor-plans/new": Access(ONLY_COORDINATOR),
+    "/floor-plans/<int:plan_id>": Access(LOGGED_IN),
+    "/floor-plans/<int:plan_id>/book": Access(LOGGED_IN, "the booking rules decide"),
+    "/floor-plans/<int:plan_id>/image": Access(LOGGED_IN, "the layout of the premises is not public"),
+    "/floor-plans/<int:plan_id>/places": Access(ONLY_COORDINATOR),
+    "/floor-plans/<int:plan_id>/places/<int:resource_id>": Access(ONLY_COORDINATOR),
+    "/floor-plans/<int:plan_id>/replace": Access(ONLY_COORDINATOR),
+    "/floor-plans/<int:plan_id>/delete": Access(ONLY_COORDINATOR),
     # who does what: the directory (staff only; never public)
     "/directory": Access(LOGGED_IN, "names and contact details of staff: logged-in only"),
     "/directory/people/<int:user_id>/edit": Access(
@@ -302,9 +312,10 @@ def _build_world(create_agency, create_user, create_site, create_resource):
     bookings = add_booking_features(site=site, room=room, booker=users[STAFF], booked_for=users[ADMIN],
                                     participants=[users[STAFF], users[ADMIN], users[COORDINATOR], partner])
     screen, door_token = doorscreens.create_screen(room, "Dörr", False, users[COORDINATOR])
+    plan = add_floor_plan(site, [resource, room], users[COORDINATOR])
     db.session.commit()
     values = {
-        "screen_id": screen.id, "door_token": door_token,
+        "screen_id": screen.id, "door_token": door_token, "plan_id": plan.id,
         "filename": "css/app.css", "agency_id": agency.id, "unit_id": agency.units[0].id,
         "site_id": site.id, "closure_id": closure.id, "resource_id": resource.id,
         "user_id": target.id, "token": token,

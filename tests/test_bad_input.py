@@ -29,7 +29,7 @@ from office.core.extensions import db
 from office.doorscreens import rules as doorscreens
 from office.premises.models import Closure
 from tests.conftest import PASSWORD, AuthActions, shared_world
-from tests.feature_world import add_booking_features, add_features
+from tests.feature_world import add_booking_features, add_features, add_floor_plan
 
 ANONYMOUS = "anonymous"
 # `make test` runs a few fixed examples per endpoint (seconds, never flaky); a deeper,
@@ -84,6 +84,7 @@ NAMES = st.sampled_from(["Samtalsrum 9", "Arbetsförmedlingen", "Å", "Konferens
 BOOLEANS = st.sampled_from(["y", "n", "on", ""])
 TIMES = st.sampled_from(["09:00", "12:00", "13:00", "16:30", "08:00"])
 DAYS = st.sampled_from(["{day}", "2031-01-07", "2000-01-03"])
+PERCENTS = st.sampled_from(["12.5", "100", "100.1", "-1", "nan", "sNaN", "inf", "1e309"])
 TEXTS = st.sampled_from(["Arbetsplats", "Glutenfri", "Rullstol, hörslinga", "", "Å" * 300])
 STAFF, ADMIN, COORDINATOR = Role.staff.value, Role.agency_admin.value, Role.coordinator.value
 SEMINAR_FIELDS = {
@@ -308,6 +309,17 @@ FORMS = [
          {"room_required": BOOLEANS, "room_minutes": st.sampled_from(["15", "4", "121", "-1"]),
           "desk_required": BOOLEANS, "desk_minutes": st.sampled_from(["10", "0", "2147483648"])}),
     Form("/check-in/occurrences/<int:occurrence_id>", (STAFF, COORDINATOR)),
+    # floor plans (files are posted as text here: the upload checks are in tests/test_floorplans.py)
+    Form("/floor-plans/new", (COORDINATOR,),
+         {"site_id": st.sampled_from(["{site_id}", "0", "2147483648"]), "name": NAMES, "image": NAMES,
+          "pdf_page": st.sampled_from(["1", "0", "99999999999999999999"])}),
+    Form("/floor-plans/<int:plan_id>/book", (STAFF, COORDINATOR),
+         {"resource_id": st.sampled_from(["{resource_id}", "0", "2147483648", "99999999999999999999"]),
+          "title": NAMES, "day": DAYS, "start": TIMES, "end": TIMES}),
+    Form("/floor-plans/<int:plan_id>/places/<int:resource_id>", (COORDINATOR,),
+         {"x": PERCENTS, "y": PERCENTS, "remove": st.just("1")}),
+    Form("/floor-plans/<int:plan_id>/replace", (COORDINATOR,), {"image": NAMES, "pdf_page": st.just("2")}),
+    Form("/floor-plans/<int:plan_id>/delete", (COORDINATOR,)),
     # who does what
     Form("/directory/people/<int:user_id>/edit", (STAFF, ADMIN, COORDINATOR),
          {"role": NAMES, "help_with": TEXTS, "email": EMAILS, "other_contact": TEXTS,
@@ -382,6 +394,8 @@ def _build_world(create_agency, create_user, create_site, create_resource):
     screen, door_token = doorscreens.create_screen(room, "Dörr", False, coordinator)
     db.session.commit()
     ids["screen_id"] = [screen.id]
+    ids["plan_id"] = [add_floor_plan(site, [room], coordinator).id]
+    db.session.commit()
     actor_ids = {role: user.id for role, user in actors.items()}
     return {"ids": ids, "token": token, "guest_token": mine.guest_token, "actors": actor_ids,
             "door_token": door_token,

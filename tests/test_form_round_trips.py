@@ -31,7 +31,7 @@ from office.core.extensions import db
 from office.core.models import OutboxMail
 from office.premises.models import Resource, Site
 from seminars.models import Registration, Seminar, SeminarSession
-from tests.feature_world import add_booking_features, add_features
+from tests.feature_world import add_booking_features, add_features, add_floor_plan
 from tests.html_forms import form_posting_to, replace
 
 pytestmark = pytest.mark.dates  # seminars are planned weeks from today: `make test-dates`
@@ -45,6 +45,7 @@ class World:
     room: Resource
     features: object
     bookings: object
+    floor_plan_id: int = 0
 
     @property
     def seminar(self) -> Seminar:
@@ -71,7 +72,9 @@ def world(app, create_agency, create_user, create_site, create_resource):
     db.session.commit()
     bookings = add_booking_features(site=site, room=room, booker=staff, booked_for=staff,
                                     participants=[staff, partner])
-    return World(coordinator, staff, agency, site, room, features, bookings)
+    plan = add_floor_plan(site, [room], coordinator)
+    db.session.commit()
+    return World(coordinator, staff, agency, site, room, features, bookings, plan.id)
 
 
 # --- the rows -----------------------------------------------------------------------------
@@ -168,6 +171,13 @@ def _series_settings_row(w: World) -> dict:
     return {"chair": s.chair_id, "days": s.proposal_days}
 
 
+def _placement_row(w: World) -> dict:
+    from office.floorplans.models import Placement
+
+    placement = db.session.get(Placement, w.room.id)
+    return {"x": placement.x, "y": placement.y, "plan": placement.floor_plan_id}
+
+
 def _directory_entry_row(w: World) -> dict:
     from office.directory import rules as directory
 
@@ -235,6 +245,9 @@ EDIT_ROUTES = [
     EditRoute("meetings.save_series_settings", lambda w: f"/meetings/series/{w.features.series_id}",
               _series_settings_row, ("settings-proposal_days", "5"), lambda r: r["days"] == 5,
               action=lambda w: f"/meetings/series/{w.features.series_id}/settings"),
+    EditRoute("floorplans.save_place", lambda w: f"/floor-plans/{w.floor_plan_id}/places", _placement_row,
+              ("x", "33.5"), lambda r: r["x"] == 33.5,
+              action=lambda w: f"/floor-plans/{w.floor_plan_id}/places/{w.room.id}"),
     EditRoute("directory.edit_entry", lambda w: f"/directory/people/{w.staff.id}/edit", _directory_entry_row,
               ("help_with", "Praktikplatser och CV"), lambda r: r["help_with"] == "Praktikplatser och CV",
               who="staff"),
@@ -251,7 +264,7 @@ NOT_EDIT_FORMS = {
     "auth.login": "signs in", "auth.second_step": "a one-time code",
     "account.second_factor": "sets up two-step verification with a new secret",
     "account.new_recovery_codes": "makes new recovery codes", "account.remove_second_factor": "an action",
-    "users.invite_user": "a new person", "allocations.new_allocation": "new allocations",
+    "users.invite_user": "a new person", "floorplans.upload_plan": "a new floor plan", "allocations.new_allocation": "new allocations",
     "allocations.book_window": "a new booking", "meetings.series_list": "a new meeting series",
     "trepartssamtal.new_meeting": "a new trepartssamtal", "seminars.resend_link": "asks for new links",
     "seminars.change_state": "buttons (publish, cancel, finish), no fields to round-trip",

@@ -24,7 +24,7 @@ from office.core.extensions import db
 from office.doorscreens import rules as doorscreens
 from office.premises.models import Closure
 from tests.conftest import PASSWORD, AuthActions
-from tests.feature_world import add_booking_features, add_features
+from tests.feature_world import add_booking_features, add_features, add_floor_plan
 
 ANONYMOUS = "anonymous"
 STAFF, ADMIN, COORDINATOR = Role.staff.value, Role.agency_admin.value, Role.coordinator.value
@@ -155,6 +155,12 @@ QUERY: dict[str, Query] = {
     "/door-screens/": Query(COORDINATOR),
     "/door/<token>": Query(ANONYMOUS, htmx_targets=("door-state",)),
     "/check-in/settings": Query(COORDINATOR),
+    "/floor-plans/": Query(STAFF),
+    "/floor-plans/new": Query(COORDINATOR),
+    "/floor-plans/<int:plan_id>": Query(STAFF, {"day": "{day}", "time": "10:00", "place": "{resource_id}"},
+                                        ("floor-plan", "plan-panel")),
+    "/floor-plans/<int:plan_id>/image": Query(STAFF, {"v": "x"}),
+    "/floor-plans/<int:plan_id>/places": Query(COORDINATOR),
     "/directory": Query(STAFF, {"q": "Åsa kommun"}, ("directory-results",)),
     "/directory/people/<int:user_id>/edit": Query(STAFF),
     "/directory/units/<int:unit_id>/edit": Query(ADMIN),
@@ -201,6 +207,7 @@ def world(app, create_agency, create_user, create_site, create_resource):
         "meeting_id": bookings.meeting_id, "day_id": features.day_id, "session_id": features.session_id,
     }
     _screen, door_token = doorscreens.create_screen(room, "Dörr", False, users[COORDINATOR])
+    values["plan_id"] = add_floor_plan(site, [room, desk], users[COORDINATOR]).id
     db.session.commit()
     secrets = {"/seminars/": features.guest_token, "/feeds/": bookings.feed_token, "/door/": door_token}
     return users, values, secrets

@@ -27,6 +27,7 @@ from office.core.extensions import db
 from office.core.i18n import today_local
 from office.demo.seed import DEMO_PASSWORD
 from office.doorscreens import rules as doorscreens
+from office.floorplans.models import FloorPlan
 from office.meetings.models import MeetingOccurrence, MeetingSeries, MinutesStatus
 from office.premises.models import Resource, ResourceKind, Site
 from office.trepartssamtal import rules as trepartssamtal
@@ -153,6 +154,18 @@ def _make_a_feed_link(page):
 def _make_a_door_link(page):
     page.locator("main form.narrow-form button.primary").click()
     expect(page.locator("#new-door-link")).to_be_visible()
+
+
+def _open_a_free_place(page):
+    page.locator(".plan-places a.place.state-free").first.click()
+    expect(page.locator("#plan-panel form")).to_be_visible()
+
+
+def _book_a_place_at_a_bad_time(page):
+    _open_a_free_place(page)
+    page.locator("#plan-panel #start").fill("10:07")
+    page.locator("#plan-panel button.primary").click()
+    expect(page.locator("#plan-panel .error-summary").first).to_be_visible()
 
 
 PAGES = [
@@ -282,6 +295,17 @@ PAGES = [
     Page("door screen", None, "/door/{door_token}"),
     Page("revoked door screen", None, "/door/{revoked_door_token}", status=410),
     Page("check-in settings", COORDINATOR, "/check-in/settings"),
+    # floor plans
+    Page("floor plans", COORDINATOR, "/floor-plans/"),
+    Page("floor plans (staff)", STAFF, "/floor-plans/"),
+    Page("floor plan", STAFF, "/floor-plans/{floor_plan}?day={later}&time=10:00"),
+    Page("floor plan booking panel", STAFF, "/floor-plans/{floor_plan}?day={later}&time=10:00",
+         _open_a_free_place),
+    Page("floor plan booking refused", STAFF, "/floor-plans/{floor_plan}?day={later}&time=10:00",
+         _book_a_place_at_a_bad_time),
+    Page("floor plan closed", STAFF, "/floor-plans/{floor_plan}?day={later}&time=21:00"),
+    Page("upload a floor plan refused", COORDINATOR, "/floor-plans/new", _send_empty_form),
+    Page("place rooms and desks", COORDINATOR, "/floor-plans/{floor_plan}/places"),
     # Last of the staff member's rows: it logs out (two-step verification is on since above).
     Page("login code", STAFF, "/account/", _log_in_again_to_the_code_step),
 ]
@@ -302,6 +326,7 @@ def _ids(live) -> dict:
             "agency": db.session.scalar(select(Agency.id).where(Agency.short_name == "Kommunen")),
             **_feature_ids(coordinator),
             **_door_tokens(coordinator),
+            "floor_plan": db.session.scalar(select(FloorPlan.id)),
         }
         db.session.commit()
         db.session.remove()
@@ -496,6 +521,7 @@ def test_page_list_covers_every_page_template():
         "notifications/preferences.html",
         "doorscreens/manage.html", "doorscreens/door.html", "doorscreens/revoked.html",
         "checkin/settings.html",
+        "floorplans/index.html", "floorplans/plan.html", "floorplans/upload.html", "floorplans/places.html",
         "directory/index.html", "directory/edit_entry.html", "directory/edit_unit.html",
         "premises/closure_confirm.html",  # axe in tests/browser/test_closure_pages.py
     }
