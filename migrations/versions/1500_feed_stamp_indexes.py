@@ -5,7 +5,7 @@ updated_at) for the latest change, and (column, cancelled_at) over cancelled res
 only, for the latest one to leave the feed. The 304 path reads one max() of each.
 
 Revision ID: 1500_feed_stamp_indexes
-Revises: 1300_directory
+Revises: 1400_floor_plans
 Create Date: 2026-12-02 04:20:00
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '1500_feed_stamp_indexes'
-down_revision = '1300_directory'
+down_revision = '1400_floor_plans'
 branch_labels = None
 depends_on = None
 
