@@ -175,7 +175,8 @@ class YearFilterForm(FlaskForm):
 class TaskForm(FlaskForm):
     """A task of the yearly plan (the owner's choices are set by the view)."""
 
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200), *SHARED_TEXT])
+    title = StringField(_l("Title"), validators=[DataRequired(message=_l("Give the task a title.")),
+                                                 Length(max=200), *SHARED_TEXT])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000), *SHARED_TEXT])
     due_on = DateField(_l("Due date"), validators=[InputRequired(message=_l("Give the due date as a date.")),
                                                    sensible_year])

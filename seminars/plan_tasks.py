@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from flask import current_app, url_for
+from flask import current_app, g, url_for
 from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -238,6 +238,7 @@ def queue_task_reminders(today: date | None = None) -> int:
 
 def _queue_reminder(task: PlanTask, person: User) -> None:
     locale = person.locale or current_app.config["BABEL_DEFAULT_LOCALE"]
+    g.samlokal_mail = True  # flask-babel only forces a locale when `g` is not empty
     with force_locale(locale):
         due = format_date(task.due_on, "full")
         subject = _("Reminder: %(title)s is due %(day)s", title=task.title, day=format_date(task.due_on, "d MMMM"))
