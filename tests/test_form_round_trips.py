@@ -167,6 +167,14 @@ def _series_settings_row(w: World) -> dict:
     return {"chair": s.chair_id, "days": s.proposal_days}
 
 
+def _task_row(w: World) -> dict:
+    from seminars.models import PlanTask
+
+    t = db.session.get(PlanTask, w.features.task_id)
+    return {c: getattr(t, c) for c in ("title", "description", "due_on", "owner_id", "owner_series_id",
+                                       "remind_days", "reminded_for", "done_at", "updated_at")}
+
+
 def _capacity_row(w: World) -> dict:
     return {"capacity": w.seminar.capacity}
 
@@ -191,6 +199,8 @@ EDIT_ROUTES = [
     EditRoute("seminars.change_capacity", lambda w: f"/seminars/{w.seminar.id}", _capacity_row,
               ("capacity", "70"), lambda r: r["capacity"] == 70,
               action=lambda w: f"/seminars/{w.seminar.id}/capacity"),
+    EditRoute("seminars.edit_task", lambda w: f"/seminars/plan/tasks/{w.features.task_id}/edit", _task_row,
+              ("remind_days", "30"), lambda r: r["remind_days"] == 30),
     EditRoute("seminars.guest_registration", lambda w: f"/seminars/r/{w.features.guest_token}", _guest_row,
               ("dietary_needs", "Vegetarisk"), lambda r: r["dietary_needs"] == "Vegetarisk", who="guest"),
     EditRoute("premises.edit_agency", lambda w: f"/agencies/{w.agency.id}/edit", _agency_row,
