@@ -67,10 +67,11 @@ def _set_up(state) -> None:
     add_public_link("seminars.public_list", _l("Seminars open to everyone"))
     from office.demo import seed as demo
     from seminars.closures import register as register_closures
-    from seminars.demo import seed_seminars
+    from seminars.demo import seed_plan_tasks, seed_seminars
     from seminars.feeds import register_feeds
 
     demo.add_demo_step(seed_seminars)
+    demo.add_demo_step(seed_plan_tasks)  # the yearly plan's recurring tasks
     register_feeds(state.app)  # its sources, feed kinds and /feeds/seminars*.ics
     from seminars.plan_feed import register_plan_feed
 

@@ -267,3 +267,15 @@ def test_the_plan_feed_holds_tasks_as_all_day_events_for_the_coordinator_only(au
     staff = create_user()
     with pytest.raises(PermissionError):
         feeds.issue_token(staff, "year_plan", None)
+
+
+def test_the_demo_plan_holds_drivhusets_recurring_tasks(app):
+    from office.demo.seed import seed_demo
+
+    seed_demo()
+    db.session.commit()
+    tasks = db.session.scalars(select(PlanTask).order_by(PlanTask.due_on)).all()
+    owners = {t.title: t.owner_name for t in tasks}
+    assert owners["Förnya den lokala överenskommelsen"] == "Styrgruppen"
+    assert owners["Årlig kvalitetsgranskning av genomförandeplaner"] == "Handläggargruppen"
+    assert [t.due_on.weekday() < 5 for t in tasks] == [True] * 5
