@@ -8,6 +8,7 @@ from datetime import date, time, timedelta
 from sqlalchemy import select
 
 from office.accounts.models import Agency, Role, User
+from office.core.database import utcnow
 from office.core.extensions import db
 from office.core.i18n import today_local
 from office.premises.models import Resource
@@ -136,12 +137,14 @@ def seed_plan_tasks() -> None:
     if coordinator is None or db.session.scalar(select(PlanTask.id).limit(1)) is not None:
         return
     groups = {g.name: g for g in db.session.scalars(select(MeetingSeries))}
-    year = today_local().year
+    today = today_local()
     for title, description, month, day, group, notice in PLAN_TASKS:
         series = groups.get(group) if group else None
+        due = working_day_on_or_before(date(today.year, month, day))
         db.session.add(PlanTask(
             title=title, description=description, remind_days=notice, created_by_id=coordinator.id,
-            due_on=working_day_on_or_before(date(year, month, day)),
-            owner_series_id=series.id if series else None,
-            owner_id=None if series else coordinator.id))
+            due_on=due, owner_series_id=series.id if series else None,
+            owner_id=None if series else coordinator.id,
+            # What fell due before today was done (by the project leader, in the demo).
+            done_at=utcnow() if due < today else None, done_by_id=coordinator.id if due < today else None))
     db.session.flush()
