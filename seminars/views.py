@@ -62,7 +62,8 @@ bp.add_app_template_global(planning.venues, "seminar_venues")
 @bp.record_once
 def _set_up(state) -> None:
     add_nav_item("seminars.list_seminars", _l("Seminars"))
-    add_nav_item("seminars.year_plan", _l("Yearly plan"), roles=(Role.coordinator,))
+    add_nav_item("seminars.year_plan", _l("Yearly plan"), roles=(Role.coordinator,),
+                 description=_l("The year's seminars, tasks and meetings; copy them to next year."))
     add_nav_item("seminars.my_tasks", _l("My tasks"))
     add_public_link("seminars.public_list", _l("Seminars open to everyone"))
     from office.demo import seed as demo

@@ -368,7 +368,9 @@ class AuthActions:
             follow_redirects=follow_redirects,
         )
         if response.status_code == 302:
-            self.refresh_token("/dashboard")
+            # The session is new after logging in, and so is its token. The password page is
+            # the lightest page every logged-in user can open (the dashboard reads every agenda).
+            self.refresh_token("/password")
         return response
 
     def logout(self):

@@ -56,6 +56,7 @@ ACCESS: dict[str, Access] = {
     # home
     "/": Access(EVERYONE, "sends you to the dashboard or to the login page"),
     "/dashboard": Access(LOGGED_IN),
+    "/administration": Access(ADMINS, "the pages of a role; staff have none"),
     "/healthz": Access(EVERYONE, "for the load balancer; says only ok/unavailable"),
     # auth
     "/login": Access(EVERYONE),

@@ -58,6 +58,7 @@ QUERY: dict[str, Query] = {
     "/static/<path:filename>": Query(ANONYMOUS),
     "/": Query(ANONYMOUS),
     "/dashboard": Query(STAFF),
+    "/administration": Query(COORDINATOR),
     "/account/mail": Query(STAFF),
     "/mail/outbox": Query(COORDINATOR),
     "/healthz": Query(ANONYMOUS),

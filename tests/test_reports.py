@@ -4,6 +4,7 @@ in the printable report."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
@@ -113,6 +114,24 @@ def test_the_statistics_page_shows_agency_by_month_with_small_counts_suppressed(
     rows = treparts.get_data(as_text=True).lstrip("\ufeff").splitlines()
     assert rows[0].startswith("Aktör;2026-W53;2027-W01;2027-W02;2027-W03")
     assert rows[1].split(";")[:5] == ["AF", "0", "0", "<5", "0"]  # the cancelled one is left out
+
+
+def test_the_charts_show_small_counts_as_under_five_at_one_height(auth, world):
+    auth.login(world["case_worker"])
+    record(auth, world["january"], {(world["af"], "women"): 12, (world["kommunen"], "men"): 2})
+    record(auth, world["february"], {(world["af"], "men"): 3, (world["kommunen"], "women"): 1})
+    auth.logout()
+    auth.login(world["coordinator"])
+    for path in ("/reports/" + PERIOD, "/reports/half-year" + PERIOD):
+        page = auth.client.get(path).get_data(as_text=True)
+        chart = page.split('<figure class="report-chart">')[1].split("</figure>")[0]
+        assert 'aria-label="AF: 2027-01 12, 2027-02 &lt;5, 2027-03 0' in chart
+        assert 'aria-label="Kommunen: 2027-01 &lt;5, 2027-02 &lt;5, 2027-03 0' in chart
+        values = re.findall(r'class="chart-value">([^<]*)<', chart)
+        assert set(values) == {"0", "12", "&lt;5"}  # 1, 2 and 3 are never drawn
+        small = re.findall(r'<rect [^>]*height="([\d.]+)" fill="url\(#small-', chart)
+        assert len(small) == 3 and len(set(small)) == 1  # 1, 2 and 3 drawn alike
+        assert "jan." in chart and "feb." in chart  # the months' short names under the bars
 
 
 def test_the_half_year_report_suppresses_small_counts_and_prints(auth, world):

@@ -52,7 +52,8 @@ def _plug_into_feeds(state) -> None:
 
 
 add_nav_item("allocations.plan", _l("Allocation plan"))
-add_nav_item("allocations.utilization_page", _l("Utilization"), (Role.coordinator, Role.agency_admin))
+add_nav_item("allocations.utilization_page", _l("Utilization"), (Role.coordinator, Role.agency_admin),
+             description=_l("Booked, used and no-show hours per agency and room or desk."))
 
 
 # --- helpers ------------------------------------------------------------------

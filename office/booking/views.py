@@ -56,7 +56,8 @@ def _plug_into_feeds(state) -> None:
 add_nav_item("bookings.grid", _l("Bookings"), position=0)
 add_nav_item("bookings.find_free", _l("Find a free room"), position=1)
 add_nav_item("bookings.my_bookings", _l("My bookings"), position=2)
-add_nav_item("bookings.audit", _l("Audit log"), roles=(Role.coordinator,))
+add_nav_item("bookings.audit", _l("Audit log"), roles=(Role.coordinator,),
+             description=_l("Who booked, changed or cancelled what, and when."))
 
 # Which form field a rule's message belongs to (for aria-describedby); others go on top.
 PROBLEM_FIELDS = {

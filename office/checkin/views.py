@@ -69,4 +69,5 @@ def check_in_status(occurrence: ReservationOccurrence) -> dict:
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.add_template_global(check_in_status)
-    add_nav_item("checkin.settings", _l("Check-in"), roles=[Role.coordinator])
+    add_nav_item("checkin.settings", _l("Check-in"), roles=[Role.coordinator],
+                 description=_l("Which rooms and desks need check-in, and when unused bookings are released."))

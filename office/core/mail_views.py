@@ -18,7 +18,8 @@ bp = Blueprint("mail", __name__, url_prefix="/mail")
 
 @bp.record_once
 def _set_up(state) -> None:
-    add_nav_item("mail.outbox", _l("Mail outbox"), roles=(Role.coordinator,))
+    add_nav_item("mail.outbox", _l("Mail outbox"), roles=(Role.coordinator,),
+                 description=_l("Every mail the app sends, and whether it was delivered."))
     from office.core.observability import register_gauge
 
     register_gauge("samlokal_mail_queue_length", "Mails in the outbox waiting to be sent "

@@ -27,20 +27,25 @@ class NavItem:
     endpoint: str
     label: object  # a lazy string
     roles: tuple[Role, ...] | None = None  # None: every logged-in user
+    description: object = None  # one line on the Administration page
 
 
 # Later features (and `seminars`) add their entries with add_nav_item(); office never
-# imports seminars.
+# imports seminars. Pages for every logged-in user go in the header; pages for some roles
+# only (coordinator, agency admin) go on the Administration page, which the header links
+# to, so the coordinator's header stays as short as everyone else's.
 _NAVIGATION: list[NavItem] = [
     NavItem("premises.list_sites", _l("Sites")),
     NavItem("premises.list_resources", _l("Rooms and desks")),
     NavItem("premises.list_agencies", _l("Agencies")),
-    NavItem("users.list_users", _l("Staff"), (Role.coordinator, Role.agency_admin)),
+    NavItem("users.list_users", _l("Staff"), (Role.coordinator, Role.agency_admin),
+            _l("Invite people, change roles and agencies, end accounts.")),
 ]
 
 
-def add_nav_item(endpoint: str, label, roles=None, position: int | None = None) -> None:
-    item = NavItem(endpoint, label, tuple(roles) if roles else None)
+def add_nav_item(endpoint: str, label, roles=None, position: int | None = None,
+                 description=None) -> None:
+    item = NavItem(endpoint, label, tuple(roles) if roles else None, description)
     if any(existing.endpoint == endpoint for existing in _NAVIGATION):
         return
     _NAVIGATION.insert(len(_NAVIGATION) if position is None else position, item)
@@ -60,14 +65,24 @@ def public_links() -> list[dict]:
     return [{"url": url_for(item.endpoint), "label": item.label} for item in _PUBLIC_LINKS]
 
 
+def _entry(item: NavItem) -> dict:
+    return {"endpoint": item.endpoint, "url": url_for(item.endpoint), "label": item.label,
+            "description": item.description}
+
+
 def main_navigation() -> list[dict]:
+    """The header's links: the pages every logged-in user has."""
     if not current_user.is_authenticated:
         return []
-    return [
-        {"endpoint": item.endpoint, "url": url_for(item.endpoint), "label": item.label}
-        for item in _NAVIGATION
-        if item.roles is None or current_user.role in item.roles
-    ]
+    return [_entry(item) for item in _NAVIGATION if item.roles is None]
+
+
+def admin_navigation() -> list[dict]:
+    """The Administration page's links: the pages of the user's role (empty for staff)."""
+    if not current_user.is_authenticated:
+        return []
+    return [_entry(item) for item in _NAVIGATION
+            if item.roles is not None and current_user.role in item.roles]
 
 
 def install_template_helpers(app: Flask) -> None:
@@ -79,6 +94,7 @@ def install_template_helpers(app: Flask) -> None:
             "current_locale": locale,
             "current_path": request.full_path.rstrip("?") if request else "/",
             "main_navigation": main_navigation,
+            "admin_navigation": admin_navigation,
             "public_links": public_links,
         }
 

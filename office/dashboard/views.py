@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, redirect, render_template, url_for
+from flask import Blueprint, abort, jsonify, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select, text
 
 from office.core.database import read_only
 from office.core.extensions import db
 from office.core.i18n import today_local
+from office.core.templating import admin_navigation
 from office.dashboard import agenda
 from office.premises.models import Resource, Site
 
@@ -34,6 +35,16 @@ def dashboard():
         .group_by(Resource.site_id)).all())
     return render_template("dashboard/start.html", days=agenda.my_days(current_user, first, last),
                            today=first, last=last, sites=sites, resource_counts=counts)
+
+
+@bp.get("/administration")
+@login_required
+def administration():
+    """The pages of the user's role (coordinator, agency admin), each with what it is for."""
+    items = admin_navigation()
+    if not items:
+        abort(403)
+    return render_template("dashboard/administration.html", items=items)
 
 
 @bp.get("/healthz")

@@ -150,5 +150,6 @@ def check_in(token: str):
 def init_app(app: Flask) -> None:
     """The blueprint, the coordinator's menu entry, and the poll's 304 before Flask."""
     app.register_blueprint(bp)
-    add_nav_item("doorscreens.manage_screens", _l("Door screens"), roles=[Role.coordinator])
+    add_nav_item("doorscreens.manage_screens", _l("Door screens"), roles=[Role.coordinator],
+                 description=_l("Links for the tablets by the doors: create and revoke them."))
     app.wsgi_app = DoorPollFastPath(app, app.wsgi_app)

@@ -17,9 +17,14 @@ from sqlalchemy import select
 from office.accounts.models import Agency
 from office.availability.rules import local_day_bounds
 from office.booking.models import ReservationOccurrence
+from office.core.export import SMALL_COUNT, suppressed
 from office.core.extensions import db
 from office.meetings.models import CaseCount, Gender, MeetingOccurrence
-from office.trepartssamtal.models import MeetingStatus, Trepartssamtal, TrepartssamtalParticipant
+from office.trepartssamtal.models import (
+    MeetingStatus,
+    Trepartssamtal,
+    TrepartssamtalParticipant,
+)
 
 GROUPINGS = ("month", "week")
 
@@ -32,6 +37,27 @@ class CrossTable:
     @property
     def empty(self) -> bool:
         return not self.rows
+
+
+@dataclass(frozen=True)
+class Bar:
+    column: str
+    shown: int | str    # what a reader may see: the count, or "<5"
+    height: float       # 0..1 of the chart's height
+    small: bool         # suppressed: drawn hatched at a fixed height that tells nothing more
+
+
+def bars(table: CrossTable) -> list[tuple[str, list[Bar]]]:
+    """The table as bars, one small chart per agency on one shared scale.
+
+    A suppressed count (1-4) is drawn at the height of SMALL_COUNT with a hatch and the
+    label "<5", so the bar's height gives away no more than the table does.
+    """
+    peak = max([SMALL_COUNT, *(n for _, counts in table.rows for n in counts)])
+    return [(agency, [Bar(column, suppressed(n), (SMALL_COUNT if 0 < n < SMALL_COUNT else n) / peak,
+                          0 < n < SMALL_COUNT)
+                      for column, n in zip(table.columns, counts, strict=True)])
+            for agency, counts in table.rows]
 
 
 def column_keys(first: date, last: date, by: str) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, abort, render_template, request
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -19,6 +20,7 @@ from office.meetings.models import Gender
 from office.reports import rules as reports
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
+bp.add_app_template_filter(reports.bars, "report_bars")
 TABLES = ("cases", "gender", "trepartssamtal")
 GROUPING_LABELS = {"month": _l("Month"), "week": _l("Week")}
 
@@ -48,6 +50,15 @@ def _tables(first: date, last: date, by: str) -> dict:
     return {"cases": reports.cases_table(first, last, by),
             "gender": reports.cases_by_gender(first, last),
             "trepartssamtal": reports.trepartssamtal_table(first, last, by)}
+
+
+@bp.app_template_filter("report_column")
+def column_label(key: str) -> str:
+    """A chart's short label under a bar: "jul." for 2026-07, "v. 3" for 2026-W03."""
+    year, part = key.split("-", 1)
+    if part.startswith("W"):
+        return _("w. %(week)d", week=int(part[1:]))
+    return format_date(date(int(year), int(part), 1), "LLL")
 
 
 def _gender_columns() -> dict[str, str]:
@@ -90,4 +101,5 @@ def half_year_report():
                            tables=_tables(first, last, "month"), gender_columns=_gender_columns())
 
 
-add_nav_item("reports.statistics", _l("Reports"), (Role.coordinator, Role.agency_admin))
+add_nav_item("reports.statistics", _l("Reports"), (Role.coordinator, Role.agency_admin),
+             description=_l("Cases and trepartssamtal per agency and month, and the half-year report."))

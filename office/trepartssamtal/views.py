@@ -322,4 +322,5 @@ def export_statistics():
 
 
 add_nav_item("trepartssamtal.list_meetings", _l("Trepartssamtal"))
-add_nav_item("trepartssamtal.show_statistics", _l("Statistics"), (Role.coordinator, Role.agency_admin))
+add_nav_item("trepartssamtal.show_statistics", _l("Statistics"), (Role.coordinator, Role.agency_admin),
+             description=_l("Trepartssamtal per week, month or agency, by mode and outcome."))

@@ -154,6 +154,7 @@ PAGES = [
     Page("dashboard (staff)", STAFF, "/dashboard"),
     Page("forbidden (staff)", STAFF, "/users/", status=403),
     Page("dashboard", COORDINATOR, "/dashboard"),
+    Page("administration", COORDINATOR, "/administration"),
     Page("sites", COORDINATOR, "/sites/"),
     Page("site", COORDINATOR, "/sites/{site}"),
     Page("site closed day refused", COORDINATOR, "/sites/{site}", _send_empty_form),
@@ -458,7 +459,7 @@ def test_page_list_covers_every_page_template():
     }
     covered = {
         "accounts/login.html", "errors/error.html", "accounts/accept_invitation.html",
-        "dashboard/start.html", "premises/sites.html", "premises/site.html", "premises/site_form.html",
+        "dashboard/start.html", "dashboard/administration.html", "premises/sites.html", "premises/site.html", "premises/site_form.html",
         "premises/resources.html", "premises/resource_form.html", "premises/agencies.html",
         "premises/agency_form.html", "accounts/users.html", "accounts/invite_user.html",
         "accounts/invitation_link.html", "accounts/change_password.html",
