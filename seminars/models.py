@@ -418,13 +418,14 @@ class PlanTask(db.Model):
     yearly quality check, the half-year report ...): due on a day, owned by a person or by a
     meeting group, with a reminder mailed `remind_days` before the due date.
 
-    `reminded_for` is the due date the reminder went out for: moving the due date arms the
+    At most one owner: a removed person or group leaves the task ownerless ("No owner" on the
+    plan) until the coordinator picks another. `reminded_for` is the due date the reminder went out for: moving the due date arms the
     reminder again, running the job twice does not send it twice.
     """
 
     __tablename__ = "plan_task"
     __table_args__ = (
-        CheckConstraint("(owner_id IS NULL) <> (owner_series_id IS NULL)", name="one_owner"),
+        CheckConstraint("owner_id IS NULL OR owner_series_id IS NULL", name="one_owner"),
         CheckConstraint("remind_days >= 0 AND remind_days <= 365", name="remind_days_range"),
         Index("ix_plan_task_due_on", "due_on"),
     )

@@ -279,3 +279,14 @@ def test_the_demo_plan_holds_drivhusets_recurring_tasks(app):
     assert owners["Förnya den lokala överenskommelsen"] == "Styrgruppen"
     assert owners["Årlig kvalitetsgranskning av genomförandeplaner"] == "Handläggargruppen"
     assert [t.due_on.weekday() < 5 for t in tasks] == [True] * 5
+
+
+def test_a_task_of_a_removed_group_stays_in_the_plan_without_an_owner(auth, coordinator, group):
+    task = new_task(coordinator, owner=f"g:{group.id}")
+    db.session.delete(group)
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(PlanTask, task.id).owner_series_id is None
+    auth.login(coordinator)
+    assert "Ingen ägare" in auth.client.get("/seminars/plan/2027").get_data(as_text=True)
+    assert plan_tasks.queue_task_reminders(date(2027, 3, 30)) == 1  # nobody to mail, stamped all the same

@@ -33,7 +33,7 @@ def upgrade():
         sa.Column('created_by_id', sa.Integer(), nullable=True),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-        sa.CheckConstraint('(owner_id IS NULL) <> (owner_series_id IS NULL)',
+        sa.CheckConstraint('owner_id IS NULL OR owner_series_id IS NULL',
                            name=op.f('ck_plan_task_one_owner')),
         sa.CheckConstraint('remind_days >= 0 AND remind_days <= 365',
                            name=op.f('ck_plan_task_remind_days_range')),
