@@ -659,7 +659,8 @@ def year_plan_feed():
         flash(_("You already have the most links to this feed. Stop one you no longer use on "
                 "the calendar feeds page, then make a new one."), "error")
         return redirect(url_for("seminars.year_plan"))
-    year = today_local().year
+    asked = request.form.get("year", "")
+    year = int(asked) if asked.isdecimal() and 2000 <= int(asked) <= 2100 else today_local().year
     form = _year_filter_form()
     return render_template("seminars/year.html", year=year, form=form, confirm=ConfirmForm(),
                            done_form=TaskDoneForm(), **_plan_rows(year, form),

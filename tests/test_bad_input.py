@@ -266,7 +266,7 @@ FORMS = [
     Form("/seminars/e/<token>", (ANONYMOUS,), EVALUATION),
     Form("/seminars/plan/<int:year>/copy", (COORDINATOR,),
          {"seminar": st.just("{seminar_id}"), "task": st.just("{task_id}")}),
-    Form("/seminars/plan/feed", (COORDINATOR,)),
+    Form("/seminars/plan/feed", (COORDINATOR,), {"year": st.sampled_from(["2027", "0", "99999999999999999999"])}),
     Form("/seminars/plan/tasks/new", (COORDINATOR,), TASK),
     Form("/seminars/plan/tasks/<int:task_id>/edit", (COORDINATOR,), TASK),
     Form("/seminars/plan/tasks/<int:task_id>/delete", (COORDINATOR,)),

@@ -256,7 +256,8 @@ def test_the_plan_feed_holds_tasks_as_all_day_events_for_the_coordinator_only(au
     make_seminar(coordinator, day=date(2027, 5, 11), title="Vårens arbetsgivarträff")
     db.session.commit()
     auth.login(coordinator)
-    page = auth.post("/seminars/plan/feed", {}).get_data(as_text=True)
+    page = auth.post("/seminars/plan/feed", {"year": "2028"}).get_data(as_text=True)
+    assert "Årlig handlingsplan 2028" in page  # the plan the link was made from
     link = page.split('id="plan-feed-link" type="text" readonly value="')[1].split('"')[0]
     body = app.test_client().get(urlsplit(link).path).data
     events = {str(e["SUMMARY"]): e for e in Calendar.from_ical(body).walk("VEVENT")}
