@@ -21,6 +21,7 @@ MODEL_MODULES = (
     "office.booking.models", "office.allocations.models", "office.meetings.models",
     "office.availability.models", "office.trepartssamtal.models", "office.feeds.models",
     "office.notifications.models", "office.doorscreens.models", "office.checkin.models",
+    "office.directory.models",
     "seminars.models",
 )
 CLI_MODULES = (
@@ -140,6 +141,9 @@ def _register_blueprints(app: Flask) -> None:
     checkin.init_app(app)  # the check-in settings and checking in from a booking page
 
     doorscreens.init_app(app)  # the coordinator's device links and the screens by the doors
+    from office.directory import views as directory
+
+    directory.init_app(app)  # who does what: the staff directory
 
 
 def _register_cli(app: Flask) -> None:

@@ -246,6 +246,11 @@ ACCESS: dict[str, Access] = {
     # check-in
     "/check-in/settings": Access(ONLY_COORDINATOR),
     "/check-in/occurrences/<int:occurrence_id>": Access(LOGGED_IN, "the booking's people and the coordinator"),
+    # who does what: the directory (staff only; never public)
+    "/directory": Access(LOGGED_IN, "names and contact details of staff: logged-in only"),
+    "/directory/people/<int:user_id>/edit": Access(
+        ADMINS, "the person themselves (tests/test_directory.py), their agency's admin, the coordinator"),
+    "/directory/units/<int:unit_id>/edit": Access(ADMINS, "their own agency's units (tests/test_directory.py)"),
     # operations
     "/metrics": Access(frozenset(), "only a scraper with the bearer token (tests/test_observability.py)",
                        refused_with=404),

@@ -318,6 +318,12 @@ FORMS = [
          {"room_required": BOOLEANS, "room_minutes": st.sampled_from(["15", "4", "121", "-1"]),
           "desk_required": BOOLEANS, "desk_minutes": st.sampled_from(["10", "0", "2147483648"])}),
     Form("/check-in/occurrences/<int:occurrence_id>", (STAFF, COORDINATOR)),
+    # who does what
+    Form("/directory/people/<int:user_id>/edit", (STAFF, ADMIN, COORDINATOR),
+         {"role": NAMES, "help_with": TEXTS, "email": EMAILS, "other_contact": TEXTS,
+          "phone": st.sampled_from(["0155-123 45", "+46 (0)155 12345", "ring mig", "+" * 41]),
+          "days_override": st.sampled_from(["Tisdagar", "", "Måndag 19811218-9876"])}),
+    Form("/directory/units/<int:unit_id>/edit", (ADMIN, COORDINATOR), {"description": TEXTS}),
 ]
 FORMS_BY_RULE = {form.rule: form for form in FORMS}
 

@@ -129,5 +129,6 @@ def test_trepartssamtal_statistics_are_safe_to_open(app, auth, create_agency, cr
     first, last = features.day - timedelta(days=20), features.day + timedelta(days=20)
     rows = _read(auth.client.get(f"/trepartssamtal/statistics.csv?by=agency&from={first}&to={last}"))
     assert rows[0][:5] == ["Aktör", "Form", "Bokade", "Genomförda", "Uteblev"] and len(rows[0]) == 6
-    assert ["'+cmd|calc", "På plats", "1", "0", "0", "0"] in rows and _unsafe(rows) == []
+    # one meeting is a small count: "<5" (office/core/export.suppressed), not the number
+    assert ["'+cmd|calc", "På plats", "<5", "0", "0", "0"] in rows and _unsafe(rows) == []
     assert features.reference not in str(rows)

@@ -53,7 +53,8 @@ class World:
 
 @pytest.fixture
 def world(app, create_agency, create_user, create_site, create_resource):
-    agency, other = create_agency(name="Arbetsförmedlingen", short_name="AF"), create_agency(short_name="Kommunen")
+    agency, other = create_agency(name="Arbetsförmedlingen", short_name="AF",
+                                  units=("Rehabilitering",)), create_agency(short_name="Kommunen")
     coordinator = create_user(role=Role.coordinator, agency=agency, name="Anna Lind")
     staff = create_user(agency=agency, name="Sara Berg")
     partner = create_user(agency=other, name="Ali Yusuf")
@@ -175,6 +176,18 @@ def _task_row(w: World) -> dict:
                                        "remind_days", "reminded_for", "done_at", "updated_at")}
 
 
+def _directory_entry_row(w: World) -> dict:
+    from office.directory import rules as directory
+
+    return directory.entry_values(w.staff)
+
+
+def _unit_description_row(w: World) -> dict:
+    from office.directory import rules as directory
+
+    return {"description": directory.unit_description(w.agency.units[0])}
+
+
 def _capacity_row(w: World) -> dict:
     return {"capacity": w.seminar.capacity}
 
@@ -232,6 +245,12 @@ EDIT_ROUTES = [
     EditRoute("meetings.save_series_settings", lambda w: f"/meetings/series/{w.features.series_id}",
               _series_settings_row, ("settings-proposal_days", "5"), lambda r: r["days"] == 5,
               action=lambda w: f"/meetings/series/{w.features.series_id}/settings"),
+    EditRoute("directory.edit_entry", lambda w: f"/directory/people/{w.staff.id}/edit", _directory_entry_row,
+              ("help_with", "Praktikplatser och CV"), lambda r: r["help_with"] == "Praktikplatser och CV",
+              who="staff"),
+    EditRoute("directory.edit_unit", lambda w: f"/directory/units/{w.agency.units[0].id}/edit",
+              _unit_description_row, ("description", "Jobbcoacher för unga vuxna."),
+              lambda r: r["description"] == "Jobbcoacher för unga vuxna."),
     EditRoute("notifications.preferences", lambda w: "/account/mail", _mail_choices_row,
               ("meetings", None), lambda r: r["off"] == ["meetings"], who="staff"),
 ]

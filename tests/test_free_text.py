@@ -62,6 +62,7 @@ NOT_SHARED = {
     "NewFeedForm.name": "a private link's name, seen by its owner only",
     "ResendLinkForm.email": "an e-mail address",
     "ClosureForm.confirmed": "a flag the form carries",
+    "DirectoryEntryForm.email": "an e-mail address (the Email validator refuses anything else)",
     "SiteWithHoursForm.confirmed": "a flag the form carries",
 }
 

@@ -206,3 +206,32 @@ def test_the_coordinator_names_the_chair(auth, group):
     assert refused.status_code == 422
     assert db.session.get(MeetingSeries, series.id).chair_id == group["member"].id
     assert MinutesStatus.draft  # the enum exists for the minutes' state
+
+
+def _notice_uids(kind="meeting_notice") -> list[str]:
+    mails = db.session.scalars(select(OutboxMail).where(OutboxMail.kind == kind).order_by(OutboxMail.id))
+    return [str(icalendar.Calendar.from_ical(m.ics).walk("VEVENT")[0]["uid"]) for m in mails]
+
+
+def test_the_notice_uid_is_stable_per_occurrence_and_never_a_series_uid(auth, client, group):
+    from office import feeds
+
+    auth.login(group["coordinator"])
+    assert auth.post(page(group["second"]) + "/notice").status_code == 302
+    assert auth.post(page(group["second"]) + "/items", {"item-title": "Budget", "item-owner_id": "0"}
+                     ).status_code == 302
+    assert auth.post(page(group["second"]) + "/notice").status_code == 302  # sent again
+    assert auth.post(page(group["third"]) + "/notice").status_code == 302
+    uids = _notice_uids()
+    assert len(uids) == 6  # chair and member, three notices
+    second, again, third = set(uids[:2]), set(uids[2:4]), set(uids[4:])
+    assert len(second) == 1 and second == again  # one UID per occurrence, whoever gets it
+    assert len(third) == 1 and third != second
+    # The member's personal feed: the series (and moved meetings) under other UIDs, so adding
+    # the notice neither doubles nor replaces the series in a client that has both.
+    token = feeds.issue_token(group["member"], "personal")
+    db.session.commit()
+    feed = icalendar.Calendar.from_ical(client.get(f"/feeds/{token}.ics").get_data())
+    feed_uids = {str(e["uid"]) for e in feed.walk("VEVENT")}
+    assert any(u.startswith(f"meeting-{group['series'].reservation_id}-member-") for u in feed_uids)
+    assert not feed_uids & (second | third)

@@ -158,6 +158,9 @@ QUERY: dict[str, Query] = {
     "/door-screens/": Query(COORDINATOR),
     "/door/<token>": Query(ANONYMOUS, htmx_targets=("door-state",)),
     "/check-in/settings": Query(COORDINATOR),
+    "/directory": Query(STAFF, {"q": "Åsa kommun"}, ("directory-results",)),
+    "/directory/people/<int:user_id>/edit": Query(STAFF),
+    "/directory/units/<int:unit_id>/edit": Query(ADMIN),
     "/metrics": Query(ANONYMOUS),
 }
 
@@ -191,7 +194,8 @@ def world(app, create_agency, create_user, create_site, create_resource):
                                     booker=users[STAFF], booked_for=target,
                                     participants=[users[STAFF], users[COORDINATOR], partner])
     values = {
-        "filename": "css/app.css", "agency_id": agency.id, "site_id": site.id, "resource_id": desk.id,
+        "filename": "css/app.css", "agency_id": agency.id, "unit_id": agency.units[0].id,
+        "site_id": site.id, "resource_id": desk.id,
         "user_id": target.id, "token": token, "allocation_id": features.allocation_id,
         "day": features.day.isoformat(), "term_id": features.term.id, "series_id": features.series_id,
         "meeting_occurrence_id": features.meeting_occurrence_id,

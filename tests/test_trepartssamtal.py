@@ -409,6 +409,15 @@ def test_purge_command(office, app):
     assert again.exit_code == 0 and "0" in again.output
 
 
+def test_a_chart_total_holding_a_small_part_is_hidden():
+    rows = [meetings.StatRow("2026-W06", MeetingMode.on_site, booked=9),
+            meetings.StatRow("2026-W06", MeetingMode.phone, booked=2),
+            meetings.StatRow("2026-W07", MeetingMode.on_site, booked=5, held=6)]
+    bars = dict(meetings.chart_values(rows))
+    assert bars["2026-W06"]["booked"] == meetings.ChartValue(0, "*", hidden=True)  # 11 - 9 = 2
+    assert bars["2026-W07"]["booked"].label == "5" and bars["2026-W07"]["held"].height == 6
+
+
 def test_statistics_per_week_month_agency_and_mode(office):
     first = booked_meeting(office)
     second = booked_meeting(office, mode=MeetingMode.phone)
@@ -421,6 +430,10 @@ def test_statistics_per_week_month_agency_and_mode(office):
     assert {(r.group, r.mode) for r in by_agency} == {("AF", MeetingMode.on_site), ("AF", MeetingMode.phone),
                                                       ("Kommunen", MeetingMode.on_site),
                                                       ("Kommunen", MeetingMode.phone)}
+    # the chart: a total of 1-4 is "<5" drawn at 5; a total holding a small part is hidden
+    bars = dict(meetings.chart_values(by_week))["2026-W06"]
+    assert (bars["booked"].label, bars["booked"].height) == ("<5", 5)
+    assert (bars["held"].label, bars["held"].height) == ("0", 0)
     exported = meetings.statistics_rows(by_week)
     assert ["2026-W06", MeetingMode.phone, 1, 0, 0, 1] in exported
     assert REFERENCE not in repr(exported)

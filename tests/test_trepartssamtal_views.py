@@ -159,7 +159,13 @@ def test_statistics_page_chart_and_csv(auth, place, create_user):
     html = auth.client.get("/trepartssamtal/statistics?by=agency").get_data(as_text=True)
     assert 'role="img"' in html and "<table>" in html and "Kommunen" in html
     csv = auth.client.get("/trepartssamtal/statistics.csv?by=agency")
-    assert csv.mimetype == "text/csv" and "AF;På plats;1;0;0;0" in csv.get_data(as_text=True)
+    # one meeting is a small count: "<5" in the table, the chart and the file, with the note why
+    assert csv.mimetype == "text/csv" and "AF;På plats;<5;0;0;0" in csv.get_data(as_text=True)
+    assert ";1;" not in csv.get_data(as_text=True)
+    table = html[html.index("<table>"):]
+    assert "<td>&lt;5</td>" in table and "<td>1</td>" not in table
+    assert "&lt;5</title>" in html and 'class="chart-value">1<' not in html
+    assert "som &lt;5" in html or "“&lt;5”" in html  # the note saying why
     assert auth.client.get("/trepartssamtal/statistics?by=nonsense").status_code == 400
 
 

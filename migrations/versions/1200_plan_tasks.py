@@ -1,7 +1,7 @@
 """plan_task: the yearly plan's recurring tasks with owner, reminder and done (issue 18, item 3)
 
 Revision ID: 1200_plan_tasks
-Revises: 1101_check_in
+Revises: 1300_directory
 Create Date: 2026-12-02 04:20:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '1200_plan_tasks'
-down_revision = '1101_check_in'
+down_revision = '1300_directory'
 branch_labels = None
 depends_on = None
 

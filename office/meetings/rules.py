@@ -438,14 +438,22 @@ def agenda_lines(sitting: Sitting) -> list[str]:
 
 
 def notice_calendar(sitting: Sitting, now: datetime) -> str:
-    """The meeting as a calendar file (one event; METHOD PUBLISH, so clients offer to add it)."""
+    """The meeting as a calendar file (one event; METHOD PUBLISH, so clients offer to add it).
+
+    Its UID names the occurrence, not the series: a notice sent again (a new agenda, a new
+    time) updates the event it sent before instead of adding one, and it never replaces the
+    member's whole series (``meeting-<reservation>-member-<member>`` in feeds and mails).
+    SEQUENCE follows the booking's, so a moved meeting's notice wins over the earlier one.
+    """
     from office.core.mail import external_url
 
     link = external_url("meetings.show_occurrence", meeting_occurrence_id=sitting.occurrence.id)
+    reservation = sitting.occurrence.reservation
     event = feeds.FeedEvent(
         uid=f"meeting-occurrence-{sitting.occurrence.id}", summary=sitting.series.name,
         start=sitting.occurrence.starts_at, end=sitting.occurrence.ends_at, last_modified=now,
-        created=sitting.occurrence.reservation.created_at, location=_place(sitting), url=link)
+        sequence=reservation.sequence or 0,
+        created=reservation.created_at, location=_place(sitting), url=link)
     return feeds.calendar_file([event], sitting.series.name, method="PUBLISH", now=now).decode()
 
 

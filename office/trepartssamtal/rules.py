@@ -34,6 +34,7 @@ from office.booking.models import (
     ReservationKind,
     ReservationOccurrence,
 )
+from office.core import export
 from office.core.database import utcnow
 from office.core.extensions import db
 from office.core.identity_numbers import contains_identity_number, longest_digit_run
@@ -693,14 +694,39 @@ def statistics(first_day: date, last_day: date, by: str, zone: ZoneInfo | None =
     return sorted(table.values(), key=lambda r: (r.group, order.index(r.mode)))
 
 
-def totals_by_group(rows: list[StatRow]) -> list[StatRow]:
-    """The rows summed over modes (what the chart draws)."""
-    totals: dict[str, StatRow] = {}
+@dataclass(frozen=True)
+class ChartValue:
+    """One bar of the statistics chart as it may be shown (office/core/export.py suppression).
+
+    The chart draws totals over modes while the table lists each mode: a total shown exactly
+    next to a suppressed part would give that part away, so such a total is hidden too.
+    """
+
+    height: int  # what the bar is drawn to: a small count at the threshold, a hidden one at 0
+    label: str
+    hidden: bool = False
+
+
+def chart_values(rows: list[StatRow]) -> list[tuple[str, dict[str, ChartValue]]]:
+    """Per group, the bar of each measure: exact, "<5", or hidden ("*") as explained above."""
+    small = export.SMALL_COUNT
+    groups: dict[str, list[StatRow]] = defaultdict(list)
     for row in rows:
-        total = totals.setdefault(row.group, StatRow(row.group, row.mode))
+        groups[row.group].append(row)
+    result = []
+    for group in sorted(groups):
+        bars = {}
         for measure in MEASURES:
-            setattr(total, measure, getattr(total, measure) + getattr(row, measure))
-    return [totals[k] for k in sorted(totals)]
+            parts = [getattr(row, measure) for row in groups[group]]
+            total = sum(parts)
+            if 0 < total < small:
+                bars[measure] = ChartValue(small, f"<{small}")
+            elif any(0 < part < small for part in parts):
+                bars[measure] = ChartValue(0, "*", hidden=True)
+            else:
+                bars[measure] = ChartValue(total, str(total))
+        result.append((group, bars))
+    return result
 
 
 def statistics_rows(rows: list[StatRow]) -> list[list]:

@@ -304,7 +304,7 @@ def show_statistics():
     by, first, last = _statistics_args()
     rows = meetings.statistics(first, last, by)
     return render_template("trepartssamtal/statistics.html", rows=rows, by=by, first=first,
-                           last=last, totals=meetings.totals_by_group(rows), mode_labels=MODE_LABELS,
+                           last=last, bars=meetings.chart_values(rows), mode_labels=MODE_LABELS,
                            measure_labels=MEASURE_LABELS, grouping_labels=GROUPING_LABELS,
                            measures=meetings.MEASURES)
 
@@ -312,9 +312,9 @@ def show_statistics():
 @bp.get("/statistics.csv")
 @roles_required(Role.coordinator, Role.agency_admin)
 def export_statistics():
-    """The same counts as CSV for a spreadsheet."""
+    """The same counts as CSV for a spreadsheet, small counts suppressed as on the page."""
     by, first, last = _statistics_args()
-    rows = [[group, MODE_LABELS[mode], *counts]
+    rows = [[group, MODE_LABELS[mode], *(export.suppressed(n) for n in counts)]
             for group, mode, *counts in meetings.statistics_rows(meetings.statistics(first, last, by))]
     filename = f"trepartssamtal-{by}-{first.isoformat()}-{last.isoformat()}.csv"
     header = [GROUPING_LABELS[by], _("How"), *(MEASURE_LABELS[m] for m in meetings.MEASURES)]

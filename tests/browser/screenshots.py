@@ -38,6 +38,8 @@ PAGES = [
     ("my-bookings", "/bookings/mine"),
     ("trepartssamtal-new", "/trepartssamtal/new"),
     ("seminars", "/seminars/"),
+    ("who-does-what", "/directory?q=kommun"),
+    ("directory-entry", "/directory/people/{sara}/edit"),
 ]
 
 
@@ -103,7 +105,7 @@ def _demo_data() -> dict:
     room = db.session.scalar(select(Resource.id).where(Resource.site_id == site.id,
                                                        Resource.name == "Konferensrummet"))
     return {"site": site.id, "day": day.isoformat(), "next_day": next_day.isoformat(),
-            "resource": room}
+            "resource": room, "sara": sara.id}
 
 
 def _log_in(page, language: str) -> None:

@@ -20,7 +20,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from office.accounts import rules as accounts
-from office.accounts.models import Agency, Role, User
+from office.accounts.models import Agency, Role, Unit, User
 from office.allocations.models import Allocation
 from office.booking.models import ReservationOccurrence
 from office.core.extensions import db
@@ -133,6 +133,17 @@ def _log_in_again_to_the_code_step(page):
     page.locator("#password").fill(DEMO_PASSWORD)
     page.locator("form.narrow-form button[type=submit]").click()
     expect(page).to_have_url(re.compile(r"/login/code$"))
+
+
+def _search_the_directory(page):
+    page.locator("#q").fill("jobbcoach")  # htmx swaps the results and the announced count
+    expect(page.locator("#directory-count")).to_contain_text(re.compile("(matchar|match)"))
+
+
+def _send_a_bad_phone(page):
+    page.locator("#phone").fill("ring mig")
+    page.locator("main form.narrow-form button[type=submit]").first.click()
+    expect(page.locator(".error-summary").first).to_be_visible()
 
 
 def _make_a_feed_link(page):
@@ -263,6 +274,13 @@ PAGES = [
     Page("half-year report", COORDINATOR, "/reports/half-year"),
     Page("calendar feeds", STAFF, "/feeds/"),
     Page("calendar feed link made", STAFF, "/feeds/", _make_a_feed_link),
+    # who does what
+    Page("who does what", STAFF, "/directory"),
+    Page("who does what: live search", STAFF, "/directory", _search_the_directory),
+    Page("who does what: nobody found", STAFF, "/directory?q=zzzz"),
+    Page("own directory entry", STAFF, "/directory/people/{sara}/edit"),
+    Page("own directory entry refused", STAFF, "/directory/people/{sara}/edit", _send_a_bad_phone),
+    Page("describe a unit", COORDINATOR, "/directory/units/{unit}/edit"),
     # door screens
     Page("door screens", COORDINATOR, "/door-screens/"),
     Page("door screen link made", COORDINATOR, "/door-screens/", _make_a_door_link),
@@ -331,7 +349,8 @@ def _feature_ids(coordinator) -> dict:
         **_meeting_ids(),
         "seminar": internal, "public": public, "guest_token": guest.token,
         "draft": db.session.scalar(select(Seminar.id).where(Seminar.state == SeminarState.draft)),
-        "meeting": meeting.id,
+        "meeting": meeting.id, "sara": sara.id,
+        "unit": db.session.scalar(select(Unit.id).where(Unit.name == "Arbetsmarknadsenheten")),
         "plan_task": db.session.scalar(select(PlanTask.id).order_by(PlanTask.id)),
         "occurrence": db.session.scalar(select(ReservationOccurrence.id).order_by(ReservationOccurrence.id)),
     }
@@ -484,6 +503,7 @@ def test_page_list_covers_every_page_template():
         "notifications/preferences.html",
         "doorscreens/manage.html", "doorscreens/door.html", "doorscreens/revoked.html",
         "checkin/settings.html",
+        "directory/index.html", "directory/edit_entry.html", "directory/edit_unit.html",
         "premises/closure_confirm.html",  # axe in tests/browser/test_closure_pages.py
     }
     assert templates - covered == set(), "add the page to PAGES and to `covered`"
