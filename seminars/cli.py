@@ -24,4 +24,17 @@ def queue_reminders_command(days: int | None):
                f"marked {finished} seminars finished")
 
 
-COMMANDS = {"queue-reminders": queue_reminders_command}
+@click.command("queue-task-reminders")
+def queue_task_reminders_command():
+    """Mail the owners of the yearly plan's tasks their reminder (N days before the due date,
+    once per task and due date; safe to run every hour, also on two machines at once)."""
+    from office.core.transaction import unit_of_work
+    from seminars.plan_tasks import queue_task_reminders
+
+    with unit_of_work():
+        reminded = queue_task_reminders()
+    click.echo(f"queued reminders for {reminded} tasks")
+
+
+COMMANDS = {"queue-reminders": queue_reminders_command,
+            "queue-task-reminders": queue_task_reminders_command}

@@ -1,12 +1,14 @@
-"""Demo seminars for Drivhuset: a kick-off, a get-to-know seminar and an employer forum."""
+"""Demo seminars for Drivhuset: a kick-off, a get-to-know seminar and an employer forum; and the
+yearly plan's recurring tasks (DOMAIN.md: the local agreement, the quality check, the reports)."""
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 
 from sqlalchemy import select
 
 from office.accounts.models import Agency, Role, User
+from office.core.database import utcnow
 from office.core.extensions import db
 from office.core.i18n import today_local
 from office.premises.models import Resource
@@ -108,3 +110,41 @@ def seed_seminars() -> None:
                 publish(seminar, coordinator)
         except Exception:  # noqa: BLE001, S110 - a demo clash leaves the seminar as a draft
             pass
+
+
+# The yearly action plan's recurring work (title, description, month, day, owner group, days' notice).
+PLAN_TASKS = [
+    ("Förnya den lokala överenskommelsen", "Överenskommelsen om samverkan ses över och skrivs "
+     "under av alla parter.", 3, 31, "Styrgruppen", 30),
+    ("Halvårsrapport till styrgruppen och samordningsförbundet", "Antal ärenden och trepartssamtal "
+     "per myndighet och månad, utan personuppgifter.", 6, 15, "Arbetsgruppen", 21),
+    ("Årlig kvalitetsgranskning av genomförandeplaner", "Varje myndighet granskar 5–10 slumpvis "
+     "valda individuella planer.", 10, 30, "Handläggargruppen", 30),
+    ("Halvårsrapport till styrgruppen och samordningsförbundet", "Helårets siffror per myndighet "
+     "och kön, utan personuppgifter.", 12, 15, "Arbetsgruppen", 21),
+    ("Planera årets seminarier och arbetsgivarforum", "Lära känna varandra-seminarium, "
+     "arbetsgivarforum och utbildningar till nästa år.", 11, 15, None, 14),
+]
+
+
+def seed_plan_tasks() -> None:
+    """The recurring tasks of this year's plan (added to `seed-demo` after the seminars)."""
+    from office.meetings.models import MeetingSeries
+    from seminars.models import PlanTask
+    from seminars.plan_tasks import working_day_on_or_before
+
+    coordinator = db.session.scalar(select(User).where(User.role == Role.coordinator).order_by(User.id))
+    if coordinator is None or db.session.scalar(select(PlanTask.id).limit(1)) is not None:
+        return
+    groups = {g.name: g for g in db.session.scalars(select(MeetingSeries))}
+    today = today_local()
+    for title, description, month, day, group, notice in PLAN_TASKS:
+        series = groups.get(group) if group else None
+        due = working_day_on_or_before(date(today.year, month, day))
+        db.session.add(PlanTask(
+            title=title, description=description, remind_days=notice, created_by_id=coordinator.id,
+            due_on=due, owner_series_id=series.id if series else None,
+            owner_id=None if series else coordinator.id,
+            # What fell due before today was done (by the project leader, in the demo).
+            done_at=utcnow() if due < today else None, done_by_id=coordinator.id if due < today else None))
+    db.session.flush()

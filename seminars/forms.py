@@ -161,6 +161,34 @@ class YearFilterForm(FlaskForm):
 
     kind = SelectField(_l("Kind"), validators=[Optional()])
     agency = SelectField(_l("Agency"), coerce=int, validators=[Optional()])
+    # The tasks of the plan: shown with the seminars unless one kind is chosen.
+    show = SelectField(_l("Show"), validators=[Optional()], choices=choices([
+        ("", _l("Seminars and tasks")), ("seminars", _l("Seminars only")), ("tasks", _l("Tasks only"))]))
+    owner = SelectField(_l("Task owner"), validators=[Optional()])
+    status = SelectField(_l("Done"), validators=[Optional()], choices=choices([
+        ("", _l("Done and not done")), ("open", _l("Not done")), ("done", _l("Done"))]))
+    term = SelectField(_l("Term"), validators=[Optional()], choices=choices([
+        ("", _l("The whole year")), ("spring", _l("Spring (January–June)")),
+        ("autumn", _l("Autumn (July–December)"))]))
+
+
+class TaskForm(FlaskForm):
+    """A task of the yearly plan (the owner's choices are set by the view)."""
+
+    title = StringField(_l("Title"), validators=[DataRequired(message=_l("Give the task a title.")),
+                                                 Length(max=200), *SHARED_TEXT])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000), *SHARED_TEXT])
+    due_on = DateField(_l("Due date"), validators=[InputRequired(message=_l("Give the due date as a date.")),
+                                                   sensible_year])
+    owner = SelectField(_l("Owner (a person or a meeting group)"), validate_choice=False)
+    remind_days = IntegerField(
+        _l("Reminder: days before the due date"), default=14,
+        validators=[InputRequired(message=_l("Give a number of days.")),
+                    NumberRange(min=0, max=365, message=_l("Between 0 and 365 days."))])
+
+
+class TaskDoneForm(FlaskForm):
+    done = BooleanField(_l("Done"))
 
 
 def kind_choices(empty_label):

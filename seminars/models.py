@@ -37,6 +37,7 @@ from office.accounts.models import Agency, User
 from office.booking.models import Reservation
 from office.core.database import UTCDateTime, utcnow
 from office.core.extensions import db
+from office.meetings.models import MeetingSeries
 from office.premises.models import Resource
 
 
@@ -410,3 +411,52 @@ class Evaluation(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     registration: Mapped[Registration] = relationship(back_populates="evaluation")
+
+
+class PlanTask(db.Model):
+    """A recurring piece of work of the yearly action plan (renew the local agreement, the
+    yearly quality check, the half-year report ...): due on a day, owned by a person or by a
+    meeting group, with a reminder mailed `remind_days` before the due date.
+
+    At most one owner: a removed person or group leaves the task ownerless ("No owner" on the
+    plan) until the coordinator picks another. `reminded_for` is the due date the reminder went out for: moving the due date arms the
+    reminder again, running the job twice does not send it twice.
+    """
+
+    __tablename__ = "plan_task"
+    __table_args__ = (
+        CheckConstraint("owner_id IS NULL OR owner_series_id IS NULL", name="one_owner"),
+        CheckConstraint("remind_days >= 0 AND remind_days <= 365", name="remind_days_range"),
+        Index("ix_plan_task_due_on", "due_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    due_on: Mapped[date] = mapped_column(Date)
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), index=True)
+    owner_series_id: Mapped[int | None] = mapped_column(
+        ForeignKey("meeting_series.id", ondelete="SET NULL"), index=True)
+    remind_days: Mapped[int] = mapped_column(Integer, default=14)
+    reminded_for: Mapped[date | None] = mapped_column(Date)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    copied_from_id: Mapped[int | None] = mapped_column(ForeignKey("plan_task.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+    owner_series: Mapped[MeetingSeries | None] = relationship(foreign_keys=[owner_series_id])
+    done_by: Mapped[User | None] = relationship(foreign_keys=[done_by_id])
+
+    @property
+    def is_done(self) -> bool:
+        return self.done_at is not None
+
+    @property
+    def owner_name(self) -> str:
+        if self.owner is not None:
+            return self.owner.name
+        return self.owner_series.name if self.owner_series is not None else ""

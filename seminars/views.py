@@ -23,7 +23,7 @@ from office.core.security import coordinator_required
 from office.core.templating import add_nav_item, add_public_link
 from office.core.transaction import undo_refused_action
 from office.premises.models import Resource, ResourceKind
-from seminars import planning
+from seminars import plan_tasks, planning
 from seminars import registration as rules
 from seminars.forms import (
     CapacityForm,
@@ -35,6 +35,8 @@ from seminars.forms import (
     SeminarForm,
     SessionForm,
     StaffRegistrationForm,
+    TaskDoneForm,
+    TaskForm,
     YearFilterForm,
     attendance_mode_of,
     kind_choices,
@@ -43,6 +45,7 @@ from seminars.forms import (
 )
 from seminars.models import (
     Audience,
+    PlanTask,
     Registration,
     RegistrationStatus,
     Seminar,
@@ -60,15 +63,20 @@ bp.add_app_template_global(planning.venues, "seminar_venues")
 def _set_up(state) -> None:
     add_nav_item("seminars.list_seminars", _l("Seminars"))
     add_nav_item("seminars.year_plan", _l("Yearly plan"), roles=(Role.coordinator,),
-                 description=_l("The year's seminars and meetings; copy them to next year."))
+                 description=_l("The year's seminars, tasks and meetings; copy them to next year."))
+    add_nav_item("seminars.my_tasks", _l("My tasks"))
     add_public_link("seminars.public_list", _l("Seminars open to everyone"))
     from office.demo import seed as demo
     from seminars.closures import register as register_closures
-    from seminars.demo import seed_seminars
+    from seminars.demo import seed_plan_tasks, seed_seminars
     from seminars.feeds import register_feeds
 
     demo.add_demo_step(seed_seminars)
+    demo.add_demo_step(seed_plan_tasks)  # the yearly plan's recurring tasks
     register_feeds(state.app)  # its sources, feed kinds and /feeds/seminars*.ics
+    from seminars.plan_feed import register_plan_feed
+
+    register_plan_feed()  # the yearly plan (seminars and tasks) behind a secret link
     register_closures()  # seminar days on a closed day are flagged for the coordinator
     from office.dashboard.agenda import add_agenda_source
     from seminars.agenda import my_seminars
@@ -572,33 +580,160 @@ def csv_rows(seminar: Seminar, what: str) -> list[list]:
 @bp.get("/plan/<int:year>")
 @coordinator_required
 def year_plan(year: int | None = None):
-    """The yearly action plan: seminars and meeting series by month."""
+    """The yearly action plan: seminars, tasks and meeting series, filterable and printable."""
     year = year or today_local().year
-    form = YearFilterForm(request.args)
-    form.kind.choices = kind_choices(_("All kinds"))
-    agencies = db.session.scalars(select(Agency).order_by(Agency.name)).all()
-    form.agency.choices = choices([(0, _("All agencies"))] + [(a.id, a.name) for a in agencies])
-    kind, agency_id = seminar_kind(form.kind.data), (form.agency.data or None) if form.validate() else None
-    seminars = planning.seminars_of_year(year, kind, agency_id)
-    context = dict(year=year, form=form, seminars=seminars, confirm=ConfirmForm(),
-                   meetings=planning.meeting_series_of_year(year, agency_id) if kind is None else [])
+    form = _year_filter_form()
+    context = dict(year=year, form=form, confirm=ConfirmForm(), done_form=TaskDoneForm(),
+                   **_plan_rows(year, form), new_link=None)
     if htmx.target == "year-plan":
         return render_template("seminars/_year_plan.html", **context)
     return render_template("seminars/year.html", **context)
 
 
+def _year_filter_form() -> YearFilterForm:
+    form = YearFilterForm(request.args)
+    form.kind.choices = kind_choices(_("All kinds"))
+    agencies = db.session.scalars(select(Agency).order_by(Agency.name)).all()
+    form.agency.choices = choices([(0, _("All agencies"))] + [(a.id, a.name) for a in agencies])
+    form.owner.choices = choices([("", _("Every owner"))] + plan_tasks.owner_choices())
+    if not form.validate():  # a value not offered reads as "all", never as an error page
+        for field in (form.kind, form.agency, form.show, form.owner, form.status, form.term):
+            if field.errors:
+                field.data = field.default
+    return form
+
+
+def _plan_rows(year: int, form: YearFilterForm) -> dict:
+    """What the plan shows: a seminar kind or agency narrows the seminars, an owner or done
+    state the tasks (seminars have neither), the term both."""
+    kind, agency_id = seminar_kind(form.kind.data), form.agency.data or None
+    chosen = plan_tasks.TaskFilter(owner=form.owner.data or "", status=form.status.data or "",
+                                   term=form.term.data or "")
+    show_seminars = form.show.data != "tasks" and not chosen.owner and not chosen.status
+    show_tasks = form.show.data != "seminars" and kind is None and agency_id is None
+    seminars = [s for s in planning.seminars_of_year(year, kind, agency_id)
+                if plan_tasks.in_term(s.first_day, chosen.term)] if show_seminars else []
+    tasks = plan_tasks.tasks_of_year(year, chosen) if show_tasks else []
+    rows = sorted([(s.first_day, 0, s.id, "seminar", s) for s in seminars]
+                  + [(t.due_on, 1, t.id, "task", t) for t in tasks], key=lambda r: r[:3])
+    return dict(seminars=seminars, tasks=tasks, rows=[(r[3], r[4]) for r in rows],
+                meetings=planning.meeting_series_of_year(year, agency_id)
+                if kind is None and show_seminars and not chosen.term else [])
+
+
 @bp.post("/plan/<int:year>/copy")
 @coordinator_required
 def copy_to_next_year(year: int):
-    """Drafts of the chosen seminars a year later (same weekday, nearest date)."""
+    """Drafts of the chosen seminars a year later (same weekday, nearest date) and copies of
+    the chosen tasks (same date, moved back to a working day), not done."""
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    ids = [valid_id(int(v)) for v in request.form.getlist("seminar") if v.isdecimal()]
-    ids = [i for i in ids if i is not None]
-    copies = planning.copy_to_next_year(ids, current_user)
-    flash(ngettext("%(num)d draft created for %(year)d.", "%(num)d drafts created for %(year)d.",
-                   len(copies), year=year + 1), "success")
+    copies = planning.copy_to_next_year(_ids("seminar"), current_user)
+    tasks = plan_tasks.copy_tasks_to_next_year(_ids("task"), current_user)
+    if copies or not tasks:
+        flash(ngettext("%(num)d draft created for %(year)d.", "%(num)d drafts created for %(year)d.",
+                       len(copies), year=year + 1), "success")
+    if tasks:
+        flash(ngettext("%(num)d task copied to %(year)d.", "%(num)d tasks copied to %(year)d.",
+                       len(tasks), year=year + 1), "success")
     return redirect(url_for("seminars.year_plan", year=year + 1))
+
+
+def _ids(name: str) -> list[int]:
+    ids = [valid_id(int(v)) for v in request.form.getlist(name) if v.isdecimal() and len(v) < 20]
+    return [i for i in ids if i is not None]
+
+
+@bp.post("/plan/feed")
+@coordinator_required
+def year_plan_feed():
+    """A secret calendar link to the yearly plan (seminars and tasks' due dates)."""
+    from office import feeds
+    from office.feeds.views import subscribe_links
+
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        token = feeds.issue_token(current_user, "year_plan", None)
+    except feeds.TooManyLinks:
+        flash(_("You already have the most links to this feed. Stop one you no longer use on "
+                "the calendar feeds page, then make a new one."), "error")
+        return redirect(url_for("seminars.year_plan"))
+    asked = request.form.get("year", "")
+    year = int(asked) if asked.isdecimal() and 2000 <= int(asked) <= 2100 else today_local().year
+    form = _year_filter_form()
+    return render_template("seminars/year.html", year=year, form=form, confirm=ConfirmForm(),
+                           done_form=TaskDoneForm(), **_plan_rows(year, form),
+                           new_link=subscribe_links("feeds.private_feed", token=token))
+
+
+# --- the plan's tasks -----------------------------------------------------------------------
+
+def _task_form(task: PlanTask) -> TaskForm:
+    form = TaskForm(obj=task)
+    form.owner.choices = choices([("", _("Choose a person or a group"))] + plan_tasks.owner_choices())
+    if not form.is_submitted() and task.id is not None:
+        form.owner.data = plan_tasks.owner_key(task)
+    return form
+
+
+@bp.route("/plan/tasks/new", methods=["GET", "POST"])
+@bp.route("/plan/tasks/<int:task_id>/edit", methods=["GET", "POST"])
+@coordinator_required
+def edit_task(task_id: int | None = None):
+    """Add or change a task of the yearly plan: title, due date, owner and reminder."""
+    task = db.get_or_404(PlanTask, task_id) if task_id else PlanTask(remind_days=14)
+    form = _task_form(task)
+    if not form.validate_on_submit():
+        return render_template("seminars/task_form.html", form=form, task=task), 422 if form.is_submitted() else 200
+    try:
+        plan_tasks.save_task(task, current_user, title=form.title.data, description=form.description.data,
+                             due_on=form.due_on.data, owner=form.owner.data, remind_days=form.remind_days.data)
+    except plan_tasks.TaskRefused as refused:
+        undo_refused_action()
+        form.owner.errors = [*form.owner.errors, refused.message]
+        return render_template("seminars/task_form.html", form=form, task=task, refusal=[refused.message]), 422
+    flash(_("The task is saved."), "success")
+    return redirect(url_for("seminars.year_plan", year=form.due_on.data.year))
+
+
+@bp.post("/plan/tasks/<int:task_id>/delete")
+@coordinator_required
+def delete_task(task_id: int):
+    """Remove a task from the plan."""
+    task = db.get_or_404(PlanTask, task_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    year = task.due_on.year
+    plan_tasks.delete_task(task, current_user)
+    flash(_("The task is removed from the plan."), "success")
+    return redirect(url_for("seminars.year_plan", year=year))
+
+
+@bp.post("/plan/tasks/<int:task_id>/done")
+@login_required
+def mark_task_done(task_id: int):
+    """Done or not done again, by an owner (the person or a group member) or the coordinator."""
+    task = db.session.get(PlanTask, task_id)
+    if task is None or not plan_tasks.may_mark_done(current_user, task):
+        abort(404)
+    form = TaskDoneForm()
+    if not form.validate_on_submit():
+        abort(400)
+    plan_tasks.mark_done(task, current_user, bool(form.done.data))
+    flash(_("Marked done.") if task.is_done else _("Marked not done."), "success")
+    back = request.form.get("back", "")
+    if back == "mine":
+        return redirect(url_for("seminars.my_tasks"))
+    return redirect(url_for("seminars.year_plan", year=task.due_on.year))
+
+
+@bp.get("/tasks/mine")
+@login_required
+def my_tasks():
+    """The plan's tasks that are yours or your groups', not done first."""
+    return render_template("seminars/my_tasks.html", tasks=plan_tasks.tasks_of(current_user),
+                           done_form=TaskDoneForm(), today=today_local())
 
 
 @bp.get("/outbox")

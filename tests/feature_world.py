@@ -30,8 +30,8 @@ from office.meetings.models import Attendance
 from office.premises.models import Resource, Site
 from office.trepartssamtal import rules as trepartssamtal_rules
 from office.trepartssamtal.models import MeetingMode
-from seminars import planning, registration
-from seminars.models import Seminar
+from seminars import plan_tasks, planning, registration
+from seminars.models import PlanTask, Seminar
 from tests.calendar_days import ordinary_day, ordinary_days
 from tests.seminar_factories import make_seminar, next_weekday
 
@@ -54,6 +54,7 @@ class Features:
     item_id: int = 0
     action_id: int = 0
     guest_id: int = 0  # an outside guest of that meeting
+    task_id: int = 0  # a task of the yearly plan owned by the meeting group
 
 
 def coming_term() -> Term:
@@ -100,8 +101,11 @@ def add_features(*, agency: Agency, coordinator: User, desk: Resource, room: Res
     action = meetings.add_action(sitting, text="Boka lokal", owner=coordinator, due_on=None)
     meeting_guest = meetings.add_guest(sitting, user=None, name="Rut Rådgivare", organisation="RAR",
                                        email=f"rut.{agency.id}@rar.example")
+    task = PlanTask()
+    plan_tasks.save_task(task, coordinator, title="Förnya den lokala överenskommelsen", description="",
+                         due_on=term.last_day, owner=f"g:{series.id}", remind_days=14)
     work_ids = {"meeting_occurrence_id": sitting.occurrence.id, "item_id": item.id,
-                "action_id": action.id, "guest_id": meeting_guest.id}
+                "action_id": action.id, "guest_id": meeting_guest.id, "task_id": task.id}
     db.session.commit()
     allocation_id = db.session.scalar(select(Allocation.id).where(
         Allocation.agency_id == agency.id, Allocation.resource_id == desk.id))

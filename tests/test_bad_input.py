@@ -98,6 +98,9 @@ SEMINAR_FIELDS = {
 ANSWERS = {"dietary_needs": TEXTS, "accessibility_needs": TEXTS,
            "attendance_mode": st.sampled_from(["on_site", "online", "teleport"])}
 EVALUATION = {"rating": st.sampled_from(["1", "5", "0", "6"]), "comment": TEXTS}
+TASK = {"title": NAMES, "description": TEXTS, "due_on": DAYS,
+        "owner": st.sampled_from(["g:{series_id}", "u:{staff_id}", "x:1", "g:99999999999999", "u:"]),
+        "remind_days": st.sampled_from(["14", "0", "-1", "366", "99999999999999999999"])}
 
 SCOPES = st.sampled_from(["one", "following", "all", "none"])
 BOOKING_FIELDS = {
@@ -262,7 +265,14 @@ FORMS = [
     Form("/seminars/public/link", (ANONYMOUS,), {"email": EMAILS}),
     Form("/seminars/r/<token>/sessions/<int:session_id>/<any('sign-up', leave):action>", (ANONYMOUS,)),
     Form("/seminars/e/<token>", (ANONYMOUS,), EVALUATION),
-    Form("/seminars/plan/<int:year>/copy", (COORDINATOR,), {"seminar": st.just("{seminar_id}")}),
+    Form("/seminars/plan/<int:year>/copy", (COORDINATOR,),
+         {"seminar": st.just("{seminar_id}"), "task": st.just("{task_id}")}),
+    Form("/seminars/plan/feed", (COORDINATOR,), {"year": st.sampled_from(["2027", "0", "99999999999999999999"])}),
+    Form("/seminars/plan/tasks/new", (COORDINATOR,), TASK),
+    Form("/seminars/plan/tasks/<int:task_id>/edit", (COORDINATOR,), TASK),
+    Form("/seminars/plan/tasks/<int:task_id>/delete", (COORDINATOR,)),
+    Form("/seminars/plan/tasks/<int:task_id>/done", (STAFF, COORDINATOR),
+         {"done": BOOLEANS, "back": st.sampled_from(["mine", "", "//evil.example"])}),
     Form("/seminars/public/<int:seminar_id>", (ANONYMOUS,),
          {"name": NAMES, "organisation": NAMES, "email": EMAILS, "locale": st.sampled_from(["sv", "en", "fi"]),
           **ANSWERS}),
@@ -383,7 +393,7 @@ def _build_world(create_agency, create_user, create_site, create_resource):
         **{name: [getattr(f, name) for f in both]
            for name in ("allocation_id", "series_id", "member_id", "seminar_id", "day_id",
                         "session_id", "mail_id", "meeting_occurrence_id", "item_id", "action_id",
-                        "guest_id")},
+                        "guest_id", "task_id")},
         "registration_id": [mine.guest_registration_id, *mine.registration_ids.values(),
                             theirs.guest_registration_id],
         **{name: [getattr(f, name) for f in (my_bookings, their_bookings)]
@@ -498,7 +508,8 @@ def test_hostile_form_input_never_breaks_anything(app, world, rule):
 @pytest.mark.parametrize("path", [
     "/allocations/plan?site={n}&week=9999-W99", "/allocations/book?resource_id={n}&day=0001-01-01",
     "/allocations/utilization?site_id={n}&term_id={n}&month=9999-12", "/allocations/utilization.csv?term_id={n}",
-    "/seminars/plan/2031?agency={n}&kind=x", "/bookings/?site={n}&view=week&day=2031-01-07",
+    "/seminars/plan/2031?agency={n}&kind=x", "/seminars/plan/2031?owner=g:{n}&status=done",
+    "/seminars/plan/2031?owner=u:{n}&show=tasks", "/bookings/?site={n}&view=week&day=2031-01-07",
     "/bookings/new?resource={n}&day=2031-01-07", "/audit/?object_id={n}&actor_id={n}",
 ])
 def test_huge_ids_in_query_strings_are_refused_not_a_500(app, world, path):

@@ -178,6 +178,14 @@ def _placement_row(w: World) -> dict:
     return {"x": placement.x, "y": placement.y, "plan": placement.floor_plan_id}
 
 
+def _task_row(w: World) -> dict:
+    from seminars.models import PlanTask
+
+    t = db.session.get(PlanTask, w.features.task_id)
+    return {c: getattr(t, c) for c in ("title", "description", "due_on", "owner_id", "owner_series_id",
+                                       "remind_days", "reminded_for", "done_at", "updated_at")}
+
+
 def _directory_entry_row(w: World) -> dict:
     from office.directory import rules as directory
 
@@ -214,6 +222,8 @@ EDIT_ROUTES = [
     EditRoute("seminars.change_capacity", lambda w: f"/seminars/{w.seminar.id}", _capacity_row,
               ("capacity", "70"), lambda r: r["capacity"] == 70,
               action=lambda w: f"/seminars/{w.seminar.id}/capacity"),
+    EditRoute("seminars.edit_task", lambda w: f"/seminars/plan/tasks/{w.features.task_id}/edit", _task_row,
+              ("remind_days", "30"), lambda r: r["remind_days"] == 30),
     EditRoute("seminars.guest_registration", lambda w: f"/seminars/r/{w.features.guest_token}", _guest_row,
               ("dietary_needs", "Vegetarisk"), lambda r: r["dietary_needs"] == "Vegetarisk", who="guest"),
     EditRoute("premises.edit_agency", lambda w: f"/agencies/{w.agency.id}/edit", _agency_row,

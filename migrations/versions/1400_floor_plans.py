@@ -1,7 +1,7 @@
 """floor_plan and floor_plan_placement: floor plans to book from (issue 19)
 
 Revision ID: 1400_floor_plans
-Revises: 1300_directory
+Revises: 1200_plan_tasks
 Create Date: 2026-12-02 04:15:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '1400_floor_plans'
-down_revision = '1300_directory'
+down_revision = '1200_plan_tasks'
 branch_labels = None
 depends_on = None
 

@@ -34,6 +34,7 @@ from office.trepartssamtal import rules as trepartssamtal
 from seminars import registration
 from seminars.models import (
     Audience,
+    PlanTask,
     Seminar,
     SeminarDay,
     SeminarKind,
@@ -237,6 +238,10 @@ PAGES = [
     Page("evaluate", COORDINATOR, "/seminars/{ended}/evaluate"),
     Page("evaluate refused", COORDINATOR, "/seminars/{ended}/evaluate", _send_empty_form),
     Page("yearly plan", COORDINATOR, "/seminars/plan/"),
+    Page("yearly plan, tasks not done", COORDINATOR, "/seminars/plan/?show=tasks&status=open"),
+    Page("new plan task refused", COORDINATOR, "/seminars/plan/tasks/new", _send_empty_form),
+    Page("edit plan task", COORDINATOR, "/seminars/plan/tasks/{plan_task}/edit"),
+    Page("my tasks", STAFF, "/seminars/tasks/mine"),
     Page("mail outbox", COORDINATOR, "/mail/outbox"),
     Page("seminars (staff)", STAFF, "/seminars/"),
     Page("seminar (staff)", STAFF, "/seminars/{seminar}"),
@@ -371,6 +376,7 @@ def _feature_ids(coordinator) -> dict:
         "draft": db.session.scalar(select(Seminar.id).where(Seminar.state == SeminarState.draft)),
         "meeting": meeting.id, "sara": sara.id,
         "unit": db.session.scalar(select(Unit.id).where(Unit.name == "Arbetsmarknadsenheten")),
+        "plan_task": db.session.scalar(select(PlanTask.id).order_by(PlanTask.id)),
         "occurrence": db.session.scalar(select(ReservationOccurrence.id).order_by(ReservationOccurrence.id)),
     }
 
@@ -509,6 +515,7 @@ def test_page_list_covers_every_page_template():
         "meetings/series.html", "meetings/my_meetings.html", "meetings/occurrence.html",
         "seminars/list.html", "seminars/show.html", "seminars/form.html", "seminars/attendance.html",
         "seminars/print.html", "seminars/report.html", "seminars/evaluate.html", "seminars/year.html",
+        "seminars/task_form.html", "seminars/my_tasks.html",
         "seminars/public_list.html", "seminars/public_seminar.html",
         "seminars/guest.html", "seminars/session_form.html", "seminars/resend_link.html",
         "seminars/link_unknown.html",
