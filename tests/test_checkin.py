@@ -179,7 +179,7 @@ def test_the_coordinator_sets_the_policy(app, auth, room):
 def test_the_utilization_report_shows_booked_used_and_no_show(app, auth, room):
     from office.checkin.usage import booking_use
 
-    kept, missed = book(room, time(9), time(10)), book(room, time(10), time(11))
+    kept, _missed = book(room, time(9), time(10)), book(room, time(10), time(11))
     with at(room["day"], 9, 5):
         checkin.check_in(kept, room["booker"])
         db.session.commit()

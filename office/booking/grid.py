@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from markupsafe import Markup
 from sqlalchemy import select
 
 from office.accounts.models import User

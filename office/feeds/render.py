@@ -22,7 +22,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from sqlalchemy import literal_column, select, union_all
+from sqlalchemy import literal_column, union_all
 
 from office.core.database import utcnow
 from office.feeds.cache import BODY_CACHE, EVENT_CACHE, GZIP_CACHE

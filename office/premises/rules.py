@@ -23,7 +23,6 @@ from sqlalchemy import (
     union_all,
 )
 
-from office.core.extensions import db
 from office.core.transaction import read_connection
 from office.premises.models import Closure, OpeningHours, Site
 
