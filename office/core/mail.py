@@ -5,8 +5,9 @@ server never loses a booking or a registration, and a refused action queues noth
 the feature renders subject and body in the recipient's language first, or, when that is
 slow and the caller holds a lock (a seminar's registrations), renders only the subject
 and leaves the body and .ics to a renderer it registered (`add_renderer`, `render=`).
-Such a mail is written by `render_queued()` after the commit (the request does this, see
-office/core/transaction.py) and at the latest by the sender before it delivers; a mail
+Such a mail is written by the sender before it delivers, or, with MAIL_RENDER_AFTER_COMMIT,
+by the request right after its commit (office/core/transaction.py); tests and tools call
+`render_queued()`; a mail
 that cannot be rendered stays in the outbox and is retried, then marked failed, like a
 mail the server refused. `send_due()`
 delivers the rows over SMTP, or in development (MAIL_SERVER empty) writes them to
@@ -22,15 +23,16 @@ from __future__ import annotations
 import json
 import logging
 import smtplib
-from collections.abc import Callable
 import socket
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
 from flask import current_app, g, has_request_context, url_for
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from office.core.database import utcnow
 from office.core.extensions import db
@@ -102,8 +104,9 @@ def queue_mail(recipient: str, locale: str, subject: str, body: str = "", *,
 
 
 def _rendered_after_commit() -> list[OutboxMail]:
-    """The deferred mails this request queued (outside a request: the sender renders them)."""
-    if not has_request_context():
+    """The deferred mails this request queued, when it writes them after its commit
+    (MAIL_RENDER_AFTER_COMMIT); otherwise, and outside a request, the sender writes them."""
+    if not has_request_context() or not current_app.config.get("MAIL_RENDER_AFTER_COMMIT"):
         return []
     if "samlokal_mails_to_render" not in g:
         g.samlokal_mails_to_render = []
@@ -117,8 +120,14 @@ def render(mail: OutboxMail) -> None:
     body, ics = RENDERERS[mail.render_with](json.loads(mail.render_args or "{}"))
     if (ics is None) != (mail.ics_method is None):
         raise ValueError(f"renderer {mail.render_with!r} disagrees with ics_method {mail.ics_method!r}")
-    mail.body, mail.ics = body, ics
-    mail.render_with = mail.render_args = None
+    # One conditional UPDATE (not a flush of the row): whoever renders first writes it, and
+    # the mail's other columns (a sender's claim) are left as they are.
+    db.session.execute(
+        update(OutboxMail).where(OutboxMail.id == mail.id, OutboxMail.render_with.is_not(None))
+        .values(body=body, ics=ics, render_with=None, render_args=None)
+        .execution_options(synchronize_session=False))
+    for name, value in (("body", body), ("ics", ics), ("render_with", None), ("render_args", None)):
+        set_committed_value(mail, name, value)
 
 
 def render_queued(ids: list[int] | None = None) -> int:
@@ -136,7 +145,6 @@ def render_queued(ids: list[int] | None = None) -> int:
     mails = list(db.session.scalars(query.order_by(OutboxMail.id)))
     for mail in mails:
         render(mail)
-    db.session.flush()
     return len(mails)
 
 
@@ -154,7 +162,7 @@ def _render_this_requests_mails() -> None:
     try:
         with unit_of_work():
             render_queued(ids)
-    except Exception:  # noqa: BLE001 - the mail stays queued; the sender renders it
+    except Exception:
         log.exception("rendering %d mails after the commit failed; the sender retries", len(ids))
 
 
@@ -238,7 +246,7 @@ def _render_for_sending(mail: OutboxMail) -> None:
     try:
         with db.session.begin_nested():
             render(mail)
-    except Exception as error:  # noqa: BLE001 - any renderer failure is this mail's failure
+    except Exception as error:
         raise RenderFailed(str(error)) from error
 
 

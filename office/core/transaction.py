@@ -59,13 +59,18 @@ def after_request_commit(hook: Callable[[], None]) -> Callable[[], None]:
     return hook
 
 
+def run_after_commit() -> None:
+    """The request's after-commit work (also called by a benchmark acting as a request)."""
+    for hook in _AFTER_COMMIT:
+        hook()
+
+
 def install_request_transaction(app: Flask) -> None:
     @app.after_request
     def _end_request_transaction(response):
         if response.status_code < 400 or g.get("samlokal_keep_on_refusal"):
             db.session.commit()
-            for hook in _AFTER_COMMIT:
-                hook()
+            run_after_commit()
         else:
             db.session.rollback()
         return response
