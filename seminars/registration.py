@@ -199,10 +199,18 @@ def register_guest(seminar_id: int, *, name: str, organisation: str, email: str,
 def _register(seminar_id: int, *, now, allowed, user, email: str, **fields) -> Outcome:
     now = now or utcnow()
     email = email.strip().lower()
+    # Looked up before the lock (one round trip less while holding it). A row found is read
+    # again under the lock; a row someone inserts meanwhile is caught by the unique
+    # constraint at the flush, the same "already registered" answer.
+    earlier = db.session.scalar(select(Registration.id).where(
+        Registration.seminar_id == seminar_id, Registration.email == email))
     seminar = _check_open(lock_seminar(seminar_id), now)
     allowed(seminar)
-    registration = db.session.scalar(select(Registration).where(
-        Registration.seminar_id == seminar.id, Registration.email == email))
+    registration = None
+    if earlier is not None:
+        registration = db.session.execute(
+            select(Registration).where(Registration.id == earlier)
+            .execution_options(populate_existing=True)).scalar_one_or_none()
     if registration is not None and registration.is_active:
         raise RegistrationConflict("duplicate", email=email)
     seminar.registration_counter += 1
