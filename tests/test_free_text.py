@@ -64,6 +64,8 @@ NOT_SHARED = {
     "ClosureForm.confirmed": "a flag the form carries",
     "DirectoryEntryForm.email": "an e-mail address (the Email validator refuses anything else)",
     "SiteWithHoursForm.confirmed": "a flag the form carries",
+    "PlaceBookingForm.resource_id": "the id of the place clicked on the floor plan",
+    "PlaceBookingForm.seen_at": "a timestamp the form carries",
 }
 
 

@@ -71,7 +71,7 @@ class PlacementForm(FlaskForm):
 
 
 class PlaceBookingForm(FlaskForm):
-    resource_id = HiddenField(validators=[DataRequired(), Length(max=12)])
+    resource_id = HiddenField(validators=[DataRequired(), Length(max=12), no_control_characters])
     title = StringField(_l("Title"), filters=[_strip], validators=[Length(max=200), *SHARED_TEXT])
     day = DateField(_l("Date"), validators=[DataRequired(message=_l("Give a valid date.")), sensible_year])
     start = _time_field(_l("Start"))
