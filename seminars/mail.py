@@ -1,8 +1,10 @@
 """Mail to seminar participants: subjects, the rendered templates and the .ics.
 
-`queue_*` render each mail in the recipient's language and hand it to the outbox in the
-caller's transaction (office/core/mail.py: `queue_mail`, which also sends, retries and
-shows failing mails); a failing mail server never loses a registration.
+`queue_*` hand each mail to the outbox in the caller's transaction (office/core/mail.py:
+`queue_mail`, which also sends, retries and shows failing mails); a failing mail server
+never loses a registration. A registration's mail is only decided under the seminar's
+lock (subject, calendar method and SEQUENCE); its body and .ics are rendered after the
+commit by `render_registration_mail` (office/core/mail.py: `render_queued`, or the sender).
 
 Transactions: `queue_reminders()` adds to its caller's unit of work (the queue-reminders
 command's); nothing here commits.
@@ -19,7 +21,7 @@ from sqlalchemy import func, select
 
 from office.core.database import utcnow
 from office.core.extensions import db
-from office.core.mail import external_url, queue_mail
+from office.core.mail import add_renderer, external_url, queue_mail
 from office.core.models import OutboxMail
 from seminars.calendar import ends_at, mail_ics, starts_at
 from seminars.links import new_token, seminar_url
@@ -29,6 +31,7 @@ from seminars.models import (
     RegistrationStatus,
     Seminar,
     SeminarDay,
+    SeminarSession,
     SeminarState,
 )
 
@@ -82,26 +85,51 @@ def queue_for_registration(kind: str, registration: Registration, *,
                            personal_token: str | None = None,
                            waiting_position: int | None = None,
                            session=None, evaluation_url: str | None = None) -> OutboxMail:
-    """Render the mail in the recipient's language and add it to the outbox."""
+    """Add the mail to the outbox; its body and .ics are written outside the caller's lock.
+
+    Decided here, in the caller's transaction: the subject (in the recipient's language,
+    for the outbox page), whether there is a calendar file and its SEQUENCE. The body and
+    the file are written by `render_registration_mail` after the commit (or by the sender),
+    from the arguments the outbox row keeps.
+    """
     seminar = registration.seminar
-    url = seminar_url(seminar)
-    personal_url = (external_url("seminars.guest_registration", token=personal_token)
-                    if personal_token else None)
     method = calendar_method(kind, registration)
-    ics = (mail_ics(seminar, url, registration, method, next_calendar_sequence(registration))
-           if method else None)
+    sequence = next_calendar_sequence(registration) if method else None
     g.samlokal_mail = True  # flask-babel only forces a locale when `g` is not empty
     with force_locale(registration.locale or "sv"):
         subject = str(SUBJECTS[kind]) % {"title": seminar.title}
-        body = current_app.jinja_env.get_template(f"seminars/mail/{kind}.txt").render(
-            seminar=seminar, registration=registration, url=url, personal_url=personal_url,
-            waiting_position=waiting_position, session=session, evaluation_url=evaluation_url,
-            has_calendar=ics is not None,
-        )
     key = f"seminar:{seminar.id}:{kind}:{registration.id}" if kind in ONCE else None
-    return queue_mail(registration.email, registration.locale or "sv", subject, body,
-                      ics=ics, ics_method=method, topic=f"seminar:{seminar.id}", topic_key=key,
-                      kind=kind)
+    return queue_mail(registration.email, registration.locale or "sv", subject,
+                      ics_method=method, topic=f"seminar:{seminar.id}", topic_key=key, kind=kind,
+                      render=("seminar_registration", {
+                          "kind": kind, "registration": registration.id, "method": method,
+                          "sequence": sequence, "personal_token": personal_token,
+                          "waiting_position": waiting_position,
+                          "session": session.id if session is not None else None,
+                          "evaluation_url": evaluation_url}))
+
+
+@add_renderer("seminar_registration")
+def render_registration_mail(args: dict) -> tuple[str, str | None]:
+    """The body (in the recipient's language) and the .ics of a mail queued above."""
+    registration = db.session.get(Registration, args["registration"])
+    if registration is None:
+        raise LookupError(f"registration {args['registration']} no longer exists")
+    seminar = registration.seminar
+    session = db.session.get(SeminarSession, args["session"]) if args.get("session") else None
+    url = seminar_url(seminar)
+    token = args.get("personal_token")
+    personal_url = external_url("seminars.guest_registration", token=token) if token else None
+    method = args.get("method")
+    ics = mail_ics(seminar, url, registration, method, args["sequence"]) if method else None
+    g.samlokal_mail = True
+    with force_locale(registration.locale or "sv"):
+        body = current_app.jinja_env.get_template(f"seminars/mail/{args['kind']}.txt").render(
+            seminar=seminar, registration=registration, url=url, personal_url=personal_url,
+            waiting_position=args.get("waiting_position"), session=session,
+            evaluation_url=args.get("evaluation_url"), has_calendar=ics is not None,
+        )
+    return body, ics
 
 
 def queue_links(links: list[tuple[Registration, str]], *, locale: str) -> OutboxMail:

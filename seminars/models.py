@@ -167,6 +167,11 @@ class Seminar(db.Model):
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Stockholm")
     # Hands out the arrival numbers of registrations (incremented under the row lock).
     registration_counter: Mapped[int] = mapped_column(Integer, default=0)
+    # Registrations with a place and on the waiting list, kept under the same lock
+    # (seminars/registration.py), so registering need not count them; recounted whenever
+    # places are handed out from the waiting list.
+    confirmed_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    waiting_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # iCalendar SEQUENCE: grows with every change sent to participants.
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     copied_from_id: Mapped[int | None] = mapped_column(

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from office.accounts.models import User
 from office.availability.rules import add_busy_source
@@ -114,6 +114,15 @@ def count_confirmed(seminar_id: int) -> int:
     )
 
 
+def recount(seminar: Seminar) -> None:
+    """Set the kept counts from the registrations themselves (seminar row locked)."""
+    counts = db.session.execute(select(
+        func.coalesce(func.sum(case((Registration.status == RegistrationStatus.confirmed, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((Registration.status == RegistrationStatus.waiting, 1), else_=0)), 0),
+    ).where(Registration.seminar_id == seminar.id)).one()
+    seminar.confirmed_count, seminar.waiting_count = int(counts[0]), int(counts[1])
+
+
 def waiting_list(seminar_id: int) -> list[Registration]:
     return list(db.session.scalars(
         select(Registration).where(
@@ -190,14 +199,29 @@ def register_guest(seminar_id: int, *, name: str, organisation: str, email: str,
 def _register(seminar_id: int, *, now, allowed, user, email: str, **fields) -> Outcome:
     now = now or utcnow()
     email = email.strip().lower()
+    # Looked up before the lock (one round trip less while holding it). A row found is read
+    # again under the lock; a row someone inserts meanwhile is caught by the unique
+    # constraint at the flush, the same "already registered" answer.
+    earlier = db.session.scalar(select(Registration.id).where(
+        Registration.seminar_id == seminar_id, Registration.email == email))
     seminar = _check_open(lock_seminar(seminar_id), now)
     allowed(seminar)
-    registration = db.session.scalar(select(Registration).where(
-        Registration.seminar_id == seminar.id, Registration.email == email))
+    registration = None
+    if earlier is not None:
+        registration = db.session.execute(
+            select(Registration).where(Registration.id == earlier)
+            .execution_options(populate_existing=True)).scalar_one_or_none()
     if registration is not None and registration.is_active:
         raise RegistrationConflict("duplicate", email=email)
     seminar.registration_counter += 1
-    full = count_confirmed(seminar.id) >= seminar.capacity
+    # The kept counts (no counting under the lock): whether a place is left, and the place
+    # in line (the newcomer arrives last, so everyone waiting is ahead of them).
+    full = seminar.confirmed_count >= seminar.capacity
+    position = seminar.waiting_count + 1 if full else None
+    if full:
+        seminar.waiting_count += 1
+    else:
+        seminar.confirmed_count += 1
     if registration is None:
         registration = Registration(seminar=seminar, email=email)
         db.session.add(registration)
@@ -215,7 +239,6 @@ def _register(seminar_id: int, *, now, allowed, user, email: str, **fields) -> O
     # The unique constraint: the same e-mail may have won a race from another request.
     with conflicts_become(lambda: RegistrationConflict("duplicate", email=email)):
         db.session.flush()
-    position = waiting_position(registration)
     mail.queue_for_registration(
         "waiting" if full else "confirmed", registration,
         personal_token=token, waiting_position=position,
@@ -260,15 +283,22 @@ def cancel_registration(registration: Registration, *, now: datetime | None = No
 
 
 def fill_from_waiting_list(seminar: Seminar) -> list[Registration]:
-    """Promote people in arrival order while there are places (seminar row locked)."""
+    """Promote people in arrival order while there are places (seminar row locked).
+
+    Also sets the seminar's kept counts afresh (after a cancellation or a new capacity).
+    """
+    db.session.flush()
+    recount(seminar)
     if seminar.state != SeminarState.published:
         return []
-    free = seminar.capacity - count_confirmed(seminar.id)
+    free = seminar.capacity - seminar.confirmed_count
     promoted = []
     for registration in waiting_list(seminar.id)[:max(free, 0)]:
         registration.status = RegistrationStatus.confirmed
         promoted.append(registration)
         mail.queue_for_registration("promoted", registration)
+    seminar.confirmed_count += len(promoted)
+    seminar.waiting_count -= len(promoted)
     db.session.flush()
     return promoted
 

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from office.accounts.models import Role
 from office.core.extensions import db
 from office.core.i18n import today_local
+from office.core.mail import render_queued
 from office.core.models import OutboxMail
 from office.core.transaction import unit_of_work
 from seminars import mail, planning
@@ -167,6 +168,7 @@ def test_a_full_session_has_a_waiting_list_in_arrival_order_and_a_leaver_promote
     assert [p.registration.email for p in promoted] == ["g2@example.se"]
     assert rules.session_places_left(session) == 0
     assert [p.registration.email for p in rules.session_waiting_list(session.id)] == ["g3@example.se"]
+    render_queued()  # the body and .ics are written after the commit (or by the sender)
     told = db.session.scalars(select(OutboxMail).where(OutboxMail.kind == "session_promoted")).all()
     assert [m.recipient for m in told] == ["g2@example.se"] and "Workshop" in told[0].body
     assert told[0].ics is None  # the seminar is already in their calendar
@@ -307,6 +309,7 @@ def test_participants_are_asked_for_their_evaluation_once_when_the_last_day_ends
     assert mail.queue_evaluation_requests(now=end + timedelta(minutes=30)) == 2
     assert mail.queue_evaluation_requests(now=end + timedelta(hours=2)) == 0
     db.session.commit()
+    render_queued()
     asked = db.session.scalars(select(OutboxMail).where(OutboxMail.kind == "evaluation")).all()
     assert sorted(m.recipient for m in asked) == ["g0@example.se", "g1@example.se"]
     assert asked[0].subject.startswith("Hur var Supported Employment?") and asked[0].ics is None
@@ -342,6 +345,7 @@ def test_the_evaluation_link_opens_the_form_after_the_seminar(client, coordinato
     eva = guest(seminar.id, 1)
     assert mail.queue_evaluation_requests() == 1
     db.session.commit()
+    render_queued()
     body = db.session.scalar(select(OutboxMail.body).where(OutboxMail.kind == "evaluation"))
     path = re.search(r"(/seminars/e/\S+)", body).group(1)
     page = client.get(path).get_data(as_text=True)

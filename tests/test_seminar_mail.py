@@ -182,3 +182,83 @@ def test_ics_on_the_autumn_daylight_saving_weekend(app, coordinator):
     event = next(iter(Calendar.from_ical(seminar_ics(seminar, "https://x.example/s")).walk("VEVENT")))
     assert event["DTSTART"].dt.utcoffset() == timedelta(hours=2)
     assert event["DTEND"].dt.utcoffset() == timedelta(hours=1)
+
+
+# --- written outside the seminar's lock ---------------------------------------------------------
+
+def test_a_registration_queues_its_mail_with_the_subject_and_the_sender_writes_the_rest(app, smtp, coordinator):
+    seminar = make_seminar(coordinator, capacity=1)
+    rules.register_guest(seminar.id, name="Eva", organisation="SSAB", email="eva@example.se")
+    rules.register_guest(seminar.id, name="Olle", organisation="SSAB", email="olle@example.se")
+    db.session.commit()
+    queued = db.session.scalars(select(OutboxMail).order_by(OutboxMail.id)).all()
+    # Decided under the lock: who, the subject (the outbox page shows it), the calendar method.
+    assert [(m.recipient, m.ics_method, m.render_with is not None, m.body) for m in queued] == [
+        ("eva@example.se", "REQUEST", True, ""), ("olle@example.se", None, True, "")]
+    assert queued[1].subject.startswith("Du står på väntelistan")
+    assert outbox.send_due() == (2, 0)
+    eva, olle = sorted(smtp.messages, key=lambda m: m["To"])
+    assert "Eva" in eva.get_body().get_content() and calendar_of(eva)["METHOD"] == "REQUEST"
+    assert "1" in olle.get_body().get_content() and not list(olle.iter_attachments())
+    db.session.expire_all()
+    assert all(m.render_with is None and m.body for m in db.session.scalars(select(OutboxMail)))
+
+
+def test_the_explicit_render_step_writes_what_the_sender_would_send(app, coordinator):
+    seminar = make_seminar(coordinator)
+    outcome = rules.register_guest(seminar.id, name="Eva", organisation="SSAB", email="eva@example.se")
+    assert outbox.render_queued() == 1
+    queued = db.session.scalar(select(OutboxMail))
+    assert outcome.token in queued.body and "BEGIN:VCALENDAR" in queued.ics
+    assert outbox.render_queued() == 0  # written once
+
+
+def test_a_mail_that_cannot_be_written_stays_queued_is_retried_and_then_shown_as_failed(app, auth, coordinator):
+    app.config.update(MAIL_MAX_ATTEMPTS=2, MAIL_RETRY_BASE_SECONDS=60)
+    seminar = make_seminar(coordinator)
+    rules.register_guest(seminar.id, name="Eva", organisation="SSAB", email="eva@example.se")
+    db.session.commit()
+    broken = outbox.RENDERERS["seminar_registration"]
+    outbox.RENDERERS["seminar_registration"] = lambda args: 1 / 0
+    try:
+        assert outbox.send_due() == (0, 1)
+        db.session.expire_all()
+        queued = db.session.scalar(select(OutboxMail))
+        assert queued.status == MailStatus.queued and queued.attempts == 1
+        assert queued.last_error.startswith("ZeroDivisionError") and queued.next_attempt_at > utcnow()
+        assert outbox.send_due(now=utcnow() + timedelta(hours=1)) == (0, 1)
+    finally:
+        outbox.RENDERERS["seminar_registration"] = broken
+    db.session.expire_all()
+    queued = db.session.scalar(select(OutboxMail))
+    assert queued.status == MailStatus.failed and queued.render_with == "seminar_registration"
+    assert db.session.get(Registration, 1) is not None  # the registration itself stays
+    auth.login(coordinator)
+    page = auth.client.get("/mail/outbox").get_data(as_text=True)
+    assert "eva@example.se" in page and queued.subject in page
+
+
+def test_a_request_can_write_its_mails_right_after_its_commit(app, auth, coordinator, create_user):
+    seminar = make_seminar(coordinator)
+    staff = create_user(email="anna@example.se")
+    auth.login(staff)
+    app.config["MAIL_RENDER_AFTER_COMMIT"] = False
+    assert auth.post(f"/seminars/{seminar.id}/register").status_code == 302
+    db.session.expire_all()
+    assert db.session.scalar(select(OutboxMail)).render_with == "seminar_registration"  # the sender's
+    auth.post(f"/seminars/{seminar.id}/unregister")
+    app.config["MAIL_RENDER_AFTER_COMMIT"] = True
+    assert auth.post(f"/seminars/{seminar.id}/register").status_code == 302
+    db.session.expire_all()
+    last = db.session.scalars(select(OutboxMail).order_by(OutboxMail.id.desc())).first()
+    assert last.kind == "confirmed" and last.render_with is None and "BEGIN:VCALENDAR" in last.ics
+
+
+def test_a_refused_registration_queues_no_mail_to_write(app, auth, coordinator, create_user):
+    app.config["MAIL_RENDER_AFTER_COMMIT"] = True
+    seminar = make_seminar(coordinator)
+    auth.login(create_user(email="anna@example.se"))
+    assert auth.post(f"/seminars/{seminar.id}/register").status_code == 302
+    assert auth.post(f"/seminars/{seminar.id}/register").status_code == 409  # already registered
+    db.session.expire_all()
+    assert [m.kind for m in db.session.scalars(select(OutboxMail))] == ["confirmed"]

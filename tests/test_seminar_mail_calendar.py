@@ -15,7 +15,7 @@ from werkzeug.datastructures import MultiDict
 
 from office.accounts.models import Role
 from office.core.extensions import db
-from office.core.mail import build_message
+from office.core.mail import build_message, render_queued
 from office.core.models import OutboxMail
 from seminars import planning
 from seminars import registration as rules
@@ -32,6 +32,7 @@ def coordinator(create_user):
 
 
 def mails_to(address: str) -> list[OutboxMail]:
+    render_queued()  # the body and .ics are written after the commit (or by the sender)
     return list(db.session.scalars(select(OutboxMail).where(OutboxMail.recipient == address)
                                    .order_by(OutboxMail.id)))
 

@@ -377,3 +377,20 @@ def test_public_pages_need_no_login_and_list_only_public_published_seminars(clie
     assert "Öppet forum" in html and "Internt möte" not in html and "Ej publicerat" not in html
     page = client.get(f"/seminars/public/{public.id}").get_data(as_text=True)
     assert '<label for="email">' in page and 'autocomplete="email"' in page and "<main" in page
+
+
+def test_the_kept_counts_of_places_and_waiting_list_follow_every_change(coordinator):
+    from seminars.registration import recount
+
+    seminar = make_seminar(coordinator, capacity=2)
+    people = [rules.register_guest(seminar.id, name=f"G{n}", organisation="X", email=f"g{n}@example.se")
+              for n in range(5)]
+    assert [p.waiting_position for p in people] == [None, None, 1, 2, 3]
+    rules.cancel_registration(people[0].registration)  # G2 gets the place
+    rules.cancel_registration(people[3].registration)  # one less waiting
+    rules.set_capacity(seminar.id, 3)                  # G4 gets a place
+    again = rules.register_guest(seminar.id, name="G0", organisation="X", email="g0@example.se")
+    assert again.waiting_position == 1
+    kept = (seminar.confirmed_count, seminar.waiting_count)
+    recount(seminar)
+    assert kept == (seminar.confirmed_count, seminar.waiting_count) == (3, 1)

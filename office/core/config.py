@@ -62,6 +62,10 @@ class Config:
         # The outbox sender (office/core/mail.py): retry after 1, 2, 4 ... times this, then give up.
         self.MAIL_RETRY_BASE_SECONDS = int(env.get("MAIL_RETRY_BASE_SECONDS", "60"))
         self.MAIL_MAX_ATTEMPTS = int(env.get("MAIL_MAX_ATTEMPTS", "8"))
+        # Deferred mails (a registration's body and .ics): written by the request right
+        # after its commit (true), or by the sender before it delivers (false, the default:
+        # a registration rush costs the web workers and SQLite's one writer the least).
+        self.MAIL_RENDER_AFTER_COMMIT = _bool("MAIL_RENDER_AFTER_COMMIT")
         self.SEMINAR_REMINDER_DAYS = int(env.get("SEMINAR_REMINDER_DAYS", "2"))
 
         production = self.ENV_NAME == "production"

@@ -2,7 +2,14 @@
 
 `queue_mail()` adds a row in the caller's transaction and never commits (a failing mail
 server never loses a booking or a registration, and a refused action queues nothing);
-the feature renders subject and body in the recipient's language first. `send_due()`
+the feature renders subject and body in the recipient's language first, or, when that is
+slow and the caller holds a lock (a seminar's registrations), renders only the subject
+and leaves the body and .ics to a renderer it registered (`add_renderer`, `render=`).
+Such a mail is written by the sender before it delivers, or, with MAIL_RENDER_AFTER_COMMIT,
+by the request right after its commit (office/core/transaction.py); tests and tools call
+`render_queued()`; a mail
+that cannot be rendered stays in the outbox and is retried, then marked failed, like a
+mail the server refused. `send_due()`
 delivers the rows over SMTP, or in development (MAIL_SERVER empty) writes them to
 `instance/outbox/` and prints one line (`flask --app wsgi send-mail [--loop]`). A mail
 that fails is retried with exponential backoff; after MAIL_MAX_ATTEMPTS it is marked
@@ -13,21 +20,24 @@ the same mail and a crashed sender's claim runs out.
 
 from __future__ import annotations
 
+import json
 import logging
 import smtplib
 import socket
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
-from flask import current_app, has_request_context, url_for
-from sqlalchemy import func, or_, select
+from flask import current_app, g, has_request_context, url_for
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from office.core.database import utcnow
 from office.core.extensions import db
 from office.core.models import MailStatus, OutboxMail
-from office.core.transaction import unit_of_work
+from office.core.transaction import after_request_commit, unit_of_work
 
 log = logging.getLogger("samlokal.mail")
 
@@ -47,20 +57,36 @@ def external_url(endpoint: str, **values) -> str:
 
 # --- queueing (in the caller's transaction) ----------------------------------------------
 
-def queue_mail(recipient: str, locale: str, subject: str, body: str, *,
+# name -> renderer(args) -> (body, ics or None); features register theirs at import.
+RENDERERS: dict[str, Callable[[dict], tuple[str, str | None]]] = {}
+
+
+def add_renderer(name: str):
+    """Register a function that writes a deferred mail's body and .ics from its arguments."""
+    def register(renderer):
+        RENDERERS[name] = renderer
+        return renderer
+    return register
+
+
+def queue_mail(recipient: str, locale: str, subject: str, body: str = "", *,
                ics: str | None = None, ics_method: str | None = None,
                topic: str | None = None, topic_key: str | None = None,
-               kind: str = "message") -> OutboxMail:
+               kind: str = "message", render: tuple[str, dict] | None = None) -> OutboxMail:
     """Add one mail to the outbox; sent after the caller's transaction commits.
 
     `topic` says what it is about ("trepartssamtal:7"; the .ics is named after its first
     part). With `topic_key`, a mail with that key already in the outbox (in any state) is
-    returned instead of a second one being added.
+    returned instead of a second one being added. With `render=(renderer, args)` the body
+    and .ics are left to that renderer (JSON-able args), run after the commit or by the
+    sender; `ics_method` is then the method the renderer's file will carry (or None).
     """
     if ics_method is not None and ics_method not in ICS_METHODS:
         raise ValueError(f"ics_method must be one of {ICS_METHODS}, not {ics_method!r}")
-    if ics_method is not None and ics is None:
+    if ics_method is not None and ics is None and render is None:
         raise ValueError("ics_method without an ics")
+    if render is not None and render[0] not in RENDERERS:
+        raise ValueError(f"no mail renderer named {render[0]!r}")
     if topic_key is not None:
         existing = db.session.scalar(select(OutboxMail).where(OutboxMail.topic_key == topic_key))
         if existing is not None:
@@ -70,8 +96,74 @@ def queue_mail(recipient: str, locale: str, subject: str, body: str, *,
         subject=subject, body=body, ics=ics, ics_method=ics_method, status=MailStatus.queued,
         attempts=0, last_error="", next_attempt_at=utcnow(),
     )
+    if render is not None:
+        mail.render_with, mail.render_args = render[0], json.dumps(render[1])
+        _rendered_after_commit().append(mail)
     db.session.add(mail)
     return mail
+
+
+def _rendered_after_commit() -> list[OutboxMail]:
+    """The deferred mails this request queued, when it writes them after its commit
+    (MAIL_RENDER_AFTER_COMMIT); otherwise, and outside a request, the sender writes them."""
+    if not has_request_context() or not current_app.config.get("MAIL_RENDER_AFTER_COMMIT"):
+        return []
+    if "samlokal_mails_to_render" not in g:
+        g.samlokal_mails_to_render = []
+    return g.samlokal_mails_to_render
+
+
+def render(mail: OutboxMail) -> None:
+    """Write a deferred mail's body and .ics (in the caller's transaction); raises on failure."""
+    if mail.render_with is None:
+        return
+    body, ics = RENDERERS[mail.render_with](json.loads(mail.render_args or "{}"))
+    if (ics is None) != (mail.ics_method is None):
+        raise ValueError(f"renderer {mail.render_with!r} disagrees with ics_method {mail.ics_method!r}")
+    # One conditional UPDATE (not a flush of the row): whoever renders first writes it, and
+    # the mail's other columns (a sender's claim) are left as they are.
+    db.session.execute(
+        update(OutboxMail).where(OutboxMail.id == mail.id, OutboxMail.render_with.is_not(None))
+        .values(body=body, ics=ics, render_with=None, render_args=None)
+        .execution_options(synchronize_session=False))
+    for name, value in (("body", body), ("ics", ics), ("render_with", None), ("render_args", None)):
+        set_committed_value(mail, name, value)
+
+
+def render_queued(ids: list[int] | None = None) -> int:
+    """Render the deferred mails still queued (these ids, or all) in the caller's transaction.
+
+    The one explicit render step: the request calls it after its commit, tests call it
+    before reading a body. Returns how many were written.
+    """
+    query = select(OutboxMail).where(OutboxMail.render_with.is_not(None),
+                                     OutboxMail.status == MailStatus.queued)
+    if ids is not None:
+        if not ids:
+            return 0
+        query = query.where(OutboxMail.id.in_(ids))
+    mails = list(db.session.scalars(query.order_by(OutboxMail.id)))
+    for mail in mails:
+        render(mail)
+    return len(mails)
+
+
+@after_request_commit
+def _render_this_requests_mails() -> None:
+    """After the request committed, outside its locks: write the mails it queued.
+
+    Its own transaction; a failure is logged and left to the sender, which tries again
+    (and in the end marks the mail failed, on the outbox page).
+    """
+    mails = g.pop("samlokal_mails_to_render", None)
+    if not mails:
+        return
+    ids = [mail.id for mail in mails if mail.id is not None]
+    try:
+        with unit_of_work():
+            render_queued(ids)
+    except Exception:
+        log.exception("rendering %d mails after the commit failed; the sender retries", len(ids))
 
 
 # --- sending ------------------------------------------------------------------------------
@@ -145,16 +237,35 @@ def deliver(message: EmailMessage) -> None:
         smtp.send_message(message)
 
 
+class RenderFailed(Exception):
+    """A deferred mail could not be written (its cause says why)."""
+
+
+def _render_for_sending(mail: OutboxMail) -> None:
+    """Render in a savepoint: a failure (even a database error) leaves the mail to retry."""
+    try:
+        with db.session.begin_nested():
+            render(mail)
+    except Exception as error:
+        raise RenderFailed(str(error)) from error
+
+
 def send_due(limit: int = 20, now: datetime | None = None) -> tuple[int, int]:
     """Send what is due; returns (sent, failed this round)."""
     sent = failed = 0
     max_attempts = current_app.config.get("MAIL_MAX_ATTEMPTS", 8)
     for mail in claim_due(limit, now):
+        mail_id = mail.id
         with unit_of_work():  # this mail's result, whatever happens to the next one
             try:
+                if mail.render_with is not None:
+                    _render_for_sending(mail)
                 deliver(build_message(mail))
-            except (OSError, smtplib.SMTPException, socket.timeout) as error:
+            except (OSError, smtplib.SMTPException, socket.timeout, RenderFailed) as error:
                 failed += 1
+                mail = db.session.get(OutboxMail, mail_id)
+                if isinstance(error, RenderFailed):
+                    error = error.__cause__ or error
                 mail.last_error = f"{type(error).__name__}: {error}"[:500]
                 mail.claimed_until = None
                 if mail.attempts >= max_attempts:

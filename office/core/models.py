@@ -32,9 +32,12 @@ class MailStatus(str, enum.Enum):
 class OutboxMail(db.Model):
     """A mail written in the same transaction as the change that causes it (office/core/mail.py).
 
-    Subject, body and calendar file are rendered when queued (in the recipient's
-    language), so the sender only delivers. No foreign keys: any feature may queue mail,
-    and a mail outlives what it was about.
+    The subject is rendered when queued (in the recipient's language). Body and calendar
+    file are too, unless the feature defers them: then `render_with` names a renderer
+    (office/core/mail.py: `add_renderer`) and `render_args` holds what it needs, and the
+    body is written after the commit (`render_queued`) or at the latest by the sender, so
+    slow template work never runs under the caller's locks. No foreign keys: any feature
+    may queue mail, and a mail outlives what it was about.
     """
 
     __tablename__ = "outbox_mail"
@@ -54,6 +57,9 @@ class OutboxMail(db.Model):
     ics: Mapped[str | None] = mapped_column(Text)
     # The iTIP method of the calendar file (REQUEST, CANCEL, PUBLISH); None: a plain file.
     ics_method: Mapped[str | None] = mapped_column(String(10))
+    # Body and .ics still to be written: the renderer's name and its JSON arguments.
+    render_with: Mapped[str | None] = mapped_column(String(50))
+    render_args: Mapped[str | None] = mapped_column(Text)
     status: Mapped[MailStatus] = mapped_column(
         Enum(MailStatus, native_enum=False, length=10, validate_strings=True),
         default=MailStatus.queued)

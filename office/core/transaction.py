@@ -49,11 +49,28 @@ def keep_changes_on_refusal() -> None:
     g.samlokal_keep_on_refusal = True
 
 
+# Work that must wait until the request's changes are committed (and its locks released),
+# e.g. writing the mails it queued (office/core/mail.py). Runs only after a commit.
+_AFTER_COMMIT: list[Callable[[], None]] = []
+
+
+def after_request_commit(hook: Callable[[], None]) -> Callable[[], None]:
+    _AFTER_COMMIT.append(hook)
+    return hook
+
+
+def run_after_commit() -> None:
+    """The request's after-commit work (also called by a benchmark acting as a request)."""
+    for hook in _AFTER_COMMIT:
+        hook()
+
+
 def install_request_transaction(app: Flask) -> None:
     @app.after_request
     def _end_request_transaction(response):
         if response.status_code < 400 or g.get("samlokal_keep_on_refusal"):
             db.session.commit()
+            run_after_commit()
         else:
             db.session.rollback()
         return response
