@@ -32,6 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy import delete, insert, select  # noqa: E402
 
+from bench._common import percentile as p  # noqa: E402
+from bench._common import timed_ms as timed  # noqa: E402
 from office.core.clock import machine_now  # noqa: E402
 
 QUICK = "--quick" in sys.argv
@@ -42,19 +44,6 @@ FIRST_MONDAY = date(2027, 1, 4)
 NOW = datetime(2027, 1, 1, tzinfo=timezone.utc)
 ZONE = ZoneInfo("Europe/Stockholm")
 RUNS = int(os.environ.get("BENCH_RUNS", "40" if QUICK else "200"))
-
-
-def p(values, q):
-    return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
-
-
-def timed(fn, runs):
-    samples = []
-    for _ in range(runs):
-        start = clock.perf_counter()
-        fn()
-        samples.append((clock.perf_counter() - start) * 1000)
-    return samples
 
 
 def report(name, ours, bare, bare_name, target):

@@ -19,7 +19,6 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from datetime import date, datetime
 from datetime import time as clock_time
 from pathlib import Path
@@ -29,14 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("SAMLOKAL_NO_MODULE_APP", "1")
 
-from flask import Flask  # noqa: E402
-
-hello = Flask("hello")
-
-
-@hello.get("/")
-def hello_world():
-    return "Hello, World!"
+from bench._common import hello, timed  # noqa: E402
 
 
 DAY = date(2027, 2, 9)  # a Tuesday with no holiday near it
@@ -85,15 +77,6 @@ def seed(app) -> dict:
         feed = feeds.issue_token(coordinator, "personal")
         db.session.commit()
     return {"doors": tokens, "feed": feed}
-
-
-def timed(function, repeat: int) -> list[float]:
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        function()
-        samples.append(time.perf_counter() - started)
-    return samples
 
 
 def p50_us(samples: list[float]) -> float:

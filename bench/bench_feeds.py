@@ -33,17 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("SAMLOKAL_NO_MODULE_APP", "1")
 
-from flask import Flask  # noqa: E402
-
+from bench._common import hello, timed  # noqa: E402
 from office.core.clock import machine_now  # noqa: E402
-
-hello = Flask("hello")
-
-
-@hello.get("/")
-def hello_world():
-    return "Hello, World!"
-
 
 BIG_EVENTS = 5000
 SUBSCRIBERS = 200
@@ -150,15 +141,6 @@ def seed(workdir: Path) -> dict:
 
 
 # --- measuring --------------------------------------------------------------------------
-
-def timed(function, repeat: int) -> list[float]:
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        function()
-        samples.append(time.perf_counter() - started)
-    return samples
-
 
 def p50(samples: list[float]) -> float:
     return statistics.median(samples) * 1000
@@ -340,7 +322,7 @@ def under_gunicorn(workdir: Path, tokens: dict) -> dict:
     import urllib.request
 
     results = {}
-    hello_server = Gunicorn("bench.bench_feeds:hello", workdir)
+    hello_server = Gunicorn("bench._common:hello", workdir)
     server = Gunicorn("wsgi:app", workdir)
     try:
         base = f"http://127.0.0.1:{server.port}"

@@ -23,7 +23,6 @@ import random
 import statistics
 import sys
 import tempfile
-import time as clock
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -34,22 +33,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy import event, insert, select  # noqa: E402
 
+from bench._common import percentile as p  # noqa: E402
+from bench._common import timed_ms as timed  # noqa: E402
+
 ZONE = ZoneInfo("Europe/Stockholm")
 RUNS = int(os.environ.get("BENCH_RUNS", "100"))
 WEEKS = 12
-
-
-def p(values, q):
-    return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
-
-
-def timed(fn, runs):
-    samples = []
-    for _ in range(runs):
-        start = clock.perf_counter()
-        fn()
-        samples.append((clock.perf_counter() - start) * 1000)
-    return samples
 
 
 def count_statements(db, fn) -> int:
