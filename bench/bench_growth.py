@@ -59,9 +59,9 @@ BLOCK_WEEKS = 10  # one growth reservation: a weekly series of ten
 NOW = datetime(2027, 1, 1, tzinfo=timezone.utc)
 ZONE = ZoneInfo("Europe/Stockholm")
 UTC = timezone.utc
-RUNS = {"check": 60, "week": 8, "cold": 5, "warm": 30, "304": 200, "utilization": 10}
-if QUICK:
-    RUNS = {"check": 30, "week": 4, "cold": 3, "warm": 15, "304": 100, "utilization": 5}
+# Samples per step and round; the steps take turns round by round (see run()).
+ROUNDS = 3 if QUICK else 6
+RUNS = {"check": 15, "week": 2, "cold": 1, "warm": 8, "304": 50, "utilization": 2}
 FIGURES = [  # key, label, whether it is an indexed lookup that must stay within 1.5x
     ("check", "conflict check, first in a request", True),
     ("probe", "  bare bounded probe (its floor)", True),
@@ -173,8 +173,6 @@ class Loader:
         self.postgresql = db.engine.dialect.name == "postgresql"
 
     def insert(self, reservations: list[dict], occurrences: list[dict]) -> None:
-        from office.booking.models import Reservation, ReservationOccurrence
-
         if not self.postgresql:
             # Plain executemany with the values already in SQLAlchemy's SQLite text form
             # (its bind processing took two thirds of the time); seed_subject() checks
@@ -290,7 +288,8 @@ def grow(db, world: dict, target: int) -> float:
 
 # --- measuring --------------------------------------------------------------------------
 
-def measure(app, db, world: dict) -> dict:
+def measure(app, db, world: dict, number: int) -> dict:
+    """One round of samples of every figure; round `number` asks the same at every step."""
     from office import feeds
     from office.accounts.models import User
     from office.allocations import utilization
@@ -306,7 +305,7 @@ def measure(app, db, world: dict) -> dict:
         person = db.session.get(User, world["person_id"])
         resources = db.session.scalars(sa.select(Resource).where(
             Resource.id.in_(world["rooms"])).order_by(Resource.id)).all()
-        rng = random.Random(20)
+        rng = random.Random(20 + number)
         requests = [(rng.choice(resources), FIRST_MONDAY + timedelta(
             weeks=rng.randrange(SUBJECT_WEEKS), days=rng.randrange(5))) for _ in range(RUNS["check"])]
 
@@ -320,7 +319,7 @@ def measure(app, db, world: dict) -> dict:
 
         for _ in range(2):  # the first pass warms up; the second is timed
             walk = iter(requests)
-            figures["check"] = timed_ms(lambda: check(walk), len(requests))
+            figures["check"] = timed_ms(lambda walk=walk: check(walk), len(requests))
 
         raw = db.engine.raw_connection()
         cursor = raw.cursor()
@@ -381,7 +380,7 @@ def measure(app, db, world: dict) -> dict:
         def not_modified():
             assert client.get(feed, headers={"If-None-Match": etag}).status_code == 304
 
-        timed_ms(not_modified, 20)
+        timed_ms(not_modified, 10)
         figures["304"] = timed_ms(not_modified, RUNS["304"])
 
         site = db.session.get(Site, world["site_id"])
@@ -436,29 +435,37 @@ def plans(db, world: dict) -> None:
 
 # --- running ----------------------------------------------------------------------------
 
-def run(label: str, url: str) -> dict:
+def run(label: str, url_for) -> dict:
+    """One database per step, each the same subject grown to its size; then ROUNDS rounds
+    in which every step is measured in turn, so all steps see the same machine load (the
+    machine is shared: measuring the steps one after the other mixed load with growth)."""
     from office.core.extensions import db
 
     print(f"\n== {label} ==", flush=True)
-    app = make_app(url)
-    results = {}
-    with app.app_context():
-        world = seed_subject(db)
+    apps, worlds = {}, {}
     for step in STEPS:
+        app = apps[step] = make_app(url_for(step))
         with app.app_context():
-            seconds = grow(db, world, step)
+            started = clock.perf_counter()
+            world = worlds[step] = seed_subject(db)
+            grow(db, world, step)
             count = db.session.scalar(sa.text("SELECT count(*) FROM reservation_occurrence"))
             reservations = db.session.scalar(sa.text("SELECT count(*) FROM reservation"))
             db.session.rollback()
-        print(f"  {count:,} occurrences ({reservations:,} reservations), grown in {seconds:.1f} s",
-              flush=True)
-        figures = measure(app, db, world)
-        results[step] = {k: statistics.median(v) for k, v in figures.items()}
-        print("  " + ", ".join(f"{k} {v:.3f} ms" for k, v in results[step].items()), flush=True)
-    with app.app_context():
-        plans(db, world)
-        db.session.remove()
-        db.engine.dispose()
+        print(f"  {count:,} occurrences ({reservations:,} reservations), seeded in "
+              f"{clock.perf_counter() - started:.1f} s", flush=True)
+    samples = {step: {} for step in STEPS}
+    for number in range(ROUNDS):
+        for step in (STEPS if number % 2 == 0 else STEPS[::-1]):
+            for key, values in measure(apps[step], db, worlds[step], number).items():
+                samples[step].setdefault(key, []).extend(values)
+    results = {step: {k: statistics.median(v) for k, v in samples[step].items()} for step in STEPS}
+    for step in STEPS:
+        with apps[step].app_context():
+            if step == STEPS[-1]:
+                plans(db, worlds[step])
+            db.session.remove()
+            db.engine.dispose()
     return results
 
 
@@ -497,12 +504,13 @@ def summarise(label: str, results: dict) -> None:
 
 def main() -> None:
     print(f"Samlokal growth benchmark, {machine_now():%Y-%m-%d %H:%M} UTC, {platform.node()}, "
-          f"{os.cpu_count()} CPUs, load average {' '.join(open('/proc/loadavg').read().split()[:3])}, "
+          f"{os.cpu_count()} CPUs, load average {' '.join(f'{n:.2f}' for n in os.getloadavg())}, "
           f"Python {platform.python_version()}, SQLite {__import__('sqlite3').sqlite_version}")
-    print(f"Steps: {', '.join(f'{s:,}' for s in STEPS)} occurrences; runs per step: {RUNS}")
+    print(f"Steps: {', '.join(f'{s:,}' for s in STEPS)} occurrences, one database each; "
+          f"{ROUNDS} rounds taking turns, each with {RUNS}")
     with tempfile.TemporaryDirectory() as folder:
         os.environ["SAMLOKAL_INSTANCE_PATH"] = folder
-        sqlite = run("SQLite", f"sqlite:///{folder}/growth.sqlite3")
+        sqlite = run("SQLite", lambda step: f"sqlite:///{folder}/growth_{step}.sqlite3")
     table("SQLite", sqlite)
     summarise("SQLite", sqlite)
     pg_url = os.environ.get("SAMLOKAL_BENCH_PG_URL")
@@ -510,17 +518,24 @@ def main() -> None:
         print("\n(PostgreSQL skipped: set SAMLOKAL_BENCH_PG_URL or run `make bench`)")
         return
     admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    names = {step: f"samlokal_growth_{step}" for step in STEPS}
+
+    def drop():
+        with admin.connect() as conn:
+            for name in names.values():
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    drop()
     with admin.connect() as conn:
-        conn.execute(sa.text('DROP DATABASE IF EXISTS "samlokal_growth" WITH (FORCE)'))
-        conn.execute(sa.text('CREATE DATABASE "samlokal_growth"'))
+        for name in names.values():
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     try:
-        postgresql = run("PostgreSQL", sa.engine.make_url(pg_url).set(database="samlokal_growth")
-                         .render_as_string(hide_password=False))
+        postgresql = run("PostgreSQL", lambda step: sa.engine.make_url(pg_url).set(
+            database=names[step]).render_as_string(hide_password=False))
         table("PostgreSQL", postgresql)
         summarise("PostgreSQL", postgresql)
     finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text('DROP DATABASE IF EXISTS "samlokal_growth" WITH (FORCE)'))
+        drop()  # the 2M database is about a gigabyte
         admin.dispose()
 
 
