@@ -28,7 +28,7 @@ test: $(INSTALLED) $(COMPILED)
 bench: $(INSTALLED) $(COMPILED)
 	bash .ci/bench
 
-# The booking and feed figures on smaller data, under two minutes, with the same summary.
+# The booking, feed and growth figures on smaller data, under two minutes, with the same summary.
 bench-quick: $(INSTALLED) $(COMPILED)
 	bash .ci/bench --quick
 

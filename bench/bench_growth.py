@@ -2,14 +2,16 @@
 
 Each step measures the same subject while the table grows around it, so any change is
 growth that is not the subject's own:
-- the conflict check of one new booking (first in a request): the same 60 requests, on the
-  subject site's 50 rooms in February 2027, at a free hour;
+- the conflict check of one new booking (first in a request): the same 15 requests per
+  round at every step, on the subject site's 50 rooms in February 2027, at a free hour,
+  beside the bare bounded probe of the same slots;
 - the week view of the subject site (50 rooms), the week of 8 February 2027: the same 2,000
-  bookings in it at every step;
+  bookings in it at every step (and its occurrence query alone);
 - the subject person's personal feed, 200 events (weekly series of four): cold (every
   feed cache emptied, so the feed is read and rendered), warm (unchanged, plain GET) and
   its 304 (conditional GET);
-- the utilization report of the subject site for February 2027 (20 allocations).
+- the utilization report of the subject site for February 2027 (20 allocations; and its
+  booked-intervals query alone).
 
 The subject is 8,000 occurrences: 50 rooms x 5 weekdays x 8 one-hour bookings, four weeks
 of February 2027. The growth is weekly series of ten by 200 other people on the same 50
@@ -18,11 +20,14 @@ February 2027 (March 2027 first, then January 2027, ...): at 2M it spans about f
 on the subject's rooms too, so every range query must be bounded on both sides to stay flat.
 
     .venv/bin/python bench/bench_growth.py           # 20k, 200k, 2M; SQLite and PostgreSQL
-    .venv/bin/python bench/bench_growth.py --quick   # 20k and 200k only
+    .venv/bin/python bench/bench_growth.py --quick   # 10k and 100k, three rounds
+    BENCH_GROWTH_STEPS=20000,60000 ... bench_growth.py  # any steps (the first >= 8,000)
 
+Each step has its own database, seeded the same way and grown to its size; the steps are
+then measured in turns, round after round, so each sees the same load on a shared machine.
 PostgreSQL is measured when SAMLOKAL_BENCH_PG_URL names a server (.ci/bench starts a
-throwaway one); its database samlokal_growth is dropped at the end. SQLite is seeded with
-Core executemany, PostgreSQL with COPY. SQLite runs without ANALYZE (the app never runs it,
+throwaway one); its databases samlokal_growth_<step> are dropped at the end. SQLite is
+seeded with plain executemany, PostgreSQL with COPY. SQLite runs without ANALYZE (the app never runs it,
 so production plans come without sqlite_stat1); PostgreSQL is ANALYZEd after each step, as
 autovacuum would after a bulk load.
 """
@@ -49,7 +54,9 @@ from bench._common import timed_ms  # noqa: E402
 from office.core.clock import machine_now  # noqa: E402
 
 QUICK = "--quick" in sys.argv
-STEPS = tuple(int(s) for s in os.environ["BENCH_GROWTH_STEPS"].split(",")) if os.environ.get("BENCH_GROWTH_STEPS") else (20_000, 200_000) if QUICK else (20_000, 200_000, 2_000_000)
+STEPS = (tuple(int(s) for s in os.environ["BENCH_GROWTH_STEPS"].split(","))
+         if os.environ.get("BENCH_GROWTH_STEPS")
+         else (10_000, 100_000) if QUICK else (20_000, 200_000, 2_000_000))
 ROOMS, OTHER_ROOMS, COLLEAGUES, AGENCIES = 50, 150, 200, 6
 HOURS = range(8, 16)
 FIRST_MONDAY = date(2027, 2, 1)  # the subject month: four ordinary weeks, no holiday
