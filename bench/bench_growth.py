@@ -50,7 +50,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench._common import timed_ms  # noqa: E402
 from office.core.clock import machine_now  # noqa: E402
 
 QUICK = "--quick" in sys.argv
@@ -68,7 +67,7 @@ ZONE = ZoneInfo("Europe/Stockholm")
 UTC = timezone.utc
 # Samples per step and round; the steps take turns round by round (see run()).
 ROUNDS = 3 if QUICK else 6
-RUNS = {"check": 15, "week": 2, "cold": 1, "warm": 8, "304": 50, "utilization": 2}
+RUNS = {"check": 15, "week": 2, "cold": 2, "warm": 8, "304": 50, "utilization": 3}
 FIGURES = [  # key, label, whether it is an indexed lookup that must stay within 1.5x
     ("check", "conflict check, first in a request", True),
     ("probe", "  bare bounded probe (its floor)", True),
@@ -80,6 +79,18 @@ FIGURES = [  # key, label, whether it is an indexed lookup that must stay within
     ("utilization", "utilization report, 50 rooms, a month", True),
     ("utilization_query", "  its booked-intervals query alone", True),
 ]
+
+
+def timed_ms(function, repeat: int) -> list[tuple[float, float]]:
+    """(wall, CPU) milliseconds per call. The CPU time of this process is what SQLite's
+    figures are compared by: it is far less moved by the other work on a shared machine
+    (PostgreSQL's own work is in another process, so its figures are wall time)."""
+    samples = []
+    for _ in range(repeat):
+        wall, cpu = clock.perf_counter(), clock.process_time()
+        function()
+        samples.append(((clock.perf_counter() - wall) * 1000, (clock.process_time() - cpu) * 1000))
+    return samples
 
 
 def make_app(url: str):
@@ -415,7 +426,8 @@ def measure(app, db, world: dict, number: int) -> dict:
 
 
 def plans(db, world: dict) -> None:
-    """The plans of the range queries, as the app sends them (caught on the way out)."""
+    """The plans of the range queries and the feed's, as the app sends them (caught)."""
+    from flask import current_app
     from office.allocations import utilization
     from office.booking.rules import occurrence_rows_between
 
@@ -433,11 +445,36 @@ def plans(db, world: dict) -> None:
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", catch)
         db.session.rollback()
-    prefix = "EXPLAIN QUERY PLAN " if db.engine.dialect.name == "sqlite" else "EXPLAIN "
+    named = list(zip(("week view", "utilization"), caught[-2:]))
+    # The personal feed's statements run on a bare DB-API cursor (office/feeds/reader.py).
+    from office import feeds
+    from office.feeds import reader
+
+    fetch, fed = reader._fetch, []
+
+    def catch_feed(connection, statement, parameters):
+        fed.append((statement, parameters))
+        return fetch(connection, statement, parameters)
+
+    reader._fetch = catch_feed
+    try:
+        feeds.clear_caches()
+        client = current_app.test_client()
+        assert client.get(f"/feeds/{world['token']}.ics").status_code == 200
+    finally:
+        reader._fetch = fetch
+    kinds = ("token", "feed stamp (UNION ALL)", "feed reservations")
+    named += [(f"{kind}", query) for kind, query in zip(kinds, fed)]
+    sqlite = db.engine.dialect.name == "sqlite"
+    prefix = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN "
     with db.engine.connect() as conn:
-        for name, (statement, parameters) in zip(("week view", "utilization"), caught[-2:]):
-            rows = conn.exec_driver_sql(prefix + statement, parameters).all()
-            print(f"  plan, {name}: " + "; ".join(str(r[-1]).strip() for r in rows))
+        for name, (statement, parameters) in named:
+            if isinstance(parameters, list):
+                parameters = tuple(parameters)
+            rows = [str(r[-1]).strip() for r in conn.exec_driver_sql(prefix + statement, parameters)]
+            if not sqlite:  # the access paths only
+                rows = [r for r in rows if "Scan" in r or "Index Cond" in r]
+            print(f"  plan, {name}: " + "; ".join(rows))
 
 
 # --- running ----------------------------------------------------------------------------
@@ -466,7 +503,8 @@ def run(label: str, url_for) -> dict:
         for step in (STEPS if number % 2 == 0 else STEPS[::-1]):
             for key, values in measure(apps[step], db, worlds[step], number).items():
                 samples[step].setdefault(key, []).extend(values)
-    results = {step: {k: statistics.median(v) for k, v in samples[step].items()} for step in STEPS}
+    results = {step: {k: (statistics.median(w for w, _c in v), statistics.median(c for _w, c in v))
+                      for k, v in samples[step].items()} for step in STEPS}
     for step in STEPS:
         with apps[step].app_context():
             if step == STEPS[-1]:
@@ -480,15 +518,18 @@ def size(step: int) -> str:
     return f"{step // 1_000_000}M" if step >= 1_000_000 else f"{step // 1000}k"
 
 
-def table(label: str, results: dict) -> None:
+def table(label: str, results: dict, cpu: bool = False) -> None:
     steps = list(results)
-    head = ["figure (p50, ms)"] + [size(s) for s in steps] + [f"{size(steps[-1])} / {size(steps[0])}"]
+    kind = 1 if cpu else 0
+    head = [f"figure (p50, ms {'CPU' if cpu else 'wall'})"] + [size(s) for s in steps] + [
+        f"{size(steps[-1])} / {size(steps[0])}"]
     rows = [head]
     for key, name, _indexed in FIGURES:
-        first, last = results[steps[0]][key], results[steps[-1]][key]
-        rows.append([name] + [f"{results[s][key]:.3f}" for s in steps] + [f"{last / first:.2f}x"])
+        first, last = results[steps[0]][key][kind], results[steps[-1]][key][kind]
+        rows.append([name] + [f"{results[s][key][kind]:.3f}" for s in steps]
+                    + [f"{last / first:.2f}x" if first else "-"])
     widths = [max(len(r[n]) for r in rows) for n in range(len(head))]
-    print(f"\n{label}")
+    print(f"\n{label}, {'CPU time of this process' if cpu else 'wall time'}")
     for n, row in enumerate(rows):
         print("| " + " | ".join(c.ljust(w) if i == 0 else c.rjust(w)
                                 for i, (c, w) in enumerate(zip(row, widths))) + " |")
@@ -496,16 +537,17 @@ def table(label: str, results: dict) -> None:
             print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
 
 
-def summarise(label: str, results: dict) -> None:
+def summarise(label: str, results: dict, cpu: bool = False) -> None:
     from bench.summary import record
 
     steps = list(results)
     first, last = steps[0], steps[-1]
+    kind = 1 if cpu else 0
     for key, name, indexed in FIGURES:
         if name.startswith("  "):
             continue
-        record(f"growth: {name} at {size(last)} ({label})", results[last][key],
-               f"same at {size(first)}", results[first][key],
+        record(f"growth: {name} at {size(last)} ({label}{', CPU' if cpu else ''})",
+               results[last][key][kind], f"same at {size(first)}", results[first][key][kind],
                ratio_target=1.5 if indexed else None)
 
 
@@ -519,7 +561,8 @@ def main() -> None:
         os.environ["SAMLOKAL_INSTANCE_PATH"] = folder
         sqlite = run("SQLite", lambda step: f"sqlite:///{folder}/growth_{step}.sqlite3")
     table("SQLite", sqlite)
-    summarise("SQLite", sqlite)
+    table("SQLite", sqlite, cpu=True)
+    summarise("SQLite", sqlite, cpu=True)
     pg_url = os.environ.get("SAMLOKAL_BENCH_PG_URL")
     if not pg_url:
         print("\n(PostgreSQL skipped: set SAMLOKAL_BENCH_PG_URL or run `make bench`)")
