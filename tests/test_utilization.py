@@ -92,7 +92,7 @@ def test_booked_intervals_take_what_runs_into_the_period_and_nothing_older(setti
     from office.booking.rules import to_utc
     from office.core.extensions import db
 
-    site, desk, af, kommunen, allocation, create_user = setting
+    site, desk, af, _kommunen, _allocation, create_user = setting
     staff = create_user(agency=af)
     make(desk, staff, date(2026, 1, 27), time(8), time(9))   # January: before the period
     make(desk, staff, date(2026, 1, 28), time(8), time(9))   # moved below: runs into it
