@@ -20,7 +20,7 @@ February 2027 (March 2027 first, then January 2027, ...): at 2M it spans about f
 on the subject's rooms too, so every range query must be bounded on both sides to stay flat.
 
     .venv/bin/python bench/bench_growth.py           # 20k, 200k, 2M; SQLite and PostgreSQL
-    .venv/bin/python bench/bench_growth.py --quick   # 10k and 100k, three rounds
+    .venv/bin/python bench/bench_growth.py --quick   # 10k and 100k, two rounds
     BENCH_GROWTH_STEPS=20000,60000 ... bench_growth.py  # any steps (the first >= 8,000)
 
 Each step has its own database, seeded the same way and grown to its size; the steps are
@@ -66,8 +66,10 @@ NOW = datetime(2027, 1, 1, tzinfo=timezone.utc)
 ZONE = ZoneInfo("Europe/Stockholm")
 UTC = timezone.utc
 # Samples per step and round; the steps take turns round by round (see run()).
-ROUNDS = 3 if QUICK else 6
+ROUNDS = 2 if QUICK else 6
 RUNS = {"check": 15, "week": 2, "cold": 2, "warm": 8, "304": 50, "utilization": 3}
+if QUICK:  # make bench-quick: the whole of it under two minutes
+    RUNS = {"check": 10, "week": 1, "cold": 1, "warm": 5, "304": 30, "utilization": 2}
 FIGURES = [  # key, label, whether it is an indexed lookup that must stay within 1.5x
     ("check", "conflict check, first in a request", True),
     ("probe", "  bare bounded probe (its floor)", True),
