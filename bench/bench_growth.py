@@ -14,10 +14,11 @@ growth that is not the subject's own:
   booked-intervals query alone).
 
 The subject is 8,000 occurrences: 50 rooms x 5 weekdays x 8 one-hour bookings, four weeks
-of February 2027. The growth is weekly series of ten by 200 other people on the same 50
-rooms and on 150 rooms of a second site, in blocks of ten weeks alternately after and before
-February 2027 (March 2027 first, then January 2027, ...): at 2M it spans about five years,
-on the subject's rooms too, so every range query must be bounded on both sides to stay flat.
+of February 2027. The growth is by 200 other people: first the 150 rooms of a second site
+in the same four weeks (24,000 occurrences: the subject's weeks are not empty elsewhere),
+then weekly series of ten on all 200 rooms, the subject's too, in blocks of ten weeks
+alternately after and before February 2027 (March 2027 first, then January 2027, ...): at
+2M it spans about five years, so every range query must be bounded on both sides.
 
     .venv/bin/python bench/bench_growth.py           # 20k, 200k, 2M; SQLite and PostgreSQL
     .venv/bin/python bench/bench_growth.py --quick   # 10k and 100k, two rounds
@@ -141,9 +142,20 @@ def _occurrences(rid, resource_id, day, hour, count):
     return rows
 
 
-def growth_stream(rooms: list[int], bookers: list[tuple], first_id: int):
-    """Reservations (with their ten occurrences) in blocks of ten weeks, nearest first."""
+def growth_stream(rooms: list[int], bookers: list[tuple], first_id: int, subject_rooms: list[int]):
+    """Reservations with their occurrences, nearest first: the other site's rooms in the
+    subject's four weeks, then blocks of ten weeks on every room, after and before."""
     rid = first_id
+    for resource_id in rooms:
+        if resource_id in subject_rooms:
+            continue
+        for weekday in range(5):
+            for hour in HOURS:
+                day = FIRST_MONDAY + timedelta(days=weekday)
+                booker = bookers[rid % len(bookers)]
+                yield (_reservation(rid, resource_id, booker, day, hour, SUBJECT_WEEKS),
+                       _occurrences(rid, resource_id, day, hour, SUBJECT_WEEKS))
+                rid += 1
     block = 0
     while True:
         for monday in (FIRST_MONDAY + timedelta(weeks=SUBJECT_WEEKS + BLOCK_WEEKS * block),
@@ -284,7 +296,7 @@ def seed_subject(db) -> dict:
     loader.finish()
     return {"site_id": site_id, "person_id": person_id, "token": token, "rooms": rooms,
             "occurrences": len(occurrences),
-            "stream": growth_stream(everywhere, bookers, first_id=rid)}
+            "stream": growth_stream(everywhere, bookers, first_id=rid, subject_rooms=rooms)}
 
 
 def grow(db, world: dict, target: int) -> float:
