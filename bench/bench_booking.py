@@ -37,6 +37,8 @@ from bench._common import timed_ms as timed  # noqa: E402
 from office.core.clock import machine_now  # noqa: E402
 
 QUICK = "--quick" in sys.argv
+# Only the conflict check beside its probe (no series, no week view): for comparing commits.
+CHECK_ONLY = "--check-only" in sys.argv
 RESOURCES = 50
 OCCURRENCES = 20_000 if QUICK else 200_000
 HOURS = [8, 9, 10, 11, 12, 13, 14, 15]  # eight one-hour bookings a weekday per resource
@@ -186,6 +188,12 @@ def bench_database(label, url):
                                         timed(check_one, RUNS), bare_probes,
                                         "bounded overlap probe", 2)
         db.session.rollback()
+        if CHECK_ONLY:
+            cursor.close()
+            raw.close()
+            db.session.remove()
+            db.engine.dispose()
+            return figures
 
         # 2. a weekly series of 52 checked and saved
         made = []
@@ -321,6 +329,8 @@ def _summarise(label, figures):
     ours, floor = figures["check_again"]
     record(f"conflict check, further in a request ({label})", ours,
            "bare bounded probe", floor, ratio_target=5, limit=0.5)
+    if CHECK_ONLY:
+        return
     ours, floor = figures["series"]
     record(f"weekly series of 52, checked+saved ({label})", ours,
            "best bare insert of 52", floor, ratio_target=5)
