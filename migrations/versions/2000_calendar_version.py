@@ -27,6 +27,9 @@ SQLITE_BUMP = ("INSERT INTO calendar_version (id, token) VALUES (1, random()) "
 
 
 def upgrade():
+    # The row: made by the first trigger that fires, or here for a database in use (an
+    # empty, freshly migrated one stays empty: copy-data fills only those). Without a row
+    # there is no token and nothing is kept.
     op.create_table(
         'calendar_version',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -35,7 +38,7 @@ def upgrade():
     )
     if op.get_bind().dialect.name == "postgresql":
         op.execute("INSERT INTO calendar_version (id, token) "
-                   "VALUES (1, floor(random() * 9.0e18)::bigint)")
+                   "SELECT 1, floor(random() * 9.0e18)::bigint WHERE EXISTS (SELECT 1 FROM site)")
         op.execute(
             "CREATE FUNCTION calendar_changed() RETURNS trigger LANGUAGE plpgsql AS $$ "
             "BEGIN "
@@ -50,7 +53,8 @@ def upgrade():
         op.execute("CREATE TRIGGER calendar_changed AFTER UPDATE OF site_id ON resource "
                    "FOR EACH STATEMENT EXECUTE FUNCTION calendar_changed()")
     else:
-        op.execute("INSERT INTO calendar_version (id, token) VALUES (1, random())")
+        op.execute("INSERT INTO calendar_version (id, token) "
+                   "SELECT 1, random() WHERE EXISTS (SELECT 1 FROM site)")
         for table in TABLES:
             for event in ("INSERT", "UPDATE", "DELETE"):
                 op.execute(f"CREATE TRIGGER calendar_changed_{table}_{event.lower()} "

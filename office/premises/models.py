@@ -132,6 +132,9 @@ class CalendarVersion(db.Model):
     """
 
     __tablename__ = "calendar_version"
+    # Copies of the database (office/core/copy_data.py) copy it again after the tables
+    # whose triggers write it.
+    __table_args__ = {"info": {"written_by_triggers": True}}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token: Mapped[int] = mapped_column(BigInteger)
