@@ -142,3 +142,29 @@ def test_the_grid_markup_is_unchanged_in_a_week_with_a_dst_change(
         golden.write_text(table, encoding="utf-8")
     assert table.count('class="booked') >= 3  # the world is there
     assert table == golden.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("view", ["week", "day"])
+def test_the_grid_markup_is_unchanged_in_a_week_with_a_holiday_and_a_closure(
+        create_site, create_resource, create_user, auth, client, view):
+    from office.premises.models import Closure
+
+    with clock.travel_to(datetime.fromisoformat("2027-04-26T09:00+02:00")):
+        site = create_site(name="Drivhuset", opens=time(8), closes=time(17))
+        room = create_resource(site=site, name="Rum & <1>", capacity=None)
+        me = create_user(role=Role.staff, name="Mia Åberg")
+        db.session.add(Closure(site=site, day=date(2027, 5, 4), reason="Städning & <målning>"))
+        db.session.commit()
+        booking.book(BookingRequest(resource=room, title="Möte", first_day=date(2027, 5, 3),
+                                    start_time=time(9), end_time=time(10), booked_by=me))
+        db.session.commit()
+        auth.login(me)
+        # The week of Ascension Day (Thursday 6 May 2027); the day view shows the closure.
+        html = client.get(f"/bookings/?site={site.id}&view={view}&day=2027-05-04")
+    assert html.status_code == 200
+    table = _table(html.get_data(as_text=True))
+    golden = GOLDEN / f"grid_closed_{view}.html"
+    if os.environ.get("SAMLOKAL_WRITE_GOLDEN"):
+        golden.write_text(table, encoding="utf-8")
+    assert "Städning &amp; &lt;målning&gt;" in table  # the world is there
+    assert table == golden.read_text(encoding="utf-8")

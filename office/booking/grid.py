@@ -280,15 +280,19 @@ def _bookings_by_resource_day(resources: list[Resource], start: datetime, end: d
     day_of = {n: start.date() + timedelta(days=n) for n in range((end.date() - start.date()).days)}
     rows = booking.occurrence_grid_rows([r.id for r in resources], start, end)
     rows.sort(key=itemgetter(2))  # by start: each day's bookings in order
+    # The common week (no DST change) adds one offset; the rest asks the wall clock.
+    first, last, only = wall.first, wall.last, wall.offsets[0] if len(wall.offsets) == 1 else None
+    seconds, make = wall.seconds, tuple.__new__  # tuple.__new__(Shown, ...): Shown(...) without its frame
     for id_, resource_id, starts, ends, title, by, for_, booker, for_name, agency_id, agency_name in rows:
-        local = wall.seconds(starts)
+        local = starts + only if only is not None and first <= starts < last else seconds(starts)
         day = day_of.get(local // 86400 - base)
         if day is None:
             continue  # starts before the first shown day: the grid shows it on no day
         midnight = local - local % 86400
-        found.setdefault((resource_id, day), []).append(Shown(
-            id_, local - midnight, wall.seconds(ends) - midnight, title, by, for_, booker, for_name,
-            agency_id, agency_name))
+        found.setdefault((resource_id, day), []).append(make(Shown, (
+            id_, local - midnight,
+            (ends + only if only is not None and ends < last else seconds(ends)) - midnight,
+            title, by, for_, booker, for_name, agency_id, agency_name)))
     return found
 
 

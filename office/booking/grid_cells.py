@@ -26,7 +26,7 @@ from functools import lru_cache
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
-from office.booking.grid import Cell, Held, Shown, slot_labels, spans
+from office.booking.grid import WEEK, Cell, Grid, Held, Shown, slot_labels, spans
 
 # Resource-days kept per process: a week of 50 resources is 250; an entry is the key
 # (~1 KiB) and its HTML (~2.5 KiB in the week view, ~5 KiB in the day view).
@@ -66,6 +66,27 @@ class Viewer:
     @classmethod
     def of(cls, user) -> Viewer:
         return cls(user.id, user.is_coordinator, user.agency_id)
+
+
+def grid_rows(grid: Grid, words: CellWords, viewer: Viewer, day_labels: list[str], closed: str) -> Markup:
+    """The table's rows: a resource's name, then a cell per shown day (its timeline, or why
+    it is closed). The same characters templates/booking/_grid.html wrote with a Jinja loop
+    per cell, which cost more than the cached cells themselves."""
+    week = grid.view == WEEK
+    days = [(f'<span class="day-label">{escape(label)}</span>' if week else "",
+             None if gd.is_open else
+             f'<p class="closed-day">{escape(closed)}{f": {escape(gd.closed_reason)}" if gd.closed_reason else ""}</p>\n  ')
+            for gd, label in zip(grid.days, day_labels)]
+    parts = []
+    for row in grid.rows:
+        resource = row.resource
+        parts.append(f'\n  <tr><th scope="row">{escape(resource.name)} '
+                     f'<span class="muted">({escape(resource.capacity)})</span></th>\n  ')
+        for cell, (label, closed_day) in zip(row.cells, days):
+            inside = closed_day if cell is None else timeline(cell, words, viewer, week)
+            parts.append(f"\n  <td>{label}\n  {inside}</td>\n  ")
+        parts.append("</tr>\n  ")
+    return Markup("".join(parts))
 
 
 def timeline(cell: Cell, words: CellWords, viewer: Viewer, week: bool) -> Markup:
