@@ -342,9 +342,9 @@ def bench_grid(app, site_id, resources, weeks, cursor, raw, mark, param, random_
         assert shown == expected, f"the timed {view} shows other bookings than seeded"
         cold(), bare()  # warm up the process (imports, statement caches), not the cells
         bare_times = timed(bare, view_runs)
-        cpu = []
+        cpu: list[float] = []
 
-        def cpu_timed(function):
+        def cpu_timed(function, cpu=cpu):
             started = clock.process_time()
             function()
             cpu.append((clock.process_time() - started) * 1000)

@@ -94,7 +94,7 @@ def _changes_and_is_fresh(client, site, change, view="week", day=MONDAY) -> str:
 
 @pytest.mark.parametrize("view", ["week", "day"])
 def test_a_new_booking_shows_at_once(world, auth, client, view):
-    site, rooms, me, other = world
+    site, rooms, me, _other = world
     auth.login(me)
 
     def book():
@@ -107,7 +107,7 @@ def test_a_new_booking_shows_at_once(world, auth, client, view):
 
 @pytest.mark.parametrize("view", ["week", "day"])
 def test_a_cancelled_booking_goes_at_once(world, auth, client, view):
-    site, rooms, me, other = world
+    site, _rooms, me, other = world
     auth.login(me)
 
     def cancel():
@@ -118,7 +118,7 @@ def test_a_cancelled_booking_goes_at_once(world, auth, client, view):
 
 
 def test_a_moved_booking_shows_its_new_time(world, auth, client):
-    site, rooms, me, other = world
+    site, _rooms, me, other = world
     auth.login(me)
 
     def move():
@@ -131,7 +131,7 @@ def test_a_moved_booking_shows_its_new_time(world, auth, client):
 
 
 def test_a_renamed_booker_shows_by_the_new_name_though_the_booking_is_unchanged(world, auth, client):
-    site, rooms, me, other = world
+    site, _rooms, me, other = world
     auth.login(me)
 
     def rename():
@@ -142,7 +142,7 @@ def test_a_renamed_booker_shows_by_the_new_name_though_the_booking_is_unchanged(
 
 
 def test_a_renamed_room_and_new_opening_hours_show(world, auth, client):
-    site, rooms, me, other = world
+    site, rooms, me, _other = world
     auth.login(me)
 
     def rename():
@@ -160,7 +160,7 @@ def test_a_renamed_room_and_new_opening_hours_show(world, auth, client):
 
 
 def test_the_language_switch_changes_every_cell(world, auth, client):
-    site, rooms, me, other = world
+    site, _rooms, me, _other = world
     auth.login(me)
 
     def english():
@@ -172,7 +172,7 @@ def test_the_language_switch_changes_every_cell(world, auth, client):
 
 
 def test_another_viewer_sees_their_own_marks_and_links(world, auth, client, create_user):
-    site, rooms, me, other = world
+    site, _rooms, me, other = world
     auth.login(me)
     seen_by_me = _table(client, site)
     assert " mine" not in seen_by_me and "/bookings/occurrences/" not in seen_by_me

@@ -132,7 +132,7 @@ def _dst_world(create_site, create_resource, create_user, week: str):
 def test_the_grid_markup_is_unchanged_in_a_week_with_a_dst_change(
         request, create_site, create_resource, create_user, auth, client, week, view):
     with clock.travel_to(datetime.fromisoformat(DST_WEEKS[week][2])):
-        site, me, monday, sunday = _dst_world(create_site, create_resource, create_user, week)
+        site, me, _monday, sunday = _dst_world(create_site, create_resource, create_user, week)
         auth.login(me)
         html = client.get(f"/bookings/?site={site.id}&view={view}&day={sunday.isoformat()}")
     assert html.status_code == 200

@@ -11,6 +11,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from itertools import pairwise
 from operator import itemgetter
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -403,7 +404,7 @@ def _free(result: list, first: int, last: int, held: tuple[Held, ...], opens: in
             cuts.update((a, b))
             inside.append((a, b, window))
     points = sorted(cuts)
-    for a, b in zip(points, points[1:]):
+    for a, b in pairwise(points):
         result.append((a, b, None, next((w for x, y, w in inside if x <= a and b <= y), None)))
 
 

@@ -57,7 +57,7 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(timezone.utc)
 
 
-class epoch_seconds(FunctionElement):  # noqa: N801 (an SQL function, named like func.*)
+class epoch_seconds(FunctionElement):  # an SQL function: named like func.*
     """Whole seconds since 1970-01-01 UTC of a UTCDateTime column, computed by the database.
 
     For reads of thousands of rows (the booking grid): a plain integer per row instead of a
