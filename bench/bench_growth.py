@@ -74,7 +74,8 @@ if QUICK:  # make bench-quick: the whole of it under two minutes
 FIGURES = [  # key, label, whether it is an indexed lookup that must stay within 1.5x
     ("check", "conflict check, first in a request", True),
     ("probe", "  bare bounded probe (its floor)", True),
-    ("week", "week view, 50 rooms, 2,000 bookings", True),
+    ("week_cold", "week view, 50 rooms, 2,000 bookings, first view", True),
+    ("week", "week view, the same seen before (cells cached)", True),
     ("week_query", "  its occurrence query alone", True),
     ("cold", "personal feed, 200 series, cold", True),
     ("warm", "personal feed, warm (unchanged GET)", True),
@@ -385,6 +386,14 @@ def measure(app, db, world: dict, number: int) -> dict:
         page = client.get(week)
         shown = page.get_data(as_text=True).count('<li class="booked')
         assert page.status_code == 200 and shown == ROOMS * 5 * len(HOURS), shown
+        from office.booking import grid_cells
+
+        def first_view():  # nothing of the week's HTML kept from before
+            grid_cells.clear_cache()
+            client.get(week).data
+
+        figures["week_cold"] = timed_ms(first_view, RUNS["week"])
+        client.get(week)
         figures["week"] = timed_ms(lambda: client.get(week).data, RUNS["week"])
         monday = datetime.combine(SHOWN_WEEK, time(0), ZONE)
 
