@@ -246,9 +246,9 @@ function request()
     local made = make()
     if made then
       current = made
-      -- As nginx talks to gunicorn (deploy/nginx.conf: no upstream keepalive): a connection per
-      -- request, so no idle connection is closed under a thinking person.
-      local headers = { Cookie = cookie, Connection = "close" }
+      -- A browser keeps its connection to nginx (bench_load.py puts nginx before gunicorn as
+      -- deploy/nginx.conf does): a person thinking holds no gunicorn worker or thread.
+      local headers = { Cookie = cookie }
       if made.body then headers["Content-Type"] = "application/x-www-form-urlencoded" end
       for key, value in pairs(made.headers or {}) do headers[key] = value end
       started = now_ms()

@@ -1,18 +1,34 @@
-"""Load: simulated staff against gunicorn and PostgreSQL on loopback (issue 10).
+"""Load: simulated staff against gunicorn and PostgreSQL on loopback (issues 10 and 20).
 
-Each simulated person logs in and then, until the time is up, with a pause between steps:
-browses the week (and day) grid, books a room or desk (GET the form, POST it with its CSRF
-token: 302 booked, 409/422 refused), cancels one of their bookings, looks at My bookings,
-opens seminar pages, and polls their calendar feed when the app has a `feeds` blueprint
-(skipped otherwise). The server is one gunicorn (deploy/gunicorn.conf.py, several workers
-with threads) on a PostgreSQL database filled with the demo data, the simulated staff and
-generated history. Printed: requests per second, p50/p95/p99 per endpoint, errors (5xx,
-unexpected statuses, connection failures) and afterwards an SQL self-join proving that no
-resource holds overlapping active occurrences.
+The load generator is wrk (C, one epoll loop per thread) running bench/bench_load.lua:
+one wrk thread and one connection per simulated person, so each thread's Lua state is that
+person's browser (session cookie, the step in progress, the feed's ETag). wrk is pinned
+with taskset to fewer CPUs than the server (--client-cpus, default CPU 1; the server may
+use every CPU) and its own CPU is printed: it must not starve the server it measures.
 
-    .venv/bin/python bench/bench_load.py                           # 50 users, 60 s (make bench)
-    .venv/bin/python bench/bench_load.py --users 200 --duration 300  # the full scenario
-    .venv/bin/python bench/bench_load.py --profile-only             # SQL statements per page
+Before the clock starts every person logs in (GET and POST /login, `--login-concurrency`
+at a time, production's argon2id settings unless --cheap-passwords): that POST's p50/p99 is
+printed beside one bare argon2id check. Then, with a pause between steps (exponential, mean
+--think seconds, the first one spread over the first 2 × think seconds), each person:
+looks at the week grid (30 %) or the day grid (10 %); searches a free room for 1-4 people
+and books the first one offered (15 %: GET /bookings/find, POST the answer's form); books
+from the booking form (10 %: GET the form, POST it with its CSRF token); cancels one of
+their bookings (10 %: My bookings, the booking, POST cancel); opens My bookings (10 %); the
+seminar list and one seminar (10 %); polls their personal calendar feed with its ETag
+(5 %). 302, 409 (taken) and 422 (e.g. allocated to another agency) are expected answers to
+a booking; errors are any other status and wrk's socket errors. Afterwards an SQL
+self-join counts overlapping active occurrences (double bookings).
+
+Printed: per page p50/p95/p99/max, requests/s, errors, booking outcomes, the CPU used by
+wrk, gunicorn and PostgreSQL and the whole machine (from /proc), the load average during
+the run, and the server's CPU per request with the capacity it implies. Before the load,
+in this process on the same data: SQL statements, wall and CPU time per page
+(--cprofile PAGE adds a cProfile of that page).
+
+    .venv/bin/python bench/bench_load.py                                  # 50 users, 60 s (make bench)
+    .venv/bin/python bench/bench_load.py --users 200 --duration 300       # the full scenario
+    .venv/bin/python bench/bench_load.py --users 200 --worker-class sync --workers 5
+    .venv/bin/python bench/bench_load.py --profile-only --cprofile "find a free room"
 
 PostgreSQL: SAMLOKAL_BENCH_PG_URL (an admin URL; the script creates and drops its own
 database), else a throwaway cluster on a free loopback port (as .ci/postgres.sh does).
@@ -40,6 +56,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter, defaultdict
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta, timezone
 from http.cookiejar import CookieJar
 from pathlib import Path
@@ -329,6 +346,71 @@ class LoadAverage(threading.Thread):
 REQUESTS_PER_STEP = (30 * 1 + 10 * 1 + 15 * 2 + 10 * 2 + 10 * 3 + 10 * 1 + 10 * 2 + 5 * 1) / 100
 
 
+NGINX_CONF = """
+worker_processes 1;
+daemon off;
+{user}
+pid {folder}/nginx.pid;
+error_log {folder}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {folder}/body;
+    proxy_temp_path {folder}/proxy;
+    fastcgi_temp_path {folder}/fastcgi;
+    uwsgi_temp_path {folder}/uwsgi;
+    scgi_temp_path {folder}/scgi;
+    keepalive_timeout 75s;
+    keepalive_requests 100000;
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass {upstream};
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Forwarded-Host $host;
+        }}
+    }}
+}}
+"""
+
+
+@contextmanager
+def nginx_in_front(upstream: str, folder: Path):
+    """nginx before gunicorn as deploy/nginx.conf puts it (a connection to gunicorn per
+    request, HTTP/1.0): the simulated browsers keep their connections to nginx, so a person
+    thinking holds no gunicorn worker or thread. Yields nginx's base URL and its pid."""
+    from tests.servers import free_port
+
+    port = free_port()
+    user = "user root;" if os.geteuid() == 0 else ""
+    (folder / "nginx.conf").write_text(NGINX_CONF.format(user=user, folder=folder, port=port,
+                                                         upstream=upstream))
+    process = subprocess.Popen([shutil.which("nginx") or "/usr/sbin/nginx", "-c",
+                                str(folder / "nginx.conf"), "-p", str(folder)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = clock.monotonic() + 20
+        while True:
+            try:
+                urllib.request.urlopen(base + "/login", timeout=5).read()
+                break
+            except OSError:
+                if process.poll() is not None or clock.monotonic() > deadline:
+                    raise RuntimeError("nginx did not start: " + (folder / "error.log").read_text())
+                clock.sleep(0.1)
+        yield base, process.pid
+    finally:
+        process.terminate()
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(20)
+
+
 def write_plan(path: Path, plan: dict, cookies: list[str]) -> None:
     lines = [f"site {plan['site']}", "days " + ",".join(d.isoformat() for d in plan["days"]),
              "resources " + ",".join(str(r) for r in plan["resources"])]
@@ -341,6 +423,7 @@ def read_samples(folder: Path) -> tuple[dict, Counter, Counter]:
     errors: Counter = Counter()
     outcomes: Counter = Counter()
     details: list[str] = []
+    feed_statuses: Counter = Counter()
     for path in folder.glob("samples-*.tsv"):
         for line in path.read_text().splitlines():
             name, status, ms, verdict = line.split("\t")
@@ -348,11 +431,15 @@ def read_samples(folder: Path) -> tuple[dict, Counter, Counter]:
                 outcomes[f"{name}: {status}"] += 1
                 continue
             samples[name].append(float(ms))
+            if name == "calendar feed":
+                feed_statuses[status] += 1
             if verdict != "ok":
                 errors[f"{name}: status {status}"] += 1
                 details.append(f"{status} {verdict}")
     for detail in details[:5]:
         print(f"  unexpected answer: {detail}")
+    print("  calendar feed answers: " + ", ".join(f"{status} × {count}" for status, count in
+                                                  sorted(feed_statuses.items())))
     return samples, errors, outcomes
 
 
@@ -367,8 +454,9 @@ def load(url: str, plan: dict, args) -> dict:
                    "PASSWORD_HASH_MEMORY_COST": str(plan["hash_cost"][1])}
     pin = ["taskset", "-c", args.client_cpus] if args.client_cpus and shutil.which("taskset") else []
     try:
-        with gunicorn_servers(1, url, instance, workers=args.workers, **environment) as (base,):
-            server_pid = _listening_gunicorn(base)
+        with gunicorn_servers(1, url, instance, workers=args.workers, **environment) as (upstream,), \
+                nginx_in_front(upstream, work) as (base, nginx_pid):
+            server_pid = _listening_gunicorn(upstream)
             started = clock.perf_counter()
             cookies, logins = log_everyone_in(base, args.users, args.login_concurrency)
             login_seconds = clock.perf_counter() - started
@@ -379,7 +467,8 @@ def load(url: str, plan: dict, args) -> dict:
                        str(work), str(int(args.think * 1000))]
             postmaster = postmaster_pid(url)
             before = (resource.getrusage(resource.RUSAGE_CHILDREN), tree_cpu(server_pid),
-                      tree_cpu(postmaster) if postmaster else 0.0, machine_cpu())
+                      tree_cpu(postmaster) if postmaster else 0.0, machine_cpu(),
+                      tree_cpu(nginx_pid))
             loadavg = LoadAverage()
             loadavg.start()
             started = clock.perf_counter()
@@ -389,6 +478,7 @@ def load(url: str, plan: dict, args) -> dict:
             after_children = resource.getrusage(resource.RUSAGE_CHILDREN)
             cpu = {"client (wrk)": (after_children.ru_utime + after_children.ru_stime)
                    - (before[0].ru_utime + before[0].ru_stime),
+                   "nginx": tree_cpu(nginx_pid) - before[4],
                    "gunicorn": tree_cpu(server_pid) - before[1],
                    "PostgreSQL": (tree_cpu(postmaster) - before[2]) if postmaster else None,
                    "whole machine": machine_cpu() - before[3]}
@@ -441,10 +531,11 @@ def report(result: dict, plan: dict, args) -> dict:
           + (f"{min(result['loadavg']):.1f}–{max(result['loadavg']):.1f}" if result["loadavg"] else "–"))
     # What the server's two parties spent per request under this load, and so the most that
     # the machine's cores could serve if nothing else ran on them; beside the load offered.
-    server = result["cpu"]["gunicorn"] + (result["cpu"]["PostgreSQL"] or 0.0)
+    server = (result["cpu"]["nginx"] + result["cpu"]["gunicorn"]
+              + (result["cpu"]["PostgreSQL"] or 0.0))
     per_request = server / total
     offered = args.users * REQUESTS_PER_STEP / args.think
-    print(f"  server CPU per request (gunicorn + PostgreSQL): {per_request * 1000:.0f} ms, so "
+    print(f"  server CPU per request (nginx, gunicorn and PostgreSQL): {per_request * 1000:.0f} ms, so "
           f"{os.cpu_count()} idle cores would serve at most {os.cpu_count() / per_request:.0f} "
           f"requests/s; {args.users} users thinking {args.think} s offer up to {offered:.0f}/s")
     slowest = max(samples, key=lambda name: percentile(samples[name], 99))
@@ -548,9 +639,10 @@ def main() -> None:
     if args.quick:
         print("bench_load: not part of the quick run")
         return
-    if not shutil.which("wrk"):
-        print("bench_load: wrk not found (apt-get install wrk): skipped")
-        return
+    for tool in ("wrk", "nginx"):
+        if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists():
+            print(f"bench_load: {tool} not found (apt-get install {tool}): skipped")
+            return
     if args.worker_class == "sync":
         args.threads = 1
 
@@ -582,7 +674,7 @@ def main() -> None:
     record(f"{label}: double bookings afterwards", overlaps, unit="pairs", limit=1)
     record(f"{label}: requests/s served (offered up to {headline['offered']:.0f}/s)",
            headline["rate"], unit="req/s", higher_is_better=True)
-    record(f"{label}: server CPU per request (gunicorn + PostgreSQL)",
+    record(f"{label}: server CPU per request (nginx, gunicorn, PostgreSQL)",
            headline["cpu_per_request"])
     record(f"{label}: POST /login p99 (argon2id)", percentile(result["logins"], 99),
            "one argon2id check", plan["password_check_ms"])
