@@ -360,7 +360,7 @@ http {{
     fastcgi_temp_path {folder}/fastcgi;
     uwsgi_temp_path {folder}/uwsgi;
     scgi_temp_path {folder}/scgi;
-    keepalive_timeout 75s;
+    keepalive_timeout {keepalive}s;
     keepalive_requests 100000;
     server {{
         listen 127.0.0.1:{port};
@@ -377,7 +377,7 @@ http {{
 
 
 @contextmanager
-def nginx_in_front(upstream: str, folder: Path):
+def nginx_in_front(upstream: str, folder: Path, keepalive: int = 75):
     """nginx before gunicorn as deploy/nginx.conf puts it (a connection to gunicorn per
     request, HTTP/1.0): the simulated browsers keep their connections to nginx, so a person
     thinking holds no gunicorn worker or thread. Yields nginx's base URL and its pid."""
@@ -386,7 +386,7 @@ def nginx_in_front(upstream: str, folder: Path):
     port = free_port()
     user = "user root;" if os.geteuid() == 0 else ""
     (folder / "nginx.conf").write_text(NGINX_CONF.format(user=user, folder=folder, port=port,
-                                                         upstream=upstream))
+                                                         upstream=upstream, keepalive=keepalive))
     process = subprocess.Popen([shutil.which("nginx") or "/usr/sbin/nginx", "-c",
                                 str(folder / "nginx.conf"), "-p", str(folder)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -455,7 +455,8 @@ def load(url: str, plan: dict, args) -> dict:
     pin = ["taskset", "-c", args.client_cpus] if args.client_cpus and shutil.which("taskset") else []
     try:
         with gunicorn_servers(1, url, instance, workers=args.workers, **environment) as (upstream,), \
-                nginx_in_front(upstream, work) as (base, nginx_pid):
+                nginx_in_front(upstream, work, keepalive=int(max(75, 5 * args.think + 10))) \
+                as (base, nginx_pid):  # longer than any pause (at most 4 × think): no stale socket
             server_pid = _listening_gunicorn(upstream)
             started = clock.perf_counter()
             cookies, logins = log_everyone_in(base, args.users, args.login_concurrency)
@@ -622,9 +623,15 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--duration", type=float, default=60, help="seconds of load")
     parser.add_argument("--think", type=float, default=2.0, help="mean pause between steps (s)")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
-    parser.add_argument("--worker-class", default="gthread", choices=("sync", "gthread"))
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    import runpy
+
+    deployed = runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))
+    parser.add_argument("--workers", type=int, default=deployed["workers"],
+                        help="gunicorn workers (default: deploy/gunicorn.conf.py's)")
+    parser.add_argument("--worker-class", default=deployed["worker_class"],
+                        choices=("sync", "gthread"))
+    parser.add_argument("--threads", type=int, default=deployed["threads"],
+                        help="threads per gthread worker")
     parser.add_argument("--client-cpus", default="1",
                         help="taskset CPU list for wrk ('' for none); the server may use all")
     parser.add_argument("--login-concurrency", type=int, default=4)
