@@ -76,7 +76,6 @@ ZONE = ZoneInfo("Europe/Stockholm")
 PASSWORD = "load test password"
 DATABASE = "samlokal_load"
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-SEEN_AT = re.compile(r'name="seen_at" type="hidden" value="([^"]+)"')
 OVERLAPS = """
     SELECT count(*) FROM reservation_occurrence a JOIN reservation_occurrence b
       ON a.resource_id = b.resource_id AND a.id < b.id
