@@ -5,12 +5,14 @@ Prints, per database, p50 (and p90) of
   bounded overlap probe it needs;
 - a weekly series of 52 occurrences checked and saved (office.booking.rules.book and the
   commit of its unit of work) next to 52 plain INSERTs in one transaction;
-- the week view of a site with 50 resources, rendered server side (GET through the app)
-  next to the bare week range query;
+- the week view and the day view (the phone's) of a site with 50 resources, rendered server
+  side (GET through the app), first seen and seen before, next to the bare range query of
+  the same span;
 and the PostgreSQL plan of the probe with and without the integer cast.
 
 Run with `make bench` (.ci/bench starts a throwaway PostgreSQL on loopback and exports
-SAMLOKAL_BENCH_PG_URL). Without that variable only SQLite is measured.
+SAMLOKAL_BENCH_PG_URL). Without that variable only SQLite is measured. `--quick` seeds
+20,000 occurrences instead of 200,000; `--only week` (or `check`, `series`) runs one part.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ from bench._common import timed_ms as timed  # noqa: E402
 from office.core.clock import machine_now  # noqa: E402
 
 QUICK = "--quick" in sys.argv
+# `--only week` (or check, series) runs one part: the grid's figures without the minutes the
+# conflict check and the series take.
+ONLY = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
 RESOURCES = 50
 OCCURRENCES = 20_000 if QUICK else 200_000
 HOURS = [8, 9, 10, 11, 12, 13, 14, 15]  # eight one-hour bookings a weekday per resource
@@ -44,6 +49,10 @@ FIRST_MONDAY = date(2027, 1, 4)
 NOW = datetime(2027, 1, 1, tzinfo=timezone.utc)
 ZONE = ZoneInfo("Europe/Stockholm")
 RUNS = int(os.environ.get("BENCH_RUNS", "40" if QUICK else "200"))
+
+
+def wanted(part: str) -> bool:
+    return ONLY is None or ONLY == part
 
 
 def report(name, ours, bare, bare_name, target):
@@ -178,118 +187,90 @@ def bench_database(label, url):
             db.session.info.pop("samlokal_transaction_memo", None)
             return check_one()
 
-        check_one(), bare_probe()  # warm up
-        bare_probes = timed(bare_probe, RUNS)
-        figures["check"] = report("conflict check, one booking", timed(check_first_in_request, RUNS),
-                                  bare_probes, "bounded overlap probe", 2)
-        figures["check_again"] = report("  the same, a further check in one request",
-                                        timed(check_one, RUNS), bare_probes,
-                                        "bounded overlap probe", 2)
+        if wanted("check"):
+            check_one(), bare_probe()  # warm up
+            bare_probes = timed(bare_probe, RUNS)
+            figures["check"] = report("conflict check, one booking", timed(check_first_in_request, RUNS),
+                                      bare_probes, "bounded overlap probe", 2)
+            figures["check_again"] = report("  the same, a further check in one request",
+                                            timed(check_one, RUNS), bare_probes,
+                                            "bounded overlap probe", 2)
         db.session.rollback()
 
         # 2. a weekly series of 52 checked and saved
-        made = []
+        if wanted("series"):
+            made = []
 
-        def book_series():
-            request = BookingRequest(resource=rng.choice(resources), title="Serie",
-                                     first_day=random_weekday(max(last_day - timedelta(weeks=53),
-                                                             FIRST_MONDAY + timedelta(weeks=1))),
-                                     start_time=time(16), end_time=time(17), booked_by=user,
-                                     rrule="FREQ=WEEKLY;COUNT=52")
-            with unit_of_work():  # book() adds and flushes; the unit of work commits, as a request does
-                made.append(booking.book(request, allow_partial=True, now=NOW).id)
+            def book_series():
+                request = BookingRequest(resource=rng.choice(resources), title="Serie",
+                                         first_day=random_weekday(max(last_day - timedelta(weeks=53),
+                                                                 FIRST_MONDAY + timedelta(weeks=1))),
+                                         start_time=time(16), end_time=time(17), booked_by=user,
+                                         rrule="FREQ=WEEKLY;COUNT=52")
+                with unit_of_work():  # book() adds and flushes; the unit of work commits, as a request does
+                    made.append(booking.book(request, allow_partial=True, now=NOW).id)
 
-        insert_sql = (f"INSERT INTO reservation_occurrence (reservation_id, resource_id, starts_at, "
-                      f"ends_at, original_start, state, updated_at) VALUES "
-                      f"({mark}, {mark}, {mark}, {mark}, {mark}, 'active', {mark})")
-        holder = db.session.get(Reservation, 1)
-        holder_id, holder_resource = holder.id, holder.resource_id
-        db.session.rollback()
+            insert_sql = (f"INSERT INTO reservation_occurrence (reservation_id, resource_id, starts_at, "
+                          f"ends_at, original_start, state, updated_at) VALUES "
+                          f"({mark}, {mark}, {mark}, {mark}, {mark}, 'active', {mark})")
+            holder = db.session.get(Reservation, 1)
+            holder_id, holder_resource = holder.id, holder.resource_id
+            db.session.rollback()
 
-        series_runs = max(RUNS // 4, 20)
-        series = []
-        for _ in range(series_runs):
-            start = clock.perf_counter()
-            book_series()
-            series.append((clock.perf_counter() - start) * 1000)
-            with unit_of_work():  # undo the series (not timed)
-                db.session.execute(delete(ReservationOccurrence).where(
-                    ReservationOccurrence.reservation_id == made[-1]))
-                db.session.execute(delete(Reservation).where(Reservation.id == made[-1]))
-        bare = []
-        for _ in range(series_runs):
-            # The DELETE is inside bare_inserts; time only the 52 inserts and their commit.
-            start_at = clock.perf_counter()
-            begin = datetime.combine(last_day + timedelta(weeks=2), time(17), ZONE)
-            for n in range(52):
-                moment = begin + timedelta(weeks=n)
-                cursor.execute(insert_sql, (holder_id, holder_resource, param(moment),
-                                            param(moment + timedelta(minutes=30)), param(moment), param(NOW)))
-            raw.commit()
-            bare.append((clock.perf_counter() - start_at) * 1000)
-            cursor.execute(f"DELETE FROM reservation_occurrence WHERE starts_at > {mark}",
-                           (param(datetime.combine(last_day + timedelta(weeks=1), time(0), ZONE)),))
-            raw.commit()
-        bare_many = []
-        for _ in range(series_runs):
-            start_at = clock.perf_counter()
-            begin = datetime.combine(last_day + timedelta(weeks=2), time(17), ZONE)
-            cursor.executemany(insert_sql, [
-                (holder_id, holder_resource, param(begin + timedelta(weeks=n)),
-                 param(begin + timedelta(weeks=n, minutes=30)), param(begin + timedelta(weeks=n)),
-                 param(NOW)) for n in range(52)])
-            raw.commit()
-            bare_many.append((clock.perf_counter() - start_at) * 1000)
-            cursor.execute(f"DELETE FROM reservation_occurrence WHERE starts_at > {mark}",
-                           (param(datetime.combine(last_day + timedelta(weeks=1), time(0), ZONE)),))
-            raw.commit()
-        best_bare, best_name = min((statistics.median(bare), "52 INSERTs in one transaction"),
-                                   (statistics.median(bare_many), "one executemany of 52"))
-        figures["series"] = report("weekly series of 52, checked+saved", series,
-                                   bare if best_bare == statistics.median(bare) else bare_many,
-                                   best_name, 50)
-        print(f"    (52 INSERTs p50 {statistics.median(bare):.3f} ms, executemany p50 "
-              f"{statistics.median(bare_many):.3f} ms)")
+            series_runs = max(RUNS // 4, 20)
+            series = []
+            for _ in range(series_runs):
+                start = clock.perf_counter()
+                book_series()
+                series.append((clock.perf_counter() - start) * 1000)
+                with unit_of_work():  # undo the series (not timed)
+                    db.session.execute(delete(ReservationOccurrence).where(
+                        ReservationOccurrence.reservation_id == made[-1]))
+                    db.session.execute(delete(Reservation).where(Reservation.id == made[-1]))
+            bare = []
+            for _ in range(series_runs):
+                # The DELETE is inside bare_inserts; time only the 52 inserts and their commit.
+                start_at = clock.perf_counter()
+                begin = datetime.combine(last_day + timedelta(weeks=2), time(17), ZONE)
+                for n in range(52):
+                    moment = begin + timedelta(weeks=n)
+                    cursor.execute(insert_sql, (holder_id, holder_resource, param(moment),
+                                                param(moment + timedelta(minutes=30)), param(moment), param(NOW)))
+                raw.commit()
+                bare.append((clock.perf_counter() - start_at) * 1000)
+                cursor.execute(f"DELETE FROM reservation_occurrence WHERE starts_at > {mark}",
+                               (param(datetime.combine(last_day + timedelta(weeks=1), time(0), ZONE)),))
+                raw.commit()
+            bare_many = []
+            for _ in range(series_runs):
+                start_at = clock.perf_counter()
+                begin = datetime.combine(last_day + timedelta(weeks=2), time(17), ZONE)
+                cursor.executemany(insert_sql, [
+                    (holder_id, holder_resource, param(begin + timedelta(weeks=n)),
+                     param(begin + timedelta(weeks=n, minutes=30)), param(begin + timedelta(weeks=n)),
+                     param(NOW)) for n in range(52)])
+                raw.commit()
+                bare_many.append((clock.perf_counter() - start_at) * 1000)
+                cursor.execute(f"DELETE FROM reservation_occurrence WHERE starts_at > {mark}",
+                               (param(datetime.combine(last_day + timedelta(weeks=1), time(0), ZONE)),))
+                raw.commit()
+            best_bare, best_name = min((statistics.median(bare), "52 INSERTs in one transaction"),
+                                       (statistics.median(bare_many), "one executemany of 52"))
+            figures["series"] = report("weekly series of 52, checked+saved", series,
+                                       bare if best_bare == statistics.median(bare) else bare_many,
+                                       best_name, 50)
+            print(f"    (52 INSERTs p50 {statistics.median(bare):.3f} ms, executemany p50 "
+                  f"{statistics.median(bare_many):.3f} ms)")
 
-        # 3. the week view with 50 resources, rendered through the app
-        client = app.test_client()
-        client.post("/login", data={"email": "bench@example.org", "password": "bench password"})
-        site_id = site.id
-
-        def week_view():
-            day = random_weekday()
-            response = client.get(f"/bookings/?site={site_id}&view=week&day={day.isoformat()}")
-            assert response.status_code == 200, response.status_code
-
-        week_sql = (f"SELECT o.id, o.resource_id, o.starts_at, o.ends_at, r.title FROM reservation_occurrence o "
-                    f"JOIN reservation r ON r.id = o.reservation_id WHERE o.resource_id IN "
-                    f"({', '.join(str(r.id) for r in resources)}) AND o.state = 'active' AND "
-                    f"o.starts_at < {mark} AND o.starts_at > {mark} AND o.ends_at > {mark}")
-
-        def bare_week():
-            day = random_weekday()
-            monday = datetime.combine(day - timedelta(days=day.weekday()), time(0), ZONE)
-            cursor.execute(week_sql, (param(monday + timedelta(days=7)), param(monday - timedelta(hours=10)),
-                                      param(monday)))
-            cursor.fetchall()
-            raw.commit()
-
-        week_view(), bare_week()
-        view_runs = max(RUNS // 4, 20)
-        # A week inside the seeded data (10 weeks when quick, 100 otherwise), without a
-        # holiday (a closed day shows no bookings): 50 rooms x 5
-        # days x 8 bookings. The timed weeks are random weekdays inside it too.
-        shown_week = FIRST_MONDAY + timedelta(weeks=min(5, weeks - 1))  # 8 Feb 2027: no holiday
-        html = client.get(f"/bookings/?site={site_id}&view=week&day={shown_week}")
-        shown = html.get_data(as_text=True).count('<li class="booked')
-        print(f"  (week page of {shown_week}: {len(html.data) // 1024} KiB, {shown} bookings shown, "
-              f"{RESOURCES * 5 * len(HOURS)} expected)")
-        assert shown == RESOURCES * 5 * len(HOURS), "the timed week shows no bookings"
-        figures["week"] = report("week view, 50 resources, rendered", timed(week_view, view_runs),
-                                 timed(bare_week, view_runs), "week range query", 100)
+        # 3. the week and the day view with 50 resources, rendered through the app
+        if wanted("week"):
+            figures.update(bench_grid(app, site.id, resources, weeks, cursor, raw, mark, param,
+                                      random_weekday))
 
         # 4. the plans of the probe
-        if dialect == "postgresql":
+        if not wanted("check"):
+            pass
+        elif dialect == "postgresql":
             start = datetime.combine(FIRST_MONDAY + timedelta(weeks=60), time(16), ZONE)
             end = start + timedelta(hours=1)
             for label_cast, sql in (("with ::integer cast", probe_sql),
@@ -311,21 +292,97 @@ def bench_database(label, url):
     return figures
 
 
+def bench_grid(app, site_id, resources, weeks, cursor, raw, mark, param, random_weekday):
+    """The week view and the day view (the phone's), first seen (cold) and seen before (warm).
+
+    Cold: the grid's cell cache (office/booking/grid_cells.py) is emptied before each GET of
+    a random week or day of the seeded data. Warm: the same week or day again, nothing
+    changed. Beside each, its bare range query (the same span, raw cursor) in the same run.
+    """
+    from office.booking import grid_cells
+
+    forget = getattr(grid_cells, "clear_cache", lambda: None)  # main before the cache had none
+    client = app.test_client()
+    client.post("/login", data={"email": "bench@example.org", "password": "bench password"})
+    figures = {}
+    range_sql = (f"SELECT o.id, o.resource_id, o.starts_at, o.ends_at, r.title FROM reservation_occurrence o "
+                 f"JOIN reservation r ON r.id = o.reservation_id WHERE o.resource_id IN "
+                 f"({', '.join(str(r.id) for r in resources)}) AND o.state = 'active' AND "
+                 f"o.starts_at < {mark} AND o.starts_at > {mark} AND o.ends_at > {mark}")
+    # A week inside the seeded data (10 weeks when quick, 100 otherwise), without a
+    # holiday (a closed day shows no bookings): 50 rooms x 5 days x 8 bookings.
+    shown_week = FIRST_MONDAY + timedelta(weeks=min(5, weeks - 1))  # 8 Feb 2027: no holiday
+    view_runs = max(RUNS // 4, 20)
+    for view, days in (("week", 7), ("day", 1)):
+        def page(day, view=view):
+            response = client.get(f"/bookings/?site={site_id}&view={view}&day={day.isoformat()}")
+            assert response.status_code == 200, response.status_code
+            return response
+
+        def cold(page=page):
+            forget()
+            page(random_weekday())
+
+        def warm(page=page, view=view):
+            page(shown_week + timedelta(days=2 if view == "day" else 0))
+
+        def bare(days=days, view=view):
+            day = random_weekday()
+            first = day - timedelta(days=day.weekday()) if view == "week" else day
+            start = datetime.combine(first, time(0), ZONE)
+            cursor.execute(range_sql, (param(start + timedelta(days=days)),
+                                       param(start - timedelta(hours=10)), param(start)))
+            cursor.fetchall()
+            raw.commit()
+
+        html = page(shown_week + timedelta(days=2 if view == "day" else 0)).get_data(as_text=True)
+        shown, expected = html.count('<li class="booked'), RESOURCES * len(HOURS) * (5 if view == "week" else 1)
+        print(f"  ({view} page of {shown_week}: {len(html) // 1024} KiB, {shown} bookings shown, "
+              f"{expected} expected)")
+        assert shown == expected, f"the timed {view} shows other bookings than seeded"
+        cold(), bare()  # warm up the process (imports, statement caches), not the cells
+        bare_times = timed(bare, view_runs)
+        cpu: list[float] = []
+
+        def cpu_timed(function, cpu=cpu):
+            started = clock.process_time()
+            function()
+            cpu.append((clock.process_time() - started) * 1000)
+
+        figures[f"{view}_cold"] = report(f"{view} view, 50 resources, first view", 
+                                         timed(lambda: cpu_timed(cold), view_runs),
+                                         bare_times, f"{view} range query", 30)
+        cold_cpu, cpu[:] = statistics.median(cpu), []
+        warm()
+        figures[f"{view}_warm"] = report(f"{view} view, 50 resources, seen before",
+                                         timed(lambda: cpu_timed(warm), view_runs),
+                                         bare_times, f"{view} range query", 30)
+        print(f"    (CPU time of this process, p50: first view {cold_cpu:.1f} ms, "
+              f"seen before {statistics.median(cpu):.1f} ms)")
+    return figures
+
+
 def _summarise(label, figures):
     from bench.summary import record
 
     size = f"{OCCURRENCES // 1000}k occurrences"
-    ours, floor = figures["check"]
-    record(f"conflict check, first in a request ({label}, {size})", ours,
-           "bare bounded probe", floor, ratio_target=5, limit=0.5)
-    ours, floor = figures["check_again"]
-    record(f"conflict check, further in a request ({label})", ours,
-           "bare bounded probe", floor, ratio_target=5, limit=0.5)
-    ours, floor = figures["series"]
-    record(f"weekly series of 52, checked+saved ({label})", ours,
-           "best bare insert of 52", floor, ratio_target=5)
-    ours, floor = figures["week"]
-    record(f"week view, 50 resources ({label})", ours, "week range query", floor, limit=30)
+    if "check" in figures:
+        ours, floor = figures["check"]
+        record(f"conflict check, first in a request ({label}, {size})", ours,
+               "bare bounded probe", floor, ratio_target=5, limit=0.5)
+        ours, floor = figures["check_again"]
+        record(f"conflict check, further in a request ({label})", ours,
+               "bare bounded probe", floor, ratio_target=5, limit=0.5)
+    if "series" in figures:
+        ours, floor = figures["series"]
+        record(f"weekly series of 52, checked+saved ({label})", ours,
+               "best bare insert of 52", floor, ratio_target=5)
+    for view in ("week", "day"):
+        for state, words in (("cold", "first view"), ("warm", "seen before")):
+            if f"{view}_{state}" in figures:
+                ours, floor = figures[f"{view}_{state}"]
+                record(f"{view} view, 50 resources, {words} ({label})", ours,
+                       f"{view} range query", floor, limit=30)
 
 
 def main():

@@ -205,7 +205,12 @@ def main() -> None:
           f"({platform.node()}, {os.cpu_count()} CPUs, Python {platform.python_version()})")
     with tempfile.TemporaryDirectory() as folder:
         os.environ["SAMLOKAL_INSTANCE_PATH"] = folder
-        report("SQLite", run(f"sqlite:///{folder}/bench.sqlite3"))
+        if "--postgresql-only" not in sys.argv:
+            report("SQLite", run(f"sqlite:///{folder}/bench.sqlite3"))
+        given = os.environ.get("SAMLOKAL_BENCH_PG_URL")
+        if given:  # a running cluster (make bench's): a fresh database in it
+            report("PostgreSQL", run(fresh_database(given)))
+            return
         url, handle = start_postgres()
         try:
             report("PostgreSQL", run(url))
@@ -213,11 +218,25 @@ def main() -> None:
             stop_postgres(handle)
 
 
+def fresh_database(url: str) -> str:
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text('DROP DATABASE IF EXISTS "samlokal_bench_seminars" WITH (FORCE)'))
+        connection.execute(sa.text('CREATE DATABASE "samlokal_bench_seminars"'))
+    admin.dispose()
+    return (sa.engine.make_url(url).set(database="samlokal_bench_seminars")
+            .render_as_string(hide_password=False))
+
+
 def report(name: str, result: dict) -> None:
     ok = (result["errors"] == 0 and result["confirmed"] == PLACES
           and result["waiting"] == REGISTRATIONS - PLACES and result["in_arrival_order"])
+    share = result["per_second"] / result["floor_per_second"]
+    load = " ".join(open("/proc/loadavg").read().split()[:3]) if os.path.exists("/proc/loadavg") else "?"
     print(f"  {name:<11} {result['per_second']:7.0f} registrations/s  ({result['seconds']:.2f} s)  "
-          f"floor {result['floor_per_second']:5.0f}/s  mails written {result['mails_per_second']:4.0f}/s  "
+          f"floor {result['floor_per_second']:5.0f}/s  {share:.0%} of the floor  load {load}  mails written {result['mails_per_second']:4.0f}/s  "
           f"confirmed={result['confirmed']} waiting={result['waiting']} errors={result['errors']} "
           f"arrival order={'yes' if result['in_arrival_order'] else 'NO'}  {'OK' if ok else 'WRONG'}")
     from bench.summary import record

@@ -17,11 +17,11 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select, text
 
 from office.accounts.models import User
 from office.availability.rules import add_busy_source
-from office.core.database import utcnow
+from office.core.database import UTCDateTime, utcnow
 from office.core.extensions import db
 from office.core.transaction import conflicts_become
 from seminars import mail
@@ -202,8 +202,18 @@ def _register(seminar_id: int, *, now, allowed, user, email: str, **fields) -> O
     # Looked up before the lock (one round trip less while holding it). A row found is read
     # again under the lock; a row someone inserts meanwhile is caught by the unique
     # constraint at the flush, the same "already registered" answer.
-    earlier = db.session.scalar(select(Registration.id).where(
-        Registration.seminar_id == seminar_id, Registration.email == email))
+    if db.engine.dialect.name == "postgresql":
+        # With it, the new registration's id: its mail can be queued before the INSERT.
+        earlier, new_id = db.session.execute(_EARLIER_AND_NEXT_ID, {
+            "seminar_id": seminar_id, "email": email}).one()
+        if earlier is None:
+            outcome = _register_new(seminar_id, new_id, now=now, allowed=allowed, user=user,
+                                    email=email, **fields)
+            if outcome is not None:
+                return outcome
+    else:
+        earlier = db.session.scalar(select(Registration.id).where(
+            Registration.seminar_id == seminar_id, Registration.email == email))
     seminar = _check_open(lock_seminar(seminar_id), now)
     allowed(seminar)
     registration = None
@@ -243,6 +253,62 @@ def _register(seminar_id: int, *, now, allowed, user, email: str, **fields) -> O
         "waiting" if full else "confirmed", registration,
         personal_token=token, waiting_position=position,
     )
+    return Outcome(registration, token, position)
+
+
+# A first registration of an address on PostgreSQL: the seminar's row is locked, its
+# counter taken and a place or the waiting list decided in ONE statement, and everything
+# that does not depend on the lock is done before it (the seminar read, the checks, the
+# link token). Under the lock: this UPDATE, the registration's INSERT, its mail's INSERT
+# and the commit. `was_full` comes from the row as locked (FOR UPDATE returns the latest
+# committed version after waiting), the SET from the same version.
+_TAKE_ARRIVAL = text(
+    "UPDATE seminar SET registration_counter = seminar.registration_counter + 1, "
+    "confirmed_count = seminar.confirmed_count + CASE WHEN locked.was_full THEN 0 ELSE 1 END, "
+    "waiting_count = seminar.waiting_count + CASE WHEN locked.was_full THEN 1 ELSE 0 END "
+    "FROM (SELECT id, confirmed_count >= capacity AS was_full FROM seminar "
+    "WHERE id = :seminar_id FOR UPDATE) AS locked "
+    "WHERE seminar.id = locked.id AND seminar.state = :published "
+    "AND (seminar.registration_deadline IS NULL OR seminar.registration_deadline > :now) "
+    "RETURNING seminar.registration_counter, locked.was_full, seminar.waiting_count"
+).bindparams(bindparam("now", type_=UTCDateTime))
+
+
+_EARLIER_AND_NEXT_ID = text(
+    "SELECT (SELECT id FROM seminar_registration WHERE seminar_id = :seminar_id "
+    "AND email = :email), nextval(pg_get_serial_sequence('seminar_registration', 'id'))")
+
+
+def _register_new(seminar_id: int, new_id: int, *, now, allowed, user, email: str,
+                  **fields) -> Outcome | None:
+    """`_register` for an address not registered before (PostgreSQL); None when the one
+    statement finds the seminar closed meanwhile: the caller then finds out why, locked."""
+    seminar = _check_open(db.session.get(Seminar, seminar_id), now)
+    allowed(seminar)  # who may register: asked before the lock, as the seminar is read
+    token = token_hash = None
+    if user is None:
+        token, token_hash = new_token()
+    taken = db.session.execute(_TAKE_ARRIVAL, {
+        "seminar_id": seminar_id, "published": SeminarState.published.name, "now": now,
+    }).first()
+    if taken is None:
+        return None
+    arrival, full, waiting = taken
+    # The session's copy of the seminar has the old counts: read again when next used.
+    db.session.expire(seminar, ["registration_counter", "confirmed_count", "waiting_count"])
+    registration = Registration(
+        id=new_id, seminar=seminar, email=email, token_hash=token_hash,
+        user_id=user.id if user is not None else None,
+        status=RegistrationStatus.waiting if full else RegistrationStatus.confirmed,
+        arrival=arrival, created_at=utcnow(), cancelled_at=None, **fields)
+    db.session.add(registration)
+    position = waiting if full else None  # the newcomer arrives last in line
+    # Queued before the INSERT (the id is known): one flush writes both rows, and the
+    # calendar SEQUENCE the mail sets goes in with the registration, not as an UPDATE.
+    mail.queue_for_registration("waiting" if full else "confirmed", registration,
+                                personal_token=token, waiting_position=position)
+    with conflicts_become(lambda: RegistrationConflict("duplicate", email=email)):
+        db.session.flush()
     return Outcome(registration, token, position)
 
 

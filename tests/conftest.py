@@ -102,11 +102,23 @@ def _test_config(url: str, instance_path: str | None = None) -> dict:
 
 
 def truncate_all(engine) -> None:
+    """Empty every table, and on PostgreSQL start the used id sequences at 1 again.
+
+    DELETE, not TRUNCATE: PostgreSQL's TRUNCATE of 55 small tables replaces their files and
+    took ~0.5 s per test (most of the PostgreSQL pass), DELETE of their few rows ~7 ms. With
+    the foreign-key triggers off (replica role) the order does not matter. SQLite gives the
+    next row id max + 1, so an emptied table starts at 1 there by itself.
+    """
     tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    deletes = "; ".join(f'DELETE FROM "{table}"' for table in tables)
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
-            quoted = ", ".join(f'"{t}"' for t in tables)
-            conn.execute(sa.text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+            conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+            conn.exec_driver_sql(deletes)
+            # Only the sequences used since their last reset (last_value is NULL otherwise).
+            conn.exec_driver_sql(
+                "SELECT setval((quote_ident(schemaname) || '.' || quote_ident(sequencename))::regclass, 1, false)"
+                " FROM pg_sequences WHERE schemaname = current_schema() AND last_value IS NOT NULL")
         else:
             for table in tables:
                 conn.execute(sa.text(f'DELETE FROM "{table}"'))
@@ -136,15 +148,18 @@ class DatabaseSnapshot:
                 if rows:
                     conn.execute(table.insert(), rows)
             if engine.dialect.name == "postgresql":
-                # TRUNCATE ... RESTART IDENTITY reset the id sequences: move them past the rows.
-                for table in self.rows:
-                    key = list(table.primary_key.columns)
-                    if len(key) == 1 and isinstance(key[0].type, sa.Integer):
-                        conn.execute(sa.text(
-                            "SELECT setval(pg_get_serial_sequence(:table, :column),"
-                            f' COALESCE((SELECT max("{key[0].name}") FROM "{table.name}"), 0) + 1, false)'
-                            " WHERE pg_get_serial_sequence(:table, :column) IS NOT NULL"),
-                            {"table": f'"{table.name}"', "column": key[0].name})
+                # The sequences start at 1 again after truncate_all(): move them past the rows.
+                moves = [f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', '{key.name}'),"
+                         f' (SELECT max("{key.name}") FROM "{table.name}"), true)'
+                         for table, rows in self.rows.items() if rows for key in _serial_key(table)]
+                if moves:
+                    conn.exec_driver_sql(" UNION ALL ".join(moves))
+
+
+def _serial_key(table) -> list:
+    """The integer primary key column of `table` when it is its only one (a serial)."""
+    key = list(table.primary_key.columns)
+    return key if len(key) == 1 and isinstance(key[0].type, sa.Integer) and key[0].autoincrement else []
 
 
 _WORLDS: dict[tuple[str, object], tuple[object, DatabaseSnapshot]] = {}

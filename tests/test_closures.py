@@ -124,7 +124,8 @@ def test_shorter_opening_hours_show_and_cancel_bookings_outside(office, create_u
     assert [m.recipient for m in outbox()] == [office["sara"].email]
 
 
-def test_closures_and_opening_hours_read_together_are_what_each_read_gives(create_site):
+def test_the_site_calendar_a_booking_check_reads_is_what_each_read_gives(create_site):
+    from office.premises import calendar_cache
     from office.premises import rules as premises
 
     site = create_site(opens=time(7, 30), closes=time(16, 45), weekdays=range(4))
@@ -132,8 +133,10 @@ def test_closures_and_opening_hours_read_together_are_what_each_read_gives(creat
                         Closure(site=site, day=date(2027, 3, 4), reason="")])
     db.session.commit()
     first, last = date(2027, 1, 1), date(2027, 12, 31)
-    closed, hours = premises.closed_days_and_opening_hours(site, first, last)
-    assert closed == premises.closed_days(site, first, last)
+    calendar = calendar_cache.site_calendar(site.id)
+    closed, hours = calendar.closed_days(2027, 2027), calendar.hours
+    assert ({day: str(c.reason) for day, c in closed.items()}
+            == {day: str(c.reason) for day, c in premises.closed_days(site, first, last).items()})
     assert hours == premises.opening_hours_by_weekday(site)
     assert closed[date(2027, 3, 3)].reason == "Städning" and date(2027, 12, 24) in closed
     assert hours[0] == (time(7, 30), time(16, 45)) and 4 not in hours

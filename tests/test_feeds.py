@@ -226,6 +226,30 @@ def test_deactivated_user_feeds_are_gone(client, staff):
     assert client.get(f"/feeds/{token}.ics").status_code == 410
 
 
+@pytest.mark.parametrize("stop", ["revoke", "deactivate"])
+def test_a_link_polled_before_still_stops_at_once(client, staff, room, stop):
+    # From the second conditional poll on, the process knows the link: its row and the
+    # feed's stamps are read in one statement. What the row says still decides at once.
+    book(room, staff, date(2026, 3, 3), time(9, 0), time(10, 0))
+    token = new_token(staff)
+    url = f"/feeds/{token}.ics"
+    etag = client.get(url).headers["ETag"]
+    for _ in range(3):
+        assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    assert feeds.hash_token(token) in feeds.tokens._KNOWN
+    book(room, staff, date(2026, 3, 4), time(9, 0), time(10, 0))
+    changed = client.get(url, headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    etag = changed.headers["ETag"]
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    if stop == "revoke":
+        feeds.revoke_token(db.session.scalars(select(FeedToken)).one())
+    else:
+        staff.active = False
+    db.session.commit()
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 410
+
+
 def test_agency_feed_only_for_own_agency_unless_coordinator(staff, create_user, create_agency):
     other = create_agency()
     with pytest.raises(PermissionError):

@@ -7,16 +7,19 @@ the benchmark times it. One query loads every occurrence of the shown days
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from itertools import pairwise
+from operator import itemgetter
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from office.accounts.models import User
 from office.allocations import rules as allocations
 from office.booking import rules as booking
-from office.booking.models import ReservationKind
 from office.core.extensions import db
 from office.premises import rules as premises
 from office.premises.models import Resource, ResourceKind, Site
@@ -91,6 +94,45 @@ class AllocationMark:
         return self.released or self.agency_id == agency_id
 
 
+class Shown(NamedTuple):
+    """One booking as a resource-day shows it. Times are wall-clock seconds from the local
+    midnight that begins the day (more than a day's worth when it ends on a later day)."""
+
+    id: int
+    starts: int
+    ends: int
+    title: str | None  # None when it must not show (trepartssamtal)
+    booked_by_id: int | None
+    booked_for_id: int | None
+    booker_name: str | None
+    booked_for_name: str | None
+    agency_id: int | None
+    agency_short_name: str | None
+
+
+class Held(NamedTuple):
+    """An allocation window of a resource-day, its times like Shown's."""
+
+    starts: int
+    ends: int
+    agency_id: int
+    agency_short_name: str
+    released: bool
+
+
+class Cell(NamedTuple):
+    """Everything one resource-day's timeline is made of, and nothing else: plain values,
+    so that it can be the key of the cells' cache (office/booking/grid_cells.py)."""
+
+    resource_id: int
+    resource_name: str
+    day: date
+    opens: time
+    closes: time
+    bookings: tuple[Shown, ...]
+    held: tuple[Held, ...]
+
+
 @dataclass
 class GridDay:
     day: date
@@ -113,7 +155,13 @@ class GridDay:
 @dataclass
 class GridRow:
     resource: Resource
-    days: list[list[Block]]  # one list of blocks per GridDay (empty when closed)
+    cells: list[Cell | None]  # one per GridDay (None when closed)
+
+    @property
+    def days(self) -> list[list[Block]]:
+        """The blocks of each day (empty when closed), as objects: for code that inspects
+        the grid; the page renders the cells (office/booking/grid_cells.py)."""
+        return [blocks_of(cell) if cell is not None else [] for cell in self.cells]
 
 
 @dataclass
@@ -164,17 +212,25 @@ def filtered_resources(site: Site, filters: Filters) -> list[Resource]:
     return premises.sorted_resources(db.session.scalars(query))
 
 
-def _slot_times(opens: time, closes: time) -> list[time]:
+@lru_cache(maxsize=64)
+def slot_times(opens: time, closes: time) -> tuple[time, ...]:
+    """The start of each 15-minute slot between opening and closing."""
     times, moment = [], datetime.combine(date.min, opens)
     end = datetime.combine(date.min, closes)
     while moment < end:
         times.append(moment.time())
         moment += SLOT
-    return times
+    return tuple(times)
+
+
+@lru_cache(maxsize=64)
+def slot_labels(opens: time, closes: time) -> tuple[str, ...]:
+    """Each slot's start as "HH:MM"."""
+    return tuple(t.strftime("%H:%M") for t in slot_times(opens, closes))
 
 
 def build_grid(site: Site, view: str, day: date, filters: Filters = Filters()) -> Grid:
-    """The grid of a site for a day or its week, with every booking placed on its slots."""
+    """The grid of a site for a day or its week, with every booking placed on its day."""
     days = shown_days(view, day)
     closed = premises.closed_days(site, days[0], days[-1])
     hours = premises.opening_hours_by_weekday(site)
@@ -186,9 +242,8 @@ def build_grid(site: Site, view: str, day: date, filters: Filters = Filters()) -
         elif window is None:
             grid_days.append(GridDay(current, ""))  # no opening hours that weekday
         else:
-            times = _slot_times(*window)
-            grid_days.append(GridDay(current, None, window[0], window[1], times,
-                                     [t.strftime("%H:%M") for t in times]))
+            grid_days.append(GridDay(current, None, window[0], window[1], list(slot_times(*window)),
+                                     list(slot_labels(*window))))
     if view == WEEK:
         # Weekends the site never opens are left out; a closed weekday stays, marked.
         grid_days = [d for d in grid_days if d.is_open or d.closed_reason or d.day.weekday() < 5]
@@ -196,24 +251,96 @@ def build_grid(site: Site, view: str, day: date, filters: Filters = Filters()) -
     zone = ZoneInfo(site.timezone)
     start = datetime.combine(days[0], time(0), zone)
     end = datetime.combine(days[-1] + timedelta(days=1), time(0), zone)
-    by_resource_day: dict[tuple[int, date], list] = {}
-    for row in booking.occurrence_rows_between([r.id for r in resources], start, end):
-        occurrence = Booked.from_row(row, zone)
-        by_resource_day.setdefault((row.resource_id, occurrence.starts.date()), []).append(occurrence)
+    bookings = _bookings_by_resource_day(resources, start, end, zone)
     held = _allocation_windows(site, resources, days, zone)
     rows = [
         GridRow(resource, [
-            _mark_allocations(
-                grid_day,
-                _blocks(grid_day, by_resource_day.get((resource.id, grid_day.day), []), zone),
-                held.get((resource.id, grid_day.day), []),
-            )
-            if grid_day.is_open else []
+            Cell(resource.id, resource.name, grid_day.day, grid_day.opens, grid_day.closes,
+                 tuple(bookings.get((resource.id, grid_day.day), ())),
+                 tuple(held.get((resource.id, grid_day.day), ())))
+            if grid_day.is_open else None
             for grid_day in grid_days
         ])
         for resource in resources
     ]
     return Grid(site, view, days[0], grid_days, rows, filters)
+
+
+def _bookings_by_resource_day(resources: list[Resource], start: datetime, end: datetime,
+                              zone: ZoneInfo) -> dict[tuple[int, date], list[Shown]]:
+    """The occurrences starting on the shown days, by (resource id, local day of their start).
+
+    The rows carry seconds since 1970 UTC; a row's wall clock is that plus the zone's UTC
+    offset at that moment, looked up once per hour of the shown days, not once per row.
+    """
+    found: dict[tuple[int, date], list[Shown]] = {}
+    if not resources:
+        return found
+    wall = _WallClock(zone, start, end)
+    base = start.date().toordinal() - EPOCH_ORDINAL  # the first shown day, in days since 1970
+    day_of = {n: start.date() + timedelta(days=n) for n in range((end.date() - start.date()).days)}
+    rows = booking.occurrence_grid_rows([r.id for r in resources], start, end)
+    rows.sort(key=itemgetter(2))  # by start: each day's bookings in order
+    # The common week (no DST change) adds one offset; the rest asks the wall clock.
+    first, last, only = wall.first, wall.last, wall.offsets[0] if len(wall.offsets) == 1 else None
+    seconds, make = wall.seconds, tuple.__new__  # tuple.__new__(Shown, ...): Shown(...) without its frame
+    for id_, resource_id, starts, ends, title, by, for_, booker, for_name, agency_id, agency_name in rows:
+        local = starts + only if only is not None and first <= starts < last else seconds(starts)
+        day = day_of.get(local // 86400 - base)
+        if day is None:
+            continue  # starts before the first shown day: the grid shows it on no day
+        midnight = local - local % 86400
+        found.setdefault((resource_id, day), []).append(make(Shown, (
+            id_, local - midnight,
+            (ends + only if only is not None and ends < last else seconds(ends)) - midnight,
+            title, by, for_, booker, for_name, agency_id, agency_name)))
+    return found
+
+
+# Wall-clock seconds // 86400 + EPOCH_ORDINAL is the local day's date.toordinal().
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+class _WallClock:
+    """Seconds since 1970 UTC → the same moment's wall-clock seconds since 1970-01-01 00:00
+    local (so that // 86400 is the local day and % 86400 the time of day), exactly, with the
+    zone's offset looked up once per hour of [start, end): every zone changes its offset on
+    the hour or on the half or quarter hour, and where an hour's offsets at its start and its
+    end differ (a DST change), the change's second is searched for."""
+
+    def __init__(self, zone: ZoneInfo, start: datetime, end: datetime):
+        self.zone = zone
+        self.first, self.last = int(start.timestamp()), int(end.timestamp())
+        self.starts: list[int] = []   # sorted: from which second each offset holds
+        self.offsets: list[int] = []
+        moment, offset = self.first, self._offset(self.first)
+        self.starts.append(moment)
+        self.offsets.append(offset)
+        while moment < self.last:
+            following = min(moment + 3600, self.last)
+            after = self._offset(following)
+            if after != offset:
+                low, high = moment, following  # offset(low) == offset, offset(high) == after
+                while high - low > 1:
+                    middle = (low + high) // 2
+                    if self._offset(middle) == offset:
+                        low = middle
+                    else:
+                        high = middle
+                self.starts.append(high)
+                self.offsets.append(after)
+                offset = after
+            moment = following
+
+    def _offset(self, moment: int) -> int:
+        return int(datetime.fromtimestamp(moment, self.zone).utcoffset().total_seconds())
+
+    def seconds(self, moment: int) -> int:
+        if not self.first <= moment < self.last:
+            return moment + self._offset(moment)  # outside the shown days (a late end)
+        if len(self.offsets) == 1:
+            return moment + self.offsets[0]
+        return moment + self.offsets[bisect_right(self.starts, moment) - 1]
 
 
 @dataclass
@@ -231,84 +358,92 @@ class Booked:
     agency_id: int | None
     agency_short_name: str | None
 
-    @classmethod
-    def from_row(cls, row, zone: ZoneInfo) -> Booked:
-        hidden = row.kind == ReservationKind.trepartssamtal
-        return cls(row.id, row.starts_at.astimezone(zone), row.ends_at.astimezone(zone),
-                   None if hidden else row.title, row.booked_by_id, row.booked_for_id,
-                   row.booker_name, row.booked_for_name, row.agency_id, row.agency_short_name)
 
-    def managed_by(self, user: User) -> bool:
-        return user.is_coordinator or user.id in (self.booked_by_id, self.booked_for_id)
-
-
-def _index(grid_day: GridDay, local: datetime, *, round_up: bool) -> int:
-    if local.date() < grid_day.day:
+def slot_index(seconds: int, opens_minute: int, count: int, *, round_up: bool) -> int:
+    """The slot a moment falls in (or, rounding up, the first slot after it), clamped to the
+    day's slots; seconds from the day's local midnight (before it: 0, a later day: count)."""
+    if seconds < 0:
         return 0
-    if local.date() > grid_day.day:
-        return len(grid_day.slot_times)
-    minutes = (local.hour * 60 + local.minute) - (grid_day.opens.hour * 60 + grid_day.opens.minute)
-    index = minutes // 15 + (1 if round_up and (minutes % 15 or local.second) else 0)
-    return max(0, min(len(grid_day.slot_times), index))
+    if seconds >= 86400:
+        return count
+    minutes = seconds // 60 - opens_minute
+    index = minutes // 15 + (1 if round_up and (minutes % 15 or seconds % 60) else 0)
+    return max(0, min(count, index))
 
 
-def _blocks(grid_day: GridDay, occurrences: list, zone: ZoneInfo) -> list[Block]:
-    """Bookings and free stretches in order, covering the day's slots exactly once."""
-    blocks, position, count = [], 0, len(grid_day.slot_times)
-    for occurrence in occurrences:
-        first = max(_index(grid_day, occurrence.starts, round_up=False), position)
-        last = _index(grid_day, occurrence.ends, round_up=True)
+def spans(cell: Cell) -> list[tuple[int, int, Shown | None, Held | None]]:
+    """The day's slots covered exactly once, in order: (first slot, end slot, the booking or
+    None when free, the allocation window of a free stretch or None)."""
+    count = len(slot_times(cell.opens, cell.closes))
+    opens = cell.opens.hour * 60 + cell.opens.minute
+    result, position = [], 0
+    for shown in cell.bookings:
+        first = max(slot_index(shown.starts, opens, count, round_up=False), position)
+        last = slot_index(shown.ends, opens, count, round_up=True)
         if last <= first:
             continue  # outside the opening hours (a coordinator's late booking)
         if first > position:
-            blocks.append(_free(grid_day, position, first))
-        blocks.append(Block(first, last - first, occurrence.starts.time(), occurrence.ends.time(),
-                            occurrence))
+            _free(result, position, first, cell.held, opens, count)
+        result.append((first, last, shown, None))
         position = last
     if position < count:
-        blocks.append(_free(grid_day, position, count))
+        _free(result, position, count, cell.held, opens, count)
+    return result
+
+
+def _free(result: list, first: int, last: int, held: tuple[Held, ...], opens: int, count: int) -> None:
+    """A free stretch, split where allocation windows begin and end, each piece marked."""
+    if not held:
+        result.append((first, last, None, None))
+        return
+    cuts, inside = {first, last}, []
+    for window in held:
+        a = max(slot_index(window.starts, opens, count, round_up=False), first)
+        b = min(slot_index(window.ends, opens, count, round_up=True), last)
+        if a < b:
+            cuts.update((a, b))
+            inside.append((a, b, window))
+    points = sorted(cuts)
+    for a, b in pairwise(points):
+        result.append((a, b, None, next((w for x, y, w in inside if x <= a and b <= y), None)))
+
+
+def blocks_of(cell: Cell) -> list[Block]:
+    """A cell's spans as Block objects (for code and tests that inspect the grid)."""
+    times = slot_times(cell.opens, cell.closes)
+    midnight = datetime.combine(cell.day, time(0))
+
+    def clock(seconds: int) -> time:
+        return (midnight + timedelta(seconds=seconds)).time()
+
+    blocks = []
+    for first, last, shown, window in spans(cell):
+        if shown is None:
+            ends = times[last] if last < len(times) else cell.closes
+            mark = window and AllocationMark(window.agency_id, window.agency_short_name, window.released)
+            blocks.append(Block(first, last - first, times[first], ends, allocation=mark))
+        else:
+            booked = Booked(shown.id, midnight + timedelta(seconds=shown.starts),
+                            midnight + timedelta(seconds=shown.ends), *shown[3:])
+            blocks.append(Block(first, last - first, clock(shown.starts), clock(shown.ends), booked))
     return blocks
 
 
-def _free(grid_day: GridDay, first: int, last: int) -> Block:
-    ends = grid_day.slot_times[last] if last < len(grid_day.slot_times) else grid_day.closes
-    return Block(first, last - first, grid_day.slot_times[first], ends)
-
-
-
-
-def _allocation_windows(site: Site, resources: list[Resource], days: list[date], zone: ZoneInfo):
+def _allocation_windows(site: Site, resources: list[Resource], days: list[date],
+                        zone: ZoneInfo) -> dict[tuple[int, date], list[Held]]:
     """Allocation windows of the shown days, by (resource id, local day), in one pass."""
-    windows: dict[tuple[int, date], list[tuple[datetime, datetime, AllocationMark]]] = {}
+    windows: dict[tuple[int, date], list[Held]] = {}
     if not resources:
         return windows
     for window in allocations.allocation_windows(site, [r.id for r in resources], days[0], days[-1]):
-        mark = AllocationMark(window.agency.id, window.agency.short_name, window.released)
-        local = (window.starts_at.astimezone(zone), window.ends_at.astimezone(zone), mark)
-        windows.setdefault((window.resource_id, local[0].date()), []).append(local)
+        starts, ends = window.starts_at.astimezone(zone), window.ends_at.astimezone(zone)
+        midnight = datetime.combine(starts.date(), time(0))
+        windows.setdefault((window.resource_id, starts.date()), []).append(Held(
+            _since(midnight, starts), _since(midnight, ends), window.agency.id,
+            window.agency.short_name, window.released))
     return windows
 
 
-def _mark_allocations(grid_day: GridDay, blocks: list[Block], windows: list) -> list[Block]:
-    """Split free stretches where allocation windows begin and end, and mark them."""
-    if not windows:
-        return blocks
-    marked: list[Block] = []
-    for block in blocks:
-        if not block.free:
-            marked.append(block)
-            continue
-        cuts = {block.first_slot, block.first_slot + block.slots}
-        spans = []
-        for starts, ends, mark in windows:
-            first = max(_index(grid_day, starts, round_up=False), block.first_slot)
-            last = min(_index(grid_day, ends, round_up=True), block.first_slot + block.slots)
-            if first < last:
-                cuts.update((first, last))
-                spans.append((first, last, mark))
-        points = sorted(cuts)
-        for first, last in zip(points, points[1:]):
-            piece = _free(grid_day, first, last)
-            piece.allocation = next((m for a, b, m in spans if a <= first and last <= b), None)
-            marked.append(piece)
-    return marked
+def _since(midnight: datetime, local: datetime) -> int:
+    """Wall-clock seconds from a local midnight to a local moment (whole seconds)."""
+    return int((local.replace(tzinfo=None, microsecond=0) - midnight).total_seconds())

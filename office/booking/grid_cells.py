@@ -1,19 +1,36 @@
-"""The HTML of one resource-day's timeline in the booking grid.
+"""The HTML of one resource-day's timeline in the booking grid, and the cache that keeps it.
 
-Built with format strings instead of Jinja: a week of 50 resources has ~4,000 blocks,
-and Jinja's per-expression escaping cost most of the 100 ms the page may take
+Built with format strings instead of Jinja: a week of 50 resources has ~4,500 blocks, and
+Jinja's per-expression escaping cost most of the time the page may take
 (bench/bench_booking.py). Every text from people (titles, names) goes through escape().
 The table around it stays in templates/booking/_grid.html.
+
+The cache: a resource-day's HTML is a pure function of its key, `_timeline(cell, words,
+week, me, coordinator, bookable)`, which holds everything the HTML is made of and nothing
+else: the cell (office/booking/grid.py `Cell`: the resource's id and name, the day, its
+opening hours, each booking's id, wall-clock times, title, people and agency, each
+allocation window and whether it is released), the page's words and URLs (so the
+language), the view, and of the viewer only what changes the HTML: their id when they
+booked or are booked for something that day (`mine`, and the link to it), whether they
+coordinate (links to every booking), and which windows they may book. A change to any of
+these is a different key, so a cached entry can be old but never wrong; old entries leave
+the bounded LRU as new ones come in. Nothing in a cell depends on the clock except through
+these (an allocation released by its lead time has released=True).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
-from office.booking.grid import Block, GridDay
+from office.booking.grid import WEEK, Cell, Grid, Held, Shown, slot_labels, spans
+
+# Resource-days kept per process: a week of 50 resources is 250; an entry is the key
+# (~1 KiB) and its HTML (~2.5 KiB in the week view, ~5 KiB in the day view).
+CACHED_CELLS = 2048
 
 
 @dataclass(frozen=True)
@@ -25,45 +42,98 @@ class CellWords:
     free_book: str
     new_url: str
     show_url: str  # ends with "/" + the occurrence id appended
-    user_id: int
-    coordinator: bool
-    agency_id: int = 0
-    held: str = ""       # "Allocated to %(agency)s"
-    released: str = ""   # "Released by %(agency)s"
+    held: str = ""       # "Allocated to {agency}" (escaped; the agency goes in escaped)
+    released: str = ""   # "Released by {agency}"
+    for_name: str = "for %(name)s"  # translated, its placeholder kept
 
     @classmethod
-    def for_page(cls, new_url: str, show_url: str, user) -> CellWords:
+    def for_page(cls, new_url: str, show_url: str) -> CellWords:
         return cls(str(escape(_("Free"))), str(escape(_("book"))), str(escape(_("free, book"))),
-                   new_url, show_url, user.id, user.is_coordinator, user.agency_id,
+                   new_url, show_url,
                    str(escape(_("Allocated to %(agency)s", agency="{agency}"))),
-                   str(escape(_("Released by %(agency)s", agency="{agency}"))))
+                   str(escape(_("Released by %(agency)s", agency="{agency}"))),
+                   _("for %(name)s"))
 
 
-def timeline(blocks: list[Block], grid_day: GridDay, resource, words: CellWords, week: bool) -> Markup:
+@dataclass(frozen=True)
+class Viewer:
+    """Who looks: their bookings are marked and linked, a coordinator's are all linked."""
+
+    user_id: int
+    coordinator: bool
+    agency_id: int | None
+
+    @classmethod
+    def of(cls, user) -> Viewer:
+        return cls(user.id, user.is_coordinator, user.agency_id)
+
+
+def grid_rows(grid: Grid, words: CellWords, viewer: Viewer, day_labels: list[str], closed: str) -> Markup:
+    """The table's rows: a resource's name, then a cell per shown day (its timeline, or why
+    it is closed). The same characters templates/booking/_grid.html wrote with a Jinja loop
+    per cell, which cost more than the cached cells themselves."""
+    week = grid.view == WEEK
+    days = [(f'<span class="day-label">{escape(label)}</span>' if week else "",
+             None if gd.is_open else
+             f'<p class="closed-day">{escape(closed)}{f": {escape(gd.closed_reason)}" if gd.closed_reason else ""}</p>\n  ')
+            for gd, label in zip(grid.days, day_labels)]
+    parts = []
+    for row in grid.rows:
+        resource = row.resource
+        parts.append(f'\n  <tr><th scope="row">{escape(resource.name)} '
+                     f'<span class="muted">({escape(resource.capacity)})</span></th>\n  ')
+        for cell, (label, closed_day) in zip(row.cells, days):
+            inside = closed_day if cell is None else timeline(cell, words, viewer, week)
+            parts.append(f"\n  <td>{label}\n  {inside}</td>\n  ")
+        parts.append("</tr>\n  ")
+    return Markup("".join(parts))
+
+
+def timeline(cell: Cell, words: CellWords, viewer: Viewer, week: bool) -> Markup:
     """One resource-day. Free time is a link per quarter hour in the day view (`slot-q`) and
     one link per free stretch (`run`): the week view and the phone layout show the stretches,
     with their times in words, so no chip is ever blank."""
-    labels = grid_day.slot_labels
-    href = f"{words.new_url}?resource={resource.id}&amp;day={grid_day.day.isoformat()}&amp;start="
-    name = escape(resource.name)
+    me = viewer.user_id
+    involved = any(me == shown.booked_by_id or me == shown.booked_for_id for shown in cell.bookings)
+    bookable = tuple(w.released or w.agency_id == viewer.agency_id for w in cell.held)
+    return _timeline(cell, words, week, me if involved else None, viewer.coordinator, bookable)
+
+
+def clear_cache() -> None:
+    """Forget every cached resource-day (the benchmark's first views; tests)."""
+    _timeline.cache_clear()
+
+
+@lru_cache(maxsize=CACHED_CELLS)
+def _timeline(cell: Cell, words: CellWords, week: bool, me: int | None, coordinator: bool,
+              bookable: tuple[bool, ...]) -> Markup:
+    labels = slot_labels(cell.opens, cell.closes)
+    closes = f"{cell.closes.hour:02d}:{cell.closes.minute:02d}"
+    href = f"{words.new_url}?resource={cell.resource_id}&amp;day={cell.day.isoformat()}&amp;start="
+    name = escape(cell.resource_name)
+    may_book = dict(zip(cell.held, bookable))
+    spoken = f"{words.free_book} {name}"
     parts = [f'<ol class="timeline n-{len(labels)}">']
-    for block in blocks:
-        if block.free and block.allocation is not None:
-            parts.append(_allocated(block, words, href, labels, name, week))
-        elif block.free:
-            if not week:
-                parts.append(_quarters(block, "slot-free", href, labels, f"{words.free_book} {name}"))
-            parts.append(_run(block, "slot-free", href, labels, f"{words.free_book} {name}"))
+    for first, last, shown, window in spans(cell):
+        if shown is not None:
+            parts.append(_booked(first, last, shown, words, me, coordinator))
+            continue
+        when = f"{labels[first]}–{labels[last] if last < len(labels) else closes}"
+        if window is not None:
+            parts.append(_allocated(first, last, when, window, may_book[window], words, href,
+                                    labels, name, week))
         else:
-            parts.append(_booked(block, words))
+            if not week:
+                parts.append(_quarters(first, last, "slot-free", href, labels, spoken))
+            parts.append(_run(first, last, when, "slot-free", href, labels, spoken))
     parts.append("</ol>")
     return Markup("".join(parts))
 
 
-def _quarters(block: Block, classes: str, href: str, labels: list[str], spoken: str) -> str:
+def _quarters(first: int, last: int, classes: str, href: str, labels: tuple[str, ...], spoken: str) -> str:
     """A link per free quarter hour; the ruler above says the time, the link says it aloud."""
     parts = []
-    for index in range(block.first_slot, block.first_slot + block.slots):
+    for index in range(first, last):
         hour = " on-hour" if labels[index].endswith(":00") else ""
         parts.append(
             f'<li class="{classes} slot-q{hour} s-{index + 1} w-1"><a href="{href}{labels[index]}">'
@@ -71,54 +141,65 @@ def _quarters(block: Block, classes: str, href: str, labels: list[str], spoken: 
     return "".join(parts)
 
 
-def _run(block: Block, classes: str, href: str, labels: list[str], spoken: str) -> str:
+def _run(first: int, last: int, when: str, classes: str, href: str, labels: tuple[str, ...],
+         spoken: str) -> str:
     """One link for a whole free stretch, its times in words (booking from its start)."""
-    return (f'<li class="{classes} run {block.placement}"><a href="{href}{labels[block.first_slot]}">'
-            f'<span class="run-time">{block.when}</span>'
+    return (f'<li class="{classes} run s-{first + 1} w-{last - first}"><a href="{href}{labels[first]}">'
+            f'<span class="run-time">{when}</span>'
             f'<span class="visually-hidden"> {spoken}</span></a></li>')
 
 
-def _booked(block: Block, words: CellWords) -> str:
-    o = block.occurrence
-    mine = words.user_id in (o.booked_by_id, o.booked_for_id)
-    classes = f"booked {block.placement}"
-    when = block.when
+# "HH:MM" of each minute of a day, formatted once.
+CLOCK = tuple(f"{minute // 60:02d}:{minute % 60:02d}" for minute in range(1440))
+
+
+@lru_cache(maxsize=4096)
+def _escaped(text: str) -> str:
+    """escape() of a person's text; the same names and titles recur all over a grid."""
+    return str(escape(text))
+
+
+def _booked(first: int, last: int, o: Shown, words: CellWords, me: int | None, coordinator: bool) -> str:
+    id_, starts, ends, title, by, for_, booker, for_name, agency_id, agency_name = o
+    mine = me is not None and (me == by or me == for_)
+    classes = f"booked s-{first + 1} w-{last - first}"
+    when = f"{CLOCK[starts // 60 % 1440]}–{CLOCK[ends // 60 % 1440]}"
     # The HTML and, beside it, the same words as plain text for the title (what striptags
     # would make of the HTML, without parsing it again for each of thousands of blocks).
     text, plain = f'<span class="run-time">{when}</span>', [when]
-    if o.agency_id:
-        classes += f" agency-{o.agency_id}"
-        text += f' <span class="agency-badge agency-{o.agency_id}">{escape(o.agency_short_name)}</span>'
-        plain.append(str(o.agency_short_name))
+    if agency_id:
+        classes += f" agency-{agency_id}"
+        text += f' <span class="agency-badge agency-{agency_id}">{_escaped(str(agency_name))}</span>'
+        plain.append(str(agency_name))
     if mine:
         classes += " mine"
-    booker = o.booker_name or "–"
-    text += f" {escape(booker)}"
+    booker = booker or "–"
+    text += f" {_escaped(booker)}"
     plain.append(booker)
-    if o.booked_for_name and o.booked_for_id != o.booked_by_id:
-        for_name = _("for %(name)s", name=o.booked_for_name)
-        text += f" ({escape(for_name)})"
+    if for_name and for_ != by:
+        for_name = words.for_name % {"name": for_name}
+        text += f" ({_escaped(for_name)})"
         plain.append(f"({for_name})")
-    if o.title:
-        text += f": {escape(o.title)}"
-        plain[-1] += f": {o.title}"
-    if mine or words.coordinator:
-        text = f'<a href="{words.show_url}{o.id}">{text}</a>'
+    if title:
+        text += f": {_escaped(title)}"
+        plain[-1] += f": {title}"
+    if mine or coordinator:
+        text = f'<a href="{words.show_url}{id_}">{text}</a>'
     # The whole text on hover, where a narrow block (the week view, a phone) cuts it short.
     whole = " ".join(" ".join(plain).split())
-    return f'<li class="{classes}" title="{escape(whole)}">{text}</li>'
+    return f'<li class="{classes}" title="{_escaped(whole)}">{text}</li>'
 
 
-def _allocated(block: Block, words: CellWords, href: str, labels: list[str], name, week: bool) -> str:
+def _allocated(first: int, last: int, when: str, mark: Held, bookable: bool, words: CellWords,
+               href: str, labels: tuple[str, ...], name, week: bool) -> str:
     """Free time inside an allocation: labelled with the agency (never colour alone)."""
-    mark = block.allocation
     agency = escape(mark.agency_short_name)
     label = (words.released if mark.released else words.held).replace("{agency}", str(agency))
     state = "released" if mark.released else "held"
     classes = f"slot-{state} agency-{mark.agency_id}"
-    if not mark.bookable_by(words.agency_id):
-        return (f'<li class="{classes} {block.placement}"><span class="alloc-label">{label}</span> '
-                f'<span class="run-time">{block.when}</span></li>')
+    if not bookable:
+        return (f'<li class="{classes} s-{first + 1} w-{last - first}"><span class="alloc-label">{label}</span> '
+                f'<span class="run-time">{when}</span></li>')
     spoken = f"{label}, {words.free_book} {name}"
-    quarters = "" if week else _quarters(block, f"slot-free {classes}", href, labels, spoken)
-    return quarters + _run(block, f"slot-free {classes}", href, labels, spoken)
+    quarters = "" if week else _quarters(first, last, f"slot-free {classes}", href, labels, spoken)
+    return quarters + _run(first, last, when, f"slot-free {classes}", href, labels, spoken)

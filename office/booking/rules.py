@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Callable, Iterable
@@ -29,6 +30,7 @@ from flask import current_app
 from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, bindparam, cast, select, text
+from sqlalchemy.exc import DBAPIError
 
 from office.accounts.models import Role, User
 from office.booking import recurrence
@@ -43,7 +45,8 @@ from office.core import clock
 from office.core.database import UTCDateTime, utcnow
 from office.core.extensions import db
 from office.core.observability import register_counter
-from office.core.transaction import conflicts_become, read_connection, transaction_memo
+from office.core.transaction import conflicts_become, read_connection
+from office.premises import calendar_cache
 from office.premises import rules as premises
 from office.premises.models import Resource, ResourceKind
 
@@ -325,6 +328,53 @@ def _build_probe(ignoring: bool):
 _PROBE = {False: _build_probe(False), True: _build_probe(True)}
 
 
+def _probe_with_token_sql(dialect: str, ignoring: bool) -> str:
+    # One row: the calendar token, and the probe's columns (NULL when nothing clashes).
+    mark, cast_integer = ("?", "") if dialect == "sqlite" else ("%s", "::integer")
+    probe = (f"SELECT starts_at, ends_at, reservation_id, updated_at FROM reservation_occurrence "
+             f"WHERE resource_id = {mark}{cast_integer} AND state = 'active' "
+             f"AND starts_at < {mark} AND starts_at > {mark} AND ends_at > {mark}"
+             + (f" AND reservation_id != {mark}" if ignoring else "") + " LIMIT 1")
+    return ("SELECT (SELECT token FROM calendar_version WHERE id = 1), p.starts_at, p.ends_at, "
+            f"p.reservation_id, p.updated_at FROM (SELECT 1 AS one) AS one "
+            f"LEFT OUTER JOIN ({probe}) AS p ON 1 = 1")
+
+
+_PROBE_WITH_TOKEN = {(dialect, ignoring): _probe_with_token_sql(dialect, ignoring)
+                     for dialect in ("sqlite", "postgresql") for ignoring in (False, True)}
+
+
+def _probe_with_token(resource_id: int, start: datetime, end: datetime, ignore: int | None):
+    """(calendar token, first clash or None): `find_conflict` and the calendar token in one
+    statement, on the session connection's DB-API cursor (this is the whole database work
+    of a check whose calendar is known; SQLAlchemy's per-statement work cost more than the
+    read itself)."""
+    connection = read_connection()
+    dialect = connection.dialect
+    sql = _PROBE_WITH_TOKEN[(dialect.name, ignore is not None)]
+    earliest = start - longest_allowed()
+    if dialect.name == "sqlite":
+        params = [resource_id, _sqlite_text(end), _sqlite_text(earliest), _sqlite_text(start)]
+    else:
+        params = [resource_id, end, earliest, start]
+    if ignore is not None:
+        params.append(ignore)
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        token, starts, ends, reservation, updated = cursor.fetchone()
+    except dialect.loaded_dbapi.Error as error:
+        raise DBAPIError.instance(sql, params, error, dialect.loaded_dbapi.Error,
+                                  dialect=dialect) from error
+    finally:
+        cursor.close()
+    if starts is None:
+        return token, None
+    if dialect.name == "sqlite":
+        starts, ends, updated = _sqlite_moment(starts), _sqlite_moment(ends), _sqlite_moment(updated)
+    return token, _ConflictRow((0, starts, ends, reservation, updated))
+
+
 def find_conflict(resource_id: int, start: datetime, end: datetime,
                   ignore_reservation_id: int | None = None):
     """The first active occurrence of the resource overlapping [start, end), or None."""
@@ -430,22 +480,24 @@ def _conflicts_sqlite(connection, resource_id, intervals, longest, ignore):
     ]
 
 
-def _site_calendar(site, first: date, last: date):
-    """Closed days (whole years around first..last) and opening hours, once per transaction."""
-    memo = transaction_memo()
-    closed_key = ("closed_days", site.id, first.year, last.year)
-    hours_key = ("opening_hours", site.id)
-    closed, hours = memo.get(closed_key), memo.get(hours_key)
-    if closed is None and hours is None:  # the first check of a transaction: one read
-        closed, hours = premises.closed_days_and_opening_hours(
-            site, date(first.year, 1, 1), date(last.year, 12, 31))
-        memo[closed_key], memo[hours_key] = closed, hours
-    if closed is None:
-        closed = memo[closed_key] = premises.closed_days(site, date(first.year, 1, 1),
-                                                         date(last.year, 12, 31))
-    if hours is None:
-        hours = memo[hours_key] = premises.opening_hours_by_weekday(site)
-    return closed, hours
+def _site_calendar(request: BookingRequest, slots: list[Slot]):
+    """The site's calendar (closures, opening hours, allocated resources) and, for a check
+    with one slot to probe, the probe's answer (slot, clash) read in the same statement as
+    the calendar token: a process that knows the calendar of that token needs nothing else
+    from the database (office/premises/calendar_cache.py). A series probes all its slots
+    in one statement later (`find_conflicts`)."""
+    resource = request.resource
+    calendar = calendar_cache.known_in_transaction(resource.site_id)
+    timed = [s for s in slots if s.starts_at is not None]
+    if (len(timed) != 1 or _PRELOADED.get() is not None
+            or db.engine.dialect.name not in ("sqlite", "postgresql")):
+        return calendar or calendar_cache.site_calendar(resource.site_id), None
+    slot = timed[0]
+    ignore = request.replacing.id if request.replacing is not None else None
+    token, clash = _probe_with_token(resource.id, slot.starts_at, slot.ends_at, ignore)
+    if calendar is None:  # (a transaction that wrote the calendar reads its own)
+        calendar = calendar_cache.site_calendar(resource.site_id, token)
+    return calendar, (slot, clash)
 
 
 # --- many checks at once ------------------------------------------------------------
@@ -554,10 +606,13 @@ def check_booking(request: BookingRequest, *, now: datetime | None = None) -> Ch
     site = resource.site
     last_day = max(s.day for s in slots)
     loaded = _PRELOADED.get()
+    probed_early = None  # (slot, clash) when the probe was read with the calendar token
     if loaded is not None and loaded.covers(resource, request.first_day, last_day):
         closed, hours = loaded.closed, loaded.hours
     else:
-        closed, hours = _site_calendar(site, request.first_day, last_day)
+        calendar, probed_early = _site_calendar(request, slots)
+        closed = calendar.closed_days(request.first_day.year, last_day.year)
+        hours = calendar.hours
     horizon = horizon_days(request.booked_by)
     is_coordinator = request.booked_by.role == Role.coordinator
     zone = ZoneInfo(site.timezone)
@@ -573,8 +628,11 @@ def check_booking(request: BookingRequest, *, now: datetime | None = None) -> Ch
     # The overlap probe last, for every slot no other rule refused, in one statement.
     probed = [n for n, p in enumerate(found) if p is None]
     ignore = request.replacing.id if request.replacing is not None else None
-    clashes = find_conflicts(resource.id, [(slots[n].starts_at, slots[n].ends_at) for n in probed],
-                             ignore)
+    if probed_early is not None and [slots[n] for n in probed] == [probed_early[0]]:
+        clashes = {0: probed_early[1]} if probed_early[1] is not None else {}
+    else:
+        clashes = find_conflicts(resource.id,
+                                 [(slots[n].starts_at, slots[n].ends_at) for n in probed], ignore)
     for position, clash in clashes.items():
         n = probed[position]
         found[n] = _clash_problem(request, slots[n].day, clash, zone)
@@ -985,6 +1043,51 @@ def occurrence_rows_between(resources: Iterable[int], start: datetime, end: date
     # A Core statement on the session's connection (after its flush): plain rows without
     # the ORM's per-row loading (a week of 50 rooms is 2,000 rows; half the query's time).
     return read_connection().execute(query).all()
+
+
+def occurrence_grid_rows(resources: Iterable[int], start: datetime, end: datetime) -> list:
+    """What the booking grid shows of the occurrences overlapping [start, end), as plain rows:
+    (id, resource_id, starts, ends, title, booked_by_id, booked_for_id, booker_name,
+    booked_for_name, agency_id, agency_short_name), in no particular order.
+
+    starts and ends are whole seconds since 1970 UTC (computed by the database: no timestamp
+    parsed per row); the title is None where it must not show (trepartssamtal). No ORDER BY:
+    with one, SQLite walks the start index of every site's occurrences instead of each
+    resource's own; the grid sorts the few rows of a resource-day itself.
+    """
+    return read_connection().execute(_grid_rows_query(), {
+        "resources": list(resources), "end": end, "earliest": start - longest_allowed(), "start": start,
+    }).all()
+
+
+@functools.cache
+def _grid_rows_query():
+    """Built once: a prebuilt statement skips compiling and its cache-key walk per request."""
+    from sqlalchemy import case
+    from sqlalchemy.orm import aliased
+
+    from office.accounts.models import Agency
+    from office.core.database import epoch_seconds
+
+    booker, booked_for = aliased(User), aliased(User)
+    occurrence = ReservationOccurrence
+    return (
+        select(occurrence.id, occurrence.resource_id,
+               epoch_seconds(occurrence.starts_at), epoch_seconds(occurrence.ends_at),
+               case((Reservation.kind == ReservationKind.trepartssamtal, None), else_=Reservation.title),
+               Reservation.booked_by_id, Reservation.booked_for_id, booker.name, booked_for.name,
+               Reservation.agency_id, Agency.short_name)
+        .join(Reservation, Reservation.id == occurrence.reservation_id)
+        .outerjoin(booker, booker.id == Reservation.booked_by_id)
+        .outerjoin(booked_for, booked_for.id == Reservation.booked_for_id)
+        .outerjoin(Agency, Agency.id == Reservation.agency_id)
+        # _between's bounded range condition, with parameters
+        .where(occurrence.resource_id.in_(bindparam("resources", expanding=True)),
+               occurrence.state == OccurrenceState.active,
+               occurrence.starts_at < bindparam("end", type_=UTCDateTime()),
+               occurrence.starts_at > bindparam("earliest", type_=UTCDateTime()),
+               occurrence.ends_at > bindparam("start", type_=UTCDateTime()))
+    )
 
 
 def can_manage(user: User, reservation: Reservation) -> bool:

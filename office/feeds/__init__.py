@@ -62,11 +62,12 @@ from office.feeds.tokens import (
 
 def clear_caches() -> None:
     """Empty the byte caches and the per-process rate-limit windows (tests, benchmarks)."""
-    from office.feeds import cache, rate_limit, render
+    from office.feeds import cache, rate_limit, render, tokens
 
     cache.clear()
     rate_limit.clear()
     render._VERSIONS.clear()
+    tokens.forget_known_tokens()
 
 
 __all__ = [

@@ -123,8 +123,7 @@ def _stamp_rows(subject: FeedSubject, now: datetime, sources: list[Source]):
     combined = _combined(subject.kind, sources)
     if combined is None:
         return None, ()
-    target = subject.user_id if subject.kind == "personal" else subject.target_id
-    rows = combined.all(raw_results=True, target=target, cutoff=cutoff(now))
+    rows = combined.all(raw_results=True, target=stamp_target(subject), cutoff=cutoff(now))
     return combined, tuple(sorted((tuple(row) for row in rows), key=_PLACE))
 
 
@@ -180,16 +179,42 @@ def feed_version(subject: FeedSubject, now: datetime | None = None) -> FeedVersi
     if sources and all(source.stamp_parts is not None for source in sources):
         # The 304 path: one query; the version of the same rows is remembered.
         combined, rows = _stamp_rows(subject, now, sources)
-        config = current_app.config
-        key = (subject, rows, config.get("BASE_URL", ""), config.get("TIMEZONE", ""))
-        version = _VERSIONS.get(key)
-        if version is None:
-            version = _version_of(subject, _stamps_of_rows(combined, rows, len(sources)))
-            if len(_VERSIONS) > 10_000:
-                _VERSIONS.clear()
-            _VERSIONS[key] = version
-        return version
+        return _remembered_version(subject, combined, rows, len(sources))
     return _version_of(subject, _stamps(subject, now))
+
+
+def stamp_query(kind: str) -> RawSelect | None:
+    """The kind's one UNION ALL of stamps (binds `target`, `cutoff`), when every source
+    of the kind has its stamp as SQL; None otherwise. For a caller that folds it into a
+    statement of its own (the token lookup of a poll: office/feeds/tokens.py)."""
+    sources = sources_for(kind)
+    if not sources or not all(source.stamp_parts is not None for source in sources):
+        return None
+    return _combined(kind, sources)
+
+
+def stamp_target(subject: FeedSubject):
+    """What the stamp query's `target` is for this subject."""
+    return subject.user_id if subject.kind == "personal" else subject.target_id
+
+
+def version_of_stamp_rows(subject: FeedSubject, raw_rows) -> FeedVersion:
+    """`feed_version(subject)` from rows of `stamp_query(subject.kind)` read elsewhere."""
+    sources = sources_for(subject.kind)
+    rows = tuple(sorted((tuple(row) for row in raw_rows), key=_PLACE))
+    return _remembered_version(subject, _combined(subject.kind, sources), rows, len(sources))
+
+
+def _remembered_version(subject, combined, rows, count: int) -> FeedVersion:
+    config = current_app.config
+    key = (subject, rows, config.get("BASE_URL", ""), config.get("TIMEZONE", ""))
+    version = _VERSIONS.get(key)
+    if version is None:
+        version = _version_of(subject, _stamps_of_rows(combined, rows, count))
+        if len(_VERSIONS) > 10_000:
+            _VERSIONS.clear()
+        _VERSIONS[key] = version
+    return version
 
 
 # (subject, stamp rows, configuration) -> FeedVersion.

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, true, update
 
 from office.accounts.models import Role, User
 from office.core.database import utcnow
@@ -24,7 +24,8 @@ from office.core.extensions import db
 from office.core.tokens import hash_token
 from office.feeds.models import FeedToken
 from office.feeds.reader import RawSelect
-from office.feeds.registry import FeedSubject, Owner, feed_kind
+from office.feeds.registry import FeedSubject, FeedVersion, Owner, cutoff, feed_kind
+from office.feeds.render import stamp_query, stamp_target, version_of_stamp_rows
 
 # token_urlsafe(32): 32 random bytes (256 bits) as 43 URL-safe characters.
 TOKEN_BYTES = 32
@@ -117,9 +118,11 @@ def active_tokens(user: User) -> list[FeedToken]:
     ))
 
 
+_TOKEN_COLUMNS = (FeedToken.id, FeedToken.token_hash, FeedToken.kind, FeedToken.target_id,
+                  FeedToken.revoked_at, User.id, User.agency_id, User.role, User.active,
+                  User.locale)
 _TOKEN_QUERY = RawSelect(
-    select(FeedToken.id, FeedToken.token_hash, FeedToken.kind, FeedToken.target_id,
-           FeedToken.revoked_at, User.id, User.agency_id, User.role, User.active, User.locale)
+    select(*_TOKEN_COLUMNS)
     .join(User, User.id == FeedToken.user_id)
     .where(FeedToken.token_hash == bindparam("token_hash"))
 )
@@ -131,9 +134,12 @@ def lookup_token(token: str) -> TokenGrant | None:
         return None
     presented = hash_token(token)
     rows = _TOKEN_QUERY.all(raw_results=True, token_hash=presented)
-    row = rows[0] if rows else None
+    return _grant(presented, rows[0]) if rows else None
+
+
+def _grant(presented: str, row) -> TokenGrant | None:
     # The lookup is by the hash (an index), the comparison in constant time all the same.
-    if row is None or not hmac.compare_digest(row[1], presented):
+    if not hmac.compare_digest(row[1], presented):
         return None
     token_id, _hash, kind, target_id, revoked_at, user_id, agency_id, role, active, locale = row
     info = feed_kind(kind)
@@ -144,6 +150,71 @@ def lookup_token(token: str) -> TokenGrant | None:
     subject = FeedSubject(kind, target_id, user_id if kind == "personal" else None,
                           _feed_locale(locale))
     return TokenGrant(token_id, subject, owner, revoked, presented)
+
+
+# --- a poll: the token and the feed's stamps in one statement ---------------------------
+
+# A token's hash -> (kind, stamp target) for the tokens this process has seen: a token's
+# feed never changes (replacing a link makes a new token), so the next poll can read the
+# token row and the feed's stamps together. Whether the token still opens the feed is
+# decided from the row read in that same statement: a stopped link stops at once.
+_KNOWN: dict[str, tuple[str, object]] = {}
+_FOLDED: dict[tuple[str, int], RawSelect] = {}
+
+
+def _folded_query(kind: str) -> RawSelect | None:
+    stamps = stamp_query(kind)
+    if stamps is None:
+        return None
+    key = (kind, id(stamps))
+    found = _FOLDED.get(key)
+    if found is None:
+        union = stamps.statement.subquery("stamps")
+        found = RawSelect(
+            select(*_TOKEN_COLUMNS, *union.c)
+            .select_from(FeedToken.__table__.join(User.__table__, User.id == FeedToken.user_id)
+                         .outerjoin(union, true()))
+            .where(FeedToken.token_hash == bindparam("token_hash")))
+        if len(_FOLDED) > 64:
+            _FOLDED.clear()
+        _FOLDED[key] = found
+    return found
+
+
+def lookup_token_and_version(token: str, now=None) -> tuple[TokenGrant | None,
+                                                              FeedVersion | None]:
+    """`lookup_token(token)` and, for a token this process has seen before, the version of
+    its feed (`feed_version`) read in the same statement; else (grant, None)."""
+    if not TOKEN_SHAPE.fullmatch(token or ""):
+        return None, None
+    presented = hash_token(token)
+    known = _KNOWN.get(presented)
+    query = _folded_query(known[0]) if known is not None else None
+    if query is None:
+        grant = lookup_token(token)
+        if grant is not None and not grant.revoked and stamp_query(grant.subject.kind):
+            if len(_KNOWN) > 100_000:
+                _KNOWN.clear()
+            _KNOWN[presented] = (grant.subject.kind, stamp_target(grant.subject))
+        return grant, None
+    rows = query.all(raw_results=True, token_hash=presented, target=known[1],
+                     cutoff=cutoff(now or utcnow()))
+    if not rows:
+        _KNOWN.pop(presented, None)
+        return None, None
+    width = len(_TOKEN_COLUMNS)
+    grant = _grant(presented, rows[0][:width])
+    if (grant is None or grant.revoked
+            or (grant.subject.kind, stamp_target(grant.subject)) != known):
+        _KNOWN.pop(presented, None)
+        return grant, None
+    stamp_rows = [row[width:] for row in rows if row[width + 3] is not None]
+    return grant, version_of_stamp_rows(grant.subject, stamp_rows)
+
+
+def forget_known_tokens() -> None:
+    _KNOWN.clear()
+    _FOLDED.clear()
 
 
 def _feed_locale(locale: str | None) -> str:

@@ -6,6 +6,7 @@ import enum
 from datetime import date, datetime, time
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -117,3 +118,23 @@ class Resource(db.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class CalendarVersion(db.Model):
+    """One row whose `token` changes whenever the calendar a booking check reads changes:
+    closures, opening hours, allocations, a resource moved to another site.
+
+    Database triggers (migration 2000_calendar_version) write a new random token in the
+    writer's own transaction, whoever writes (the ORM, a Core statement, psql), so every
+    process can keep what it read under the token it read it with
+    (office/premises/calendar_cache.py). A random token, not a counter: a rolled-back
+    change, a restored backup or an emptied table can never make an old token name new data.
+    """
+
+    __tablename__ = "calendar_version"
+    # Copies of the database (office/core/copy_data.py) copy it again after the tables
+    # whose triggers write it.
+    __table_args__ = {"info": {"written_by_triggers": True}}
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[int] = mapped_column(BigInteger)

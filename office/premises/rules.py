@@ -11,16 +11,8 @@ from zoneinfo import ZoneInfo
 import holidays
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
-    Date,
-    Integer,
-    String,
-    Time,
     bindparam,
-    cast,
-    literal_column,
-    null,
     select,
-    union_all,
 )
 
 from office.core.transaction import read_connection
@@ -72,35 +64,6 @@ _OPENING_HOURS = select(OpeningHours.__table__.c.weekday, OpeningHours.__table__
 def opening_hours_by_weekday(site: Site) -> dict[int, tuple[time, time]]:
     rows = read_connection().execute(_OPENING_HOURS, {"site_id": site.id})
     return {weekday: (opens, closes) for weekday, opens, closes in rows}
-
-
-# Both in one round trip: a booking check needs both before anything else.
-_CALENDAR = union_all(
-    select(literal_column("0").label("hours"), _CLOSURES.selected_columns.day,
-           _CLOSURES.selected_columns.reason, cast(null(), Integer).label("weekday"),
-           cast(null(), Time).label("opens"), cast(null(), Time).label("closes"))
-    .where(*_CLOSURES.whereclause.clauses),
-    select(literal_column("1"), cast(null(), Date), cast(null(), String),
-           *_OPENING_HOURS.selected_columns).where(_OPENING_HOURS.whereclause),
-)
-
-
-def closed_days_and_opening_hours(site: Site, first: date, last: date):
-    """`closed_days(site, first, last)` and `opening_hours_by_weekday(site)` in one read."""
-    closed: dict[date, ClosedDay] = {}
-    for year in range(first.year, last.year + 1):
-        for day, name in _swedish_holidays(year).items():
-            if first <= day <= last:
-                closed[day] = ClosedDay(day, name)
-    hours: dict[int, tuple[time, time]] = {}
-    rows = read_connection().execute(_CALENDAR, {"site_id": site.id, "first": first,
-                                                 "last": last})
-    for is_hours, day, reason, weekday, opens, closes in rows:
-        if is_hours:
-            hours[weekday] = (opens, closes)
-        else:
-            closed[day] = ClosedDay(day, reason or str(_l("Closed")))
-    return closed, hours
 
 
 def opening_window(site: Site, day: date) -> tuple[datetime, datetime] | None:
