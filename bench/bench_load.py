@@ -1,18 +1,34 @@
-"""Load: simulated staff against gunicorn and PostgreSQL on loopback (issue 10).
+"""Load: simulated staff against gunicorn and PostgreSQL on loopback (issues 10 and 20).
 
-Each simulated person logs in and then, until the time is up, with a pause between steps:
-browses the week (and day) grid, books a room or desk (GET the form, POST it with its CSRF
-token: 302 booked, 409/422 refused), cancels one of their bookings, looks at My bookings,
-opens seminar pages, and polls their calendar feed when the app has a `feeds` blueprint
-(skipped otherwise). The server is one gunicorn (deploy/gunicorn.conf.py, several workers
-with threads) on a PostgreSQL database filled with the demo data, the simulated staff and
-generated history. Printed: requests per second, p50/p95/p99 per endpoint, errors (5xx,
-unexpected statuses, connection failures) and afterwards an SQL self-join proving that no
-resource holds overlapping active occurrences.
+The load generator is wrk (C, one epoll loop per thread) running bench/bench_load.lua:
+one wrk thread and one connection per simulated person, so each thread's Lua state is that
+person's browser (session cookie, the step in progress, the feed's ETag). wrk is pinned
+with taskset to fewer CPUs than the server (--client-cpus, default CPU 1; the server may
+use every CPU) and its own CPU is printed: it must not starve the server it measures.
 
-    .venv/bin/python bench/bench_load.py                           # 50 users, 60 s (make bench)
-    .venv/bin/python bench/bench_load.py --users 200 --duration 300  # the full scenario
-    .venv/bin/python bench/bench_load.py --profile-only             # SQL statements per page
+Before the clock starts every person logs in (GET and POST /login, `--login-concurrency`
+at a time, production's argon2id settings unless --cheap-passwords): that POST's p50/p99 is
+printed beside one bare argon2id check. Then, with a pause between steps (exponential, mean
+--think seconds, the first one spread over the first 2 × think seconds), each person:
+looks at the week grid (30 %) or the day grid (10 %); searches a free room for 1-4 people
+and books the first one offered (15 %: GET /bookings/find, POST the answer's form); books
+from the booking form (10 %: GET the form, POST it with its CSRF token); cancels one of
+their bookings (10 %: My bookings, the booking, POST cancel); opens My bookings (10 %); the
+seminar list and one seminar (10 %); polls their personal calendar feed with its ETag
+(5 %). 302, 409 (taken) and 422 (e.g. allocated to another agency) are expected answers to
+a booking; errors are any other status and wrk's socket errors. Afterwards an SQL
+self-join counts overlapping active occurrences (double bookings).
+
+Printed: per page p50/p95/p99/max, requests/s, errors, booking outcomes, the CPU used by
+wrk, gunicorn and PostgreSQL and the whole machine (from /proc), the load average during
+the run, and the server's CPU per request with the capacity it implies. Before the load,
+in this process on the same data: SQL statements, wall and CPU time per page
+(--cprofile PAGE adds a cProfile of that page).
+
+    .venv/bin/python bench/bench_load.py                                  # 50 users, 60 s (make bench)
+    .venv/bin/python bench/bench_load.py --users 200 --duration 300       # the full scenario
+    .venv/bin/python bench/bench_load.py --users 200 --worker-class sync --workers 5
+    .venv/bin/python bench/bench_load.py --profile-only --cprofile "find a free room"
 
 PostgreSQL: SAMLOKAL_BENCH_PG_URL (an admin URL; the script creates and drops its own
 database), else a throwaway cluster on a free loopback port (as .ci/postgres.sh does).
@@ -28,6 +44,7 @@ import os
 import platform
 import random
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -39,6 +56,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter, defaultdict
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta, timezone
 from http.cookiejar import CookieJar
 from pathlib import Path
@@ -51,11 +69,13 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from bench._common import timed_ms  # noqa: E402
+from bench.summary import record  # noqa: E402
+
 ZONE = ZoneInfo("Europe/Stockholm")
 PASSWORD = "load test password"
 DATABASE = "samlokal_load"
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-SEEN_AT = re.compile(r'name="seen_at" type="hidden" value="([^"]+)"')
 OVERLAPS = """
     SELECT count(*) FROM reservation_occurrence a JOIN reservation_occurrence b
       ON a.resource_id = b.resource_id AND a.id < b.id
@@ -103,12 +123,18 @@ def fresh_database(admin_url: str) -> str:
 
 # --- data ---------------------------------------------------------------------------------
 
-def make_app(url: str):
+# The server's password hashing: production's argon2id settings (office/core/config.py),
+# or --cheap-passwords for quick iterations (a login then costs about nothing).
+PRODUCTION_HASH = (3, 64 * 1024)
+CHEAP_HASH = (1, 8)
+
+
+def make_app(url: str, hash_cost: tuple[int, int] = CHEAP_HASH):
     from wsgi import create_app
 
     return create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "load", "SERVER_NAME": None,
-                       "RATELIMIT_ENABLED": False, "PASSWORD_HASH_TIME_COST": 1,
-                       "PASSWORD_HASH_MEMORY_COST": 8})
+                       "RATELIMIT_ENABLED": False, "PASSWORD_HASH_TIME_COST": hash_cost[0],
+                       "PASSWORD_HASH_MEMORY_COST": hash_cost[1]})
 
 
 def seed(app, users: int, history_weeks: int) -> dict:
@@ -179,186 +205,345 @@ def seed(app, users: int, history_weeks: int) -> dict:
                                        ("occurrences", ReservationOccurrence))}
         bookable = [r.id for r in resources if r.active]
         site_id = site.id
-        has_feeds = any(rule.endpoint.startswith("feeds.") for rule in app.url_map.iter_rules())
+        # Everyone's calendar app polls their personal feed (when the app has feeds).
+        feeds = [None] * users
+        if any(rule.endpoint.startswith("feeds.") for rule in app.url_map.iter_rules()):
+            from flask import url_for
+
+            from office.feeds import tokens
+
+            with app.test_request_context():
+                feeds = [url_for("feeds.private_feed", token=tokens.issue_token(person, "personal"))
+                         for person in sorted(staff, key=lambda u: int(u.email[4:].split("@")[0]))]
+            db.session.commit()
+        # The days people look at and book: open weekdays of the next three weeks.
+        from office.premises.rules import closed_days
+
+        ahead = [today + timedelta(days=n) for n in range(1, 22)]
+        closed = closed_days(site, ahead[0], ahead[-1])
+        days = [d for d in ahead if d.weekday() < 5 and d not in closed]
         db.session.remove()
         db.engine.dispose()
-    return dict(site=site_id, resources=bookable, counts=counts, has_feeds=has_feeds)
+    return dict(site=site_id, resources=bookable, counts=counts, feeds=feeds, days=days)
 
 
-# --- one simulated person -------------------------------------------------------------------
+def percentile(values: list[float], q: int) -> float:
+    """The q-th percentile within the samples (never above the largest, unlike "exclusive")."""
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+# --- logging in, before the clock starts ---------------------------------------------------
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None  # the 302 after a POST is the answer measured
 
 
-class Recorder:
+def log_in(base: str, email: str) -> tuple[str, float]:
+    """GET and POST /login as a browser would; the session cookie and the POST's seconds."""
+    jar = CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect())
+    with opener.open(base + "/login", timeout=120) as response:
+        token = CSRF.search(response.read().decode()).group(1)
+    body = urllib.parse.urlencode({"email": email, "password": PASSWORD, "csrf_token": token})
+    started = clock.perf_counter()
+    try:
+        opener.open(base + "/login", body.encode(), timeout=120).read()
+        raise RuntimeError(f"{email}: the login did not redirect")
+    except urllib.error.HTTPError as error:
+        if error.code != 302:
+            raise RuntimeError(f"{email}: the login answered {error.code}") from None
+    seconds = clock.perf_counter() - started
+    session = next(c for c in jar if c.name == "session")
+    return f"session={session.value}", seconds
+
+
+def log_everyone_in(base: str, users: int, concurrency: int) -> tuple[list[str], list[float]]:
+    """Every simulated person logs in (`concurrency` at a time): their cookies, in order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        answers = list(pool.map(lambda n: log_in(base, f"load{n}@example.org"), range(users)))
+    return [cookie for cookie, _ in answers], [seconds * 1000 for _, seconds in answers]
+
+
+def bare_password_check_ms(app) -> float:
+    """The floor of a login: one argon2 verify with the server's settings, in this process."""
+    from office.accounts.rules import _hasher
+
+    with app.app_context():
+        hasher = _hasher()
+        stored = hasher.hash(PASSWORD)
+        return statistics.median(timed_ms(lambda: hasher.verify(stored, PASSWORD), 5))
+
+
+# --- CPU of each party, from /proc ----------------------------------------------------------
+
+def _stat(pid: int) -> tuple[int, float]:
+    """(parent pid, CPU seconds of the process and of its children already reaped)."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return -1, 0.0
+    fields = text[text.rindex(")") + 2:].split()
+    ticks = sum(int(fields[n]) for n in (11, 12, 13, 14))  # utime stime cutime cstime
+    return int(fields[1]), ticks / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu(root: int) -> float:
+    """CPU seconds of a process tree (live processes and the children they reaped)."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            parents[int(entry)] = _stat(int(entry))
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += parents.get(pid, (0, 0.0))[1]
+        todo += [child for child, (parent, _) in parents.items() if parent == pid]
+    return total
+
+
+def machine_cpu() -> float:
+    """CPU seconds busy on the whole machine so far (every process, ours or not)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def postmaster_pid(url: str) -> int | None:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            folder = conn.execute(sa.text("SHOW data_directory")).scalar()
+        return int(Path(folder, "postmaster.pid").read_text().split()[0])
+    except Exception:  # noqa: BLE001 - not readable: the figure is left out
+        return None
+    finally:
+        engine.dispose()
+
+
+class LoadAverage(threading.Thread):
+    """Samples /proc/loadavg (1 minute) every 5 s while the load runs."""
+
     def __init__(self):
-        self.lock = threading.Lock()
-        self.samples: dict[str, list[float]] = defaultdict(list)
-        self.errors: Counter = Counter()
-        self.outcomes: Counter = Counter()
+        super().__init__(daemon=True)
+        self.samples: list[float] = []
+        self.stop = threading.Event()
 
-    def add(self, name: str, seconds: float, problem: str | None = None):
-        with self.lock:
-            self.samples[name].append(seconds * 1000)
-            if problem:
-                self.errors[f"{name}: {problem}"] += 1
-
-
-class Person:
-    def __init__(self, n: int, base: str, plan: dict, recorder: Recorder, deadline: float,
-                 think: float):
-        self.email, self.base, self.plan = f"load{n}@example.org", base, plan
-        self.recorder, self.deadline, self.think = recorder, deadline, think
-        self.rng = random.Random(n)
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(CookieJar()), _NoRedirect())
-        self.feed: str | None = None
-
-    def request(self, name: str, path: str, data: dict | None = None,
-                expect=(200,)) -> tuple[int, str]:
-        body = urllib.parse.urlencode(data).encode() if data is not None else None
-        started = clock.perf_counter()
-        try:
-            with self.opener.open(self.base + path, body, timeout=60) as response:
-                status, text = response.status, response.read().decode()
-        except urllib.error.HTTPError as error:
-            status, text = error.code, error.read().decode()
-        except OSError as error:
-            self.recorder.add(name, clock.perf_counter() - started, type(error).__name__)
-            return 0, ""
-        self.recorder.add(name, clock.perf_counter() - started,
-                          None if status in expect else f"status {status}")
-        return status, text
-
-    def run(self, start_barrier: threading.Barrier) -> None:
-        try:
-            _, html = self.request("GET /login", "/login")
-            self.request("POST /login", "/login", {"email": self.email, "password": PASSWORD,
-                                                   "csrf_token": CSRF.search(html).group(1)},
-                         expect=(302,))
-            self.week(), self.seminars(), self.mine()  # warm-up, like the login not in the figures
-            if self.plan["has_feeds"]:
-                _, page = self.request("GET /bookings/mine", "/bookings/mine")
-                found = re.search(r'href="(/feeds/[^"]+)"', page)
-                self.feed = found.group(1) if found else None
-        finally:
-            start_barrier.wait()
-        steps = [(self.week, 35), (self.day, 10), (self.book, 20), (self.cancel, 8),
-                 (self.mine, 10), (self.seminars, 12), (self.poll_feed, 5)]
-        actions, weights = zip(*steps)
-        while clock.monotonic() < self.deadline:
-            self.rng.choices(actions, weights)[0]()
-            pause = min(self.rng.expovariate(1 / self.think), 4 * self.think)
-            clock.sleep(max(0.0, min(pause, self.deadline - clock.monotonic())))
-
-    def a_day(self) -> date:
-        day = date.today() + timedelta(days=self.rng.randrange(1, 21))
-        return day + timedelta(days=2) if day.weekday() == 5 else day + timedelta(days=day.weekday() == 6)
-
-    def week(self):
-        self.request("GET /bookings/ (week)",
-                     f"/bookings/?site={self.plan['site']}&view=week&day={self.a_day()}")
-
-    def day(self):
-        self.request("GET /bookings/ (day)",
-                     f"/bookings/?site={self.plan['site']}&view=day&day={self.a_day()}")
-
-    def book(self):
-        resource, day = self.rng.choice(self.plan["resources"]), self.a_day()
-        hour = self.rng.randrange(8, 16)
-        status, html = self.request("GET /bookings/new",
-                                    f"/bookings/new?resource={resource}&day={day}&start={hour:02d}:00")
-        if status != 200:
-            return
-        form = {"csrf_token": CSRF.search(html).group(1), "seen_at": SEEN_AT.search(html).group(1),
-                "title": "Lastprov", "resource_id": resource, "day": day.isoformat(),
-                "start": f"{hour:02d}:00", "end": f"{hour + 1:02d}:00", "attendees": 1,
-                "booked_for_id": 0, "repeat": "none", "ends": "count", "count": 1}
-        status, _ = self.request("POST /bookings/new", "/bookings/new", form, expect=(302, 409, 422))
-        self.recorder.outcomes[{302: "booked", 409: "refused 409", 422: "refused 422"}.get(
-            status, "other")] += 1
-
-    def cancel(self):
-        _, html = self.request("GET /bookings/mine", "/bookings/mine")
-        mine = re.findall(r'href="/bookings/occurrences/(\d+)"', html)
-        if not mine:
-            return
-        occurrence = self.rng.choice(mine)
-        status, page = self.request("GET /bookings/occurrences/<id>",
-                                    f"/bookings/occurrences/{occurrence}")
-        token = CSRF.search(page)
-        if status != 200 or token is None:
-            return
-        status, _ = self.request("POST /bookings/occurrences/<id>/cancel",
-                                 f"/bookings/occurrences/{occurrence}/cancel",
-                                 {"csrf_token": token.group(1), "scope": "all"}, expect=(302,))
-        if status == 302:
-            self.recorder.outcomes["cancelled"] += 1
-
-    def mine(self):
-        self.request("GET /bookings/mine", "/bookings/mine")
-
-    def seminars(self):
-        _, html = self.request("GET /seminars/", "/seminars/")
-        pages = re.findall(r'href="/seminars/(\d+)"', html)
-        if pages:
-            self.request("GET /seminars/<id>", f"/seminars/{self.rng.choice(pages)}")
-
-    def poll_feed(self):
-        if self.feed:
-            self.request("GET /feeds/…", self.feed)
+    def run(self):
+        while not self.stop.wait(5):
+            self.samples.append(float(Path("/proc/loadavg").read_text().split()[0]))
 
 
 # --- the run ------------------------------------------------------------------------------
 
-def percentile(values: list[float], q: int) -> float:
-    return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
+# bench_load.lua's steps: requests per step, weighted as its STEPS are (a booking from the
+# search or the form is two requests, a cancellation three, seminars two).
+REQUESTS_PER_STEP = (30 * 1 + 10 * 1 + 15 * 2 + 10 * 2 + 10 * 3 + 10 * 1 + 10 * 2 + 5 * 1) / 100
 
 
-def load(url: str, plan: dict, args) -> None:
+NGINX_CONF = """
+worker_processes 1;
+daemon off;
+{user}
+pid {folder}/nginx.pid;
+error_log {folder}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {folder}/body;
+    proxy_temp_path {folder}/proxy;
+    fastcgi_temp_path {folder}/fastcgi;
+    uwsgi_temp_path {folder}/uwsgi;
+    scgi_temp_path {folder}/scgi;
+    keepalive_timeout {keepalive}s;
+    keepalive_requests 100000;
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass {upstream};
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Forwarded-Host $host;
+        }}
+    }}
+}}
+"""
+
+
+@contextmanager
+def nginx_in_front(upstream: str, folder: Path, keepalive: int = 75):
+    """nginx before gunicorn as deploy/nginx.conf puts it (a connection to gunicorn per
+    request, HTTP/1.0): the simulated browsers keep their connections to nginx, so a person
+    thinking holds no gunicorn worker or thread. Yields nginx's base URL and its pid."""
+    from tests.servers import free_port
+
+    port = free_port()
+    user = "user root;" if os.geteuid() == 0 else ""
+    (folder / "nginx.conf").write_text(NGINX_CONF.format(user=user, folder=folder, port=port,
+                                                         upstream=upstream, keepalive=keepalive))
+    process = subprocess.Popen([shutil.which("nginx") or "/usr/sbin/nginx", "-c",
+                                str(folder / "nginx.conf"), "-p", str(folder)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = clock.monotonic() + 20
+        while True:
+            try:
+                urllib.request.urlopen(base + "/login", timeout=5).read()
+                break
+            except OSError:
+                if process.poll() is not None or clock.monotonic() > deadline:
+                    raise RuntimeError("nginx did not start: " + (folder / "error.log").read_text())
+                clock.sleep(0.1)
+        yield base, process.pid
+    finally:
+        process.terminate()
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(20)
+
+
+def write_plan(path: Path, plan: dict, cookies: list[str]) -> None:
+    lines = [f"site {plan['site']}", "days " + ",".join(d.isoformat() for d in plan["days"]),
+             "resources " + ",".join(str(r) for r in plan["resources"])]
+    lines += [f"user {cookie} {feed or '-'}" for cookie, feed in zip(cookies, plan["feeds"])]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def read_samples(folder: Path) -> tuple[dict, Counter, Counter]:
+    samples: dict[str, list[float]] = defaultdict(list)
+    errors: Counter = Counter()
+    outcomes: Counter = Counter()
+    details: list[str] = []
+    feed_statuses: Counter = Counter()
+    for path in folder.glob("samples-*.tsv"):
+        for line in path.read_text().splitlines():
+            name, status, ms, verdict = line.split("\t")
+            if verdict == "outcome":
+                outcomes[f"{name}: {status}"] += 1
+                continue
+            samples[name].append(float(ms))
+            if name == "calendar feed":
+                feed_statuses[status] += 1
+            if verdict != "ok":
+                errors[f"{name}: status {status}"] += 1
+                details.append(f"{status} {verdict}")
+    for detail in details[:5]:
+        print(f"  unexpected answer: {detail}")
+    print("  calendar feed answers: " + ", ".join(f"{status} × {count}" for status, count in
+                                                  sorted(feed_statuses.items())))
+    return samples, errors, outcomes
+
+
+def load(url: str, plan: dict, args) -> dict:
     from tests.servers import gunicorn_servers
 
-    recorder = Recorder()
     instance = Path(tempfile.mkdtemp(prefix="samlokal-load-"))
-    environment = {"RATELIMIT_ENABLED": "0", "GUNICORN_CMD_ARGS": f"--threads {args.threads}"}
-    with gunicorn_servers(1, url, instance, workers=args.workers, **environment) as (base,):
-        people_ready = threading.Barrier(args.users + 1)
-        deadline = clock.monotonic() + 3600  # replaced once everyone is logged in
-        people = [Person(n, base, plan, recorder, deadline, args.think) for n in range(args.users)]
-        threads = [threading.Thread(target=p.run, args=(people_ready,), daemon=True) for p in people]
-        for thread in threads:
-            thread.start()
-            clock.sleep(0.005)  # a morning, not a thundering herd
-        people_ready.wait()
-        started = clock.monotonic()
-        for person in people:
-            person.deadline = started + args.duration
-        with recorder.lock:
-            logins = {k: v for k, v in recorder.samples.items() if "/login" in k}
-            warm_up_errors = sum(recorder.errors.values())
-            recorder.samples = defaultdict(list)
-        for thread in threads:
-            thread.join(args.duration + 120)
-        elapsed = clock.monotonic() - started
-    shutil.rmtree(instance, ignore_errors=True)
+    work = Path(tempfile.mkdtemp(prefix="samlokal-load-wrk-"))
+    server_args = f"--worker-class {args.worker_class} --threads {args.threads}"
+    environment = {"RATELIMIT_ENABLED": "0", "GUNICORN_CMD_ARGS": server_args,
+                   "PASSWORD_HASH_TIME_COST": str(plan["hash_cost"][0]),
+                   "PASSWORD_HASH_MEMORY_COST": str(plan["hash_cost"][1])}
+    pin = ["taskset", "-c", args.client_cpus] if args.client_cpus and shutil.which("taskset") else []
+    try:
+        with gunicorn_servers(1, url, instance, workers=args.workers, **environment) as (upstream,), \
+                nginx_in_front(upstream, work, keepalive=int(max(75, 5 * args.think + 10))) \
+                as (base, nginx_pid):  # longer than any pause (at most 4 × think): no stale socket
+            server_pid = _listening_gunicorn(upstream)
+            started = clock.perf_counter()
+            cookies, logins = log_everyone_in(base, args.users, args.login_concurrency)
+            login_seconds = clock.perf_counter() - started
+            write_plan(work / "plan", plan, cookies)
+            command = [*pin, "wrk", "-t", str(args.users), "-c", str(args.users),
+                       "-d", f"{args.duration:.0f}s", "--timeout", "30s", "-s",
+                       str(ROOT / "bench" / "bench_load.lua"), base, "--", str(work / "plan"),
+                       str(work), str(int(args.think * 1000))]
+            postmaster = postmaster_pid(url)
+            before = (resource.getrusage(resource.RUSAGE_CHILDREN), tree_cpu(server_pid),
+                      tree_cpu(postmaster) if postmaster else 0.0, machine_cpu(),
+                      tree_cpu(nginx_pid))
+            loadavg = LoadAverage()
+            loadavg.start()
+            started = clock.perf_counter()
+            finished = subprocess.run(command, capture_output=True, text=True, check=True)
+            elapsed = clock.perf_counter() - started
+            loadavg.stop.set()
+            after_children = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = {"client (wrk)": (after_children.ru_utime + after_children.ru_stime)
+                   - (before[0].ru_utime + before[0].ru_stime),
+                   "nginx": tree_cpu(nginx_pid) - before[4],
+                   "gunicorn": tree_cpu(server_pid) - before[1],
+                   "PostgreSQL": (tree_cpu(postmaster) - before[2]) if postmaster else None,
+                   "whole machine": machine_cpu() - before[3]}
+        samples, errors, outcomes = read_samples(work)
+        socket = re.search(r"connect (\d+), read (\d+), write (\d+), timeout (\d+)", finished.stdout)
+        for kind, count in zip(("connect", "read", "write", "timeout"), socket.groups()):
+            if int(count):
+                errors[f"wrk socket errors: {kind}"] += int(count)
+    finally:
+        shutil.rmtree(instance, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
+    return dict(samples=samples, errors=errors, outcomes=outcomes, elapsed=elapsed, cpu=cpu,
+                logins=logins, login_seconds=login_seconds, loadavg=loadavg.samples,
+                wrk=finished.stdout.strip())
 
-    total = sum(len(v) for v in recorder.samples.values())
-    print(f"\n  {args.users} users for {elapsed:.0f} s (think time mean {args.think} s): "
-          f"{total} requests, {total / elapsed:.1f} requests/s")
-    print(f"  {'endpoint':<42}{'count':>7}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
-    for name, values in sorted({**logins, **recorder.samples}.items()):
-        print(f"  {name:<42}{len(values):>7}{statistics.median(values):>9.1f}"
-              f"{percentile(values, 95):>9.1f}{percentile(values, 99):>9.1f}")
-    print(f"  bookings: {dict(recorder.outcomes)}")
-    print(f"  errors: {sum(recorder.errors.values()) - warm_up_errors} (warm-up: {warm_up_errors})"
-          + "".join(f"\n    {count} × {what}" for what, count in recorder.errors.most_common(10)))
-    if not plan["has_feeds"]:
-        print("  feeds: the app has no feeds blueprint; the polling step was skipped")
+
+def _listening_gunicorn(base: str) -> int:
+    """The gunicorn master serving `base` (the child of this process running gunicorn)."""
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and _stat(int(entry))[0] == os.getpid():
+            try:
+                if b"gunicorn" in Path(f"/proc/{entry}/cmdline").read_bytes():
+                    return int(entry)
+            except OSError:
+                continue
+    raise RuntimeError("no gunicorn child found")
 
 
-def check_no_overlaps(url: str) -> None:
+def report(result: dict, plan: dict, args) -> dict:
+    samples, elapsed = result["samples"], result["elapsed"]
+    total = sum(len(v) for v in samples.values())
+    errors = sum(result["errors"].values())
+    print(f"\n  logged in {args.users} users ({args.login_concurrency} at a time) in "
+          f"{result['login_seconds']:.1f} s before the clock started: POST /login p50 "
+          f"{statistics.median(result['logins']):.0f} ms, p99 {percentile(result['logins'], 99):.0f} ms "
+          f"(one bare argon2id check: {plan['password_check_ms']:.0f} ms)")
+    print(f"  {args.users} users, one wrk connection each, for {elapsed:.0f} s (think time mean "
+          f"{args.think} s): {total} requests, {total / elapsed:.1f} requests/s")
+    print(f"  {'page':<26}{'count':>7}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}")
+    for name, values in sorted(samples.items(), key=lambda kv: -percentile(kv[1], 99)):
+        print(f"  {name:<26}{len(values):>7}{statistics.median(values):>9.1f}"
+              f"{percentile(values, 95):>9.1f}{percentile(values, 99):>9.1f}{max(values):>9.1f}")
+    print(f"  outcomes: {dict(sorted(result['outcomes'].items()))}")
+    print(f"  errors: {errors}" + "".join(f"\n    {count} × {what}"
+                                          for what, count in result["errors"].most_common(10)))
+    print(f"  {result['wrk']}")
+    busy = ", ".join(f"{who} {seconds / elapsed:.2f}" for who, seconds in result["cpu"].items()
+                     if seconds is not None)
+    print(f"  CPU (cores busy on average): {busy}; load average (1 min) during the run: "
+          + (f"{min(result['loadavg']):.1f}–{max(result['loadavg']):.1f}" if result["loadavg"] else "–"))
+    # What the server's two parties spent per request under this load, and so the most that
+    # the machine's cores could serve if nothing else ran on them; beside the load offered.
+    server = (result["cpu"]["nginx"] + result["cpu"]["gunicorn"]
+              + (result["cpu"]["PostgreSQL"] or 0.0))
+    per_request = server / total
+    offered = args.users * REQUESTS_PER_STEP / args.think
+    print(f"  server CPU per request (nginx, gunicorn and PostgreSQL): {per_request * 1000:.0f} ms, so "
+          f"{os.cpu_count()} idle cores would serve at most {os.cpu_count() / per_request:.0f} "
+          f"requests/s; {args.users} users thinking {args.think} s offer up to {offered:.0f}/s")
+    slowest = max(samples, key=lambda name: percentile(samples[name], 99))
+    return dict(slowest=slowest, p99=percentile(samples[slowest], 99), errors=errors,
+                rate=total / elapsed, cpu_per_request=per_request * 1000, offered=offered)
+
+
+def check_no_overlaps(url: str) -> int:
     engine = sa.create_engine(url)
     with engine.connect() as conn:
         overlaps = conn.execute(sa.text(OVERLAPS)).scalar()
@@ -367,17 +552,22 @@ def check_no_overlaps(url: str) -> None:
     engine.dispose()
     print(f"  afterwards: {active} active occurrences, {overlaps} overlapping pairs "
           f"(SQL self-join on resource and [starts_at, ends_at))")
+    return overlaps
 
 
-def profile_queries(url: str, plan: dict) -> None:
-    """SQL statements per page, one request each through the app in this process."""
+def profile_pages(url: str, plan: dict, cprofile: str | None = None, repeat: int = 5) -> None:
+    """Per page, in this process on the same data: SQL statements, and the median wall and
+    CPU time of `repeat` requests (CPU time is what a busy machine disturbs least).
+    With `cprofile` (a page's name) that page also runs 20 times under cProfile."""
+    import cProfile
     import logging
+    import pstats
 
     from sqlalchemy import event
 
     from office.core.extensions import db
 
-    app = make_app(url)
+    app = make_app(url, plan["hash_cost"])
     logging.getLogger("samlokal.request").setLevel(logging.WARNING)  # the figures only
     count = [0]
     with app.app_context():
@@ -386,25 +576,43 @@ def profile_queries(url: str, plan: dict) -> None:
     html = client.get("/login").get_data(as_text=True)
     client.post("/login", data={"email": "load0@example.org", "password": PASSWORD,
                                 "csrf_token": CSRF.search(html).group(1)})
-    day = date.today() + timedelta(days=(7 - date.today().weekday()))
+    day = plan["days"][len(plan["days"]) // 2]
     seminars = client.get("/seminars/").get_data(as_text=True)
     pages = {
         "week grid": f"/bookings/?site={plan['site']}&view=week&day={day}",
         "day grid": f"/bookings/?site={plan['site']}&view=day&day={day}",
+        "find a free room": f"/bookings/find?site={plan['site']}&day={day}&start=10:00&end=11:00"
+                            "&people=2&kind=room",
         "booking form": f"/bookings/new?resource={plan['resources'][0]}&day={day}&start=10:00",
         "my bookings": "/bookings/mine",
         "seminar list": "/seminars/",
     }
     found = re.findall(r'href="/seminars/(\d+)"', seminars)
     if found:
-        pages["seminar page"] = f"/seminars/{found[0]}"
-    print("\n  SQL statements per page (one request, logged-in staff):")
+        pages["one seminar"] = f"/seminars/{found[0]}"
+    if plan["feeds"][0]:
+        pages["calendar feed"] = plan["feeds"][0]
+    print(f"\n  per page, logged-in staff, in process ({repeat} requests, medians):")
+    print(f"  {'page':<18}{'statements':>11}{'wall ms':>9}{'CPU ms':>8}")
     for name, path in pages.items():
-        count[0] = 0
-        started = clock.perf_counter()
-        status = client.get(path).status_code
-        print(f"  {name:<16} {count[0]:>5} statements  {(clock.perf_counter() - started) * 1000:7.1f} ms"
-              f"  (status {status})")
+        walls, cpus = [], []
+        for _ in range(repeat):
+            count[0] = 0
+            wall, cpu = clock.perf_counter(), clock.process_time()
+            status = client.get(path).status_code
+            walls.append((clock.perf_counter() - wall) * 1000)
+            cpus.append((clock.process_time() - cpu) * 1000)
+        print(f"  {name:<18}{count[0]:>11}{statistics.median(walls):>9.1f}"
+              f"{statistics.median(cpus):>8.1f}" + ("" if status == 200 else f"  (status {status})"))
+    if cprofile:
+        profile = cProfile.Profile()
+        profile.enable()
+        for _ in range(20):
+            client.get(pages[cprofile])
+        profile.disable()
+        stats = pstats.Stats(profile)
+        stats.sort_stats("cumulative").print_stats(r"office|seminars|jinja2|sqlalchemy", 30)
+        stats.sort_stats("tottime").print_stats(25)
     with app.app_context():
         db.engine.dispose()
 
@@ -414,24 +622,71 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--duration", type=float, default=60, help="seconds of load")
     parser.add_argument("--think", type=float, default=2.0, help="mean pause between steps (s)")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    import runpy
+
+    deployed = runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))
+    parser.add_argument("--workers", type=int, default=deployed["workers"],
+                        help="gunicorn workers (default: deploy/gunicorn.conf.py's)")
+    parser.add_argument("--worker-class", default=deployed["worker_class"],
+                        choices=("sync", "gthread"))
+    parser.add_argument("--threads", type=int, default=deployed["threads"],
+                        help="threads per gthread worker")
+    parser.add_argument("--client-cpus", default="1",
+                        help="taskset CPU list for wrk ('' for none); the server may use all")
+    parser.add_argument("--login-concurrency", type=int, default=4)
+    parser.add_argument("--cheap-passwords", action="store_true",
+                        help="argon2id t=1, m=8 KiB instead of production's t=3, m=64 MiB")
     parser.add_argument("--history-weeks", type=int, default=26)
-    parser.add_argument("--profile-only", action="store_true", help="only count SQL per page")
+    parser.add_argument("--profile-only", action="store_true",
+                        help="only the in-process figures per page, no load")
+    parser.add_argument("--cprofile", metavar="PAGE", help="cProfile this page (its name)")
+    parser.add_argument("--quick", action="store_true", help="(make bench-quick) not run")
     args = parser.parse_args()
+    if args.quick:
+        print("bench_load: not part of the quick run")
+        return
+    for tool in ("wrk", "nginx"):
+        if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists():
+            print(f"bench_load: {tool} not found (apt-get install {tool}): skipped")
+            return
+    if args.worker_class == "sync":
+        args.threads = 1
 
     admin_url = os.environ.get("SAMLOKAL_BENCH_PG_URL") or throwaway_cluster()
     url = fresh_database(admin_url)
-    print(f"== load: gunicorn ({args.workers} workers × {args.threads} threads) and PostgreSQL "
-          f"on loopback; {platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}, {date.today()} ==")
+    hash_cost = CHEAP_HASH if args.cheap_passwords else PRODUCTION_HASH
+    threads = f" × {args.threads} threads" if args.worker_class == "gthread" else ""
+    print(f"== load: nginx, gunicorn ({args.workers} {args.worker_class} workers{threads}) and "
+          f"PostgreSQL on loopback, wrk on CPU {args.client_cpus or 'any'}; {platform.machine()}, "
+          f"{os.cpu_count()} cores, Python {platform.python_version()}, {date.today()}, load "
+          f"average {Path('/proc/loadavg').read_text().split()[0]} before ==")
     started = clock.perf_counter()
-    plan = seed(make_app(url), args.users, args.history_weeks)
+    app = make_app(url, hash_cost)
+    plan = seed(app, args.users, args.history_weeks)
+    plan["hash_cost"] = hash_cost
+    plan["password_check_ms"] = bare_password_check_ms(app)
     print(f"  seeded {plan['counts']} in {clock.perf_counter() - started:.1f} s")
-    profile_queries(url, plan)
-    if not args.profile_only:
-        load(url, plan, args)
-        check_no_overlaps(url)
+    profile_pages(url, plan, args.cprofile)
+    if args.profile_only:
+        return
+    result = load(url, plan, args)
+    headline = report(result, plan, args)
+    overlaps = check_no_overlaps(url)
+    threads = f" × {args.threads}" if args.worker_class == "gthread" else ""
+    label = (f"load, {args.users} staff, think {args.think:g} s, {args.workers} "
+             f"{args.worker_class}{threads}")
+    record(f"{label}: p99 of the slowest page ({headline['slowest']})", headline["p99"],
+           limit=300)
+    record(f"{label}: errors", headline["errors"],
+           unit="errors", limit=1)
+    record(f"{label}: double bookings afterwards", overlaps, unit="pairs", limit=1)
+    record(f"{label}: requests/s served (offered up to {headline['offered']:.0f}/s)",
+           headline["rate"], unit="req/s", higher_is_better=True)
+    record(f"{label}: server CPU per request (nginx, gunicorn, PostgreSQL)",
+           headline["cpu_per_request"])
+    if not args.cheap_passwords:
+        record(f"{label}: POST /login p99 (argon2id)", percentile(result["logins"], 99),
+               "one argon2id check", plan["password_check_ms"])
 
 
 if __name__ == "__main__":

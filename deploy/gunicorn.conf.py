@@ -7,7 +7,15 @@ import os
 from pathlib import Path
 
 bind = os.environ.get("SAMLOKAL_BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
+# Worker class and count, measured with bench/bench_load.py behind nginx (docs/performance.md,
+# "Load: 200 staff"): gthread workers served 200 staff where sync ones queued for seconds.
+# A page is mostly Python (about 45 ms CPU) with ~15 short PostgreSQL round trips; a sync
+# worker sleeps through each round trip, a gthread worker's other threads use that time,
+# and on a busy machine every wake-up of a sleeping process waits for a core. One worker
+# per core (at least two, so one restarting or stuck never stops the site), 8 threads each.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+workers = int(os.environ.get("WEB_CONCURRENCY", str(max(2, os.cpu_count() or 1))))
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 # Behind nginx on the same machine; the app trusts X-Forwarded-* only with BEHIND_PROXY=1.
 forwarded_allow_ips = "127.0.0.1"
 timeout = 30

@@ -3,6 +3,7 @@ times when nothing is free, and the booking form's answer before you submit."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, time, timedelta
 
 import pytest
@@ -300,3 +301,25 @@ def test_booking_form_shows_the_answer_when_it_opens(auth, client, site, staff):
     assert 'id="booking-availability"' in html and 'aria-live="polite"' in html
     assert "Ledigt: Grupprummet" in html
     assert 'value="Planering"' in html and 'id="attendees" name="attendees" required type="number" value="5"' in html
+
+
+def test_find_page_reads_the_sites_once(auth, client, site, staff):
+    """The load profile (bench/bench_load.py) saw the site read three times per search: the
+    list for the form, then twice by id after the list was gone from the session."""
+    auth.login(staff)
+    db.session.commit()
+    path = (f"/bookings/find?site={site.id}&day={ordinary_weekday()}&start=10:00&end=11:00"
+            "&people=2&kind=room")
+    statements = []
+
+    def counter(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", counter)
+    try:
+        response = client.get(path)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", counter)
+    assert response.status_code == 200
+    assert "Samtalsrum 1" in response.get_data(as_text=True)
+    assert len([s for s in statements if re.search(r"\bFROM site\b", s)]) == 1, statements

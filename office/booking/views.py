@@ -292,21 +292,23 @@ def close_panel():
 
 # --- finding a free room or desk -------------------------------------------------
 
-def _find_form() -> FindFreeForm:
+def _find_form() -> tuple[FindFreeForm, dict[int, Site]]:
+    """The search form and the sites it offers, by id (kept: the session's identity map holds
+    only weak references, so a site looked up again after its list is gone is read again)."""
     form = FindFreeForm(request.args)
-    sites = db.session.scalars(select(Site).order_by(Site.name)).all()
-    form.site.choices = choices((s.id, s.name) for s in sites)
+    sites = {s.id: s for s in db.session.scalars(select(Site).order_by(Site.name))}
+    form.site.choices = choices((s.id, s.name) for s in sites.values())
     if "day" not in request.args:  # the first visit: the next hour the site is open
         if form.site.data is None and sites:
-            form.site.data = sites[0].id
-        site = db.session.get(Site, form.site.data) if form.site.data else None
+            form.site.data = next(iter(sites))
+        site = sites.get(form.site.data)
         form.day.data, form.start.data, form.end.data = finder.suggested_time(site, utcnow())
-    return form
+    return form, sites
 
 
-def _search_from(form: FindFreeForm) -> finder.FreeSearch:
+def _search_from(form: FindFreeForm, site: Site) -> finder.FreeSearch:
     return finder.FreeSearch(
-        site=db.session.get(Site, form.site.data), day=form.day.data, start_time=form.start.data,
+        site=site, day=form.day.data, start_time=form.start.data,
         end_time=form.end.data, whole_day=form.whole_day.data, people=form.people.data or 1,
         kind=form.kind.data or "", screen=form.screen.data, video=form.video.data,
         accessible=form.accessible.data, title=form.title.data or "")
@@ -316,10 +318,11 @@ def _search_from(form: FindFreeForm) -> finder.FreeSearch:
 @login_required
 def find_free():
     """The rooms and desks free for you at a time, smallest that fits first; else the nearest times."""
-    form, answer, status = _find_form(), None, 200
+    (form, sites), answer, status = _find_form(), None, 200
     if "day" in request.args:
-        if form.validate() and db.session.get(Site, form.site.data) is not None:
-            answer = finder.find_free(_search_from(form), current_user, now=utcnow())
+        site = sites.get(form.site.data)
+        if form.validate() and site is not None:
+            answer = finder.find_free(_search_from(form, site), current_user, now=utcnow())
         else:
             status = 422
     return render_template("booking/find.html", form=form, answer=answer, seen_at=utcnow(),
