@@ -23,7 +23,7 @@ from sqlalchemy import select
 from office.accounts.models import Agency
 from office.allocations.rules import AllocationCalendar, AllocationWindow
 from office.booking.models import OccurrenceState, Reservation, ReservationOccurrence
-from office.booking.rules import longest_allowed, to_utc
+from office.booking.rules import earliest_start, to_utc
 from office.core.extensions import db
 from office.premises.models import Resource, Site
 
@@ -77,7 +77,7 @@ def booked_intervals(resource_ids: list[int], start, end):
             # No occurrence is longer than the longest booking allowed: bounding the start
             # from below too keeps this a range on (resource, start), however much history
             # lies before the period (the conflict probe and the grid bound it the same way).
-            ReservationOccurrence.starts_at > start - longest_allowed(),
+            ReservationOccurrence.starts_at > earliest_start(start),
             ReservationOccurrence.ends_at > start,
         )
         .order_by(ReservationOccurrence.resource_id, ReservationOccurrence.starts_at)

@@ -144,6 +144,15 @@ def longest_allowed() -> timedelta:
     return timedelta(hours=max(hours, default=10))
 
 
+def earliest_start(start: datetime) -> datetime:
+    """The earliest start of an occurrence that can still run at `start` (the probe's lower
+    bound): `start - longest_allowed()`, or the first moment there is for a start in the
+    first hours of year 1 (refused later, but probed first, and not a 500 before that)."""
+    longest = longest_allowed()
+    first = datetime.min.replace(tzinfo=start.tzinfo)
+    return start - longest if start - first > longest else first
+
+
 def horizon_days(user: User | None) -> int:
     config = current_app.config
     if user is not None and user.role == Role.coordinator:
@@ -297,7 +306,7 @@ def _overlap_query(resource_id: int, start: datetime, end: datetime, ignore_rese
         occurrence.resource_id == cast(resource_id, Integer),
         occurrence.state == OccurrenceState.active,
         occurrence.starts_at < end,
-        occurrence.starts_at > start - longest_allowed(),
+        occurrence.starts_at > earliest_start(start),
         occurrence.ends_at > start,
     )
     if ignore_reservation_id is not None:
@@ -352,7 +361,7 @@ def _probe_with_token(resource_id: int, start: datetime, end: datetime, ignore: 
     connection = read_connection()
     dialect = connection.dialect
     sql = _PROBE_WITH_TOKEN[(dialect.name, ignore is not None)]
-    earliest = start - longest_allowed()
+    earliest = earliest_start(start)
     if dialect.name == "sqlite":
         params = [resource_id, _sqlite_text(end), _sqlite_text(earliest), _sqlite_text(start)]
     else:
@@ -382,7 +391,7 @@ def find_conflict(resource_id: int, start: datetime, end: datetime,
     if loaded is not None and loaded.holds(resource_id, start, end):
         return loaded.conflict(resource_id, start, end, ignore_reservation_id)
     params = {"resource_id": resource_id, "start": start, "end": end,
-              "earliest": start - longest_allowed()}
+              "earliest": earliest_start(start)}
     if ignore_reservation_id is not None:
         params["ignore"] = ignore_reservation_id
     return read_connection().execute(_PROBE[ignore_reservation_id is not None], params).first()
@@ -996,7 +1005,7 @@ def _between(resources: Iterable[int], start: datetime, end: datetime) -> list:
         ReservationOccurrence.resource_id.in_(list(resources)),
         ReservationOccurrence.state == OccurrenceState.active,
         ReservationOccurrence.starts_at < end,
-        ReservationOccurrence.starts_at > start - longest_allowed(),
+        ReservationOccurrence.starts_at > earliest_start(start),
         ReservationOccurrence.ends_at > start,
     ]
 
@@ -1056,7 +1065,7 @@ def occurrence_grid_rows(resources: Iterable[int], start: datetime, end: datetim
     resource's own; the grid sorts the few rows of a resource-day itself.
     """
     return read_connection().execute(_grid_rows_query(), {
-        "resources": list(resources), "end": end, "earliest": start - longest_allowed(), "start": start,
+        "resources": list(resources), "end": end, "earliest": earliest_start(start), "start": start,
     }).all()
 
 
