@@ -6,6 +6,10 @@ reads it again when the token changed. Triggers write a new random token in the 
 own transaction for any INSERT, UPDATE or DELETE of closure, opening_hours, allocation and
 for a resource moved to another site, whichever code or tool writes.
 
+A later migration that rebuilds closure, opening_hours, allocation or resource on SQLite
+(`op.batch_alter_table` copies the table into a new one) drops that table's triggers: it
+must create them again, as upgrade() here does.
+
 Revision ID: 2000_calendar_version
 Revises: 1600_registration_hot_path
 Create Date: 2026-12-02 07:30:00
