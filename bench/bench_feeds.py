@@ -292,8 +292,8 @@ class Gunicorn:
             [str(Path(sys.executable).parent / "gunicorn"), "-w", str(workers), "-b",
              f"127.0.0.1:{self.port}", "--log-level", "warning", target],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 30
-        while time.time() < deadline:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
                 return

@@ -57,7 +57,7 @@ import urllib.parse
 import urllib.request
 from collections import Counter, defaultdict
 from contextlib import contextmanager
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from http.cookiejar import CookieJar
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -70,6 +70,7 @@ import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from bench._common import timed_ms  # noqa: E402
+from office.core import clock as app_clock  # noqa: E402
 from bench.summary import record  # noqa: E402
 
 ZONE = ZoneInfo("Europe/Stockholm")
@@ -167,7 +168,7 @@ def seed(app, users: int, history_weeks: int) -> dict:
                                        .order_by(Resource.id)).all()
         # History: three one-hour bookings a weekday per resource, from `history_weeks` back to
         # four weeks ahead, at hours the demo's own bookings and the load do not use.
-        today = datetime.now(ZONE).date()
+        today = app_clock.today()  # the server's clock: what it calls today and now
         monday = today - timedelta(days=today.weekday())
         days = [monday + timedelta(weeks=w, days=d) for w in range(-history_weeks, 4) for d in range(5)]
         taken = defaultdict(list)  # the demo's own bookings: the history keeps clear of them
@@ -175,7 +176,7 @@ def seed(app, users: int, history_weeks: int) -> dict:
                 ReservationOccurrence.resource_id, ReservationOccurrence.starts_at,
                 ReservationOccurrence.ends_at).where(ReservationOccurrence.state == "active")):
             taken[resource_id].append((start, end))
-        now = datetime.now(timezone.utc)
+        now = app_clock.now()
         specs = []
         for resource in resources:
             for day in days:
@@ -658,7 +659,7 @@ def main() -> None:
     threads = f" × {args.threads} threads" if args.worker_class == "gthread" else ""
     print(f"== load: nginx, gunicorn ({args.workers} {args.worker_class} workers{threads}) and "
           f"PostgreSQL on loopback, wrk on CPU {args.client_cpus or 'any'}; {platform.machine()}, "
-          f"{os.cpu_count()} cores, Python {platform.python_version()}, {date.today()}, load "
+          f"{os.cpu_count()} cores, Python {platform.python_version()}, {app_clock.today()}, load "
           f"average {Path('/proc/loadavg').read_text().split()[0]} before ==")
     started = clock.perf_counter()
     app = make_app(url, hash_cost)
