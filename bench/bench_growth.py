@@ -147,28 +147,25 @@ def growth_stream(rooms: list[int], bookers: list[tuple], first_id: int, subject
     """Reservations with their occurrences, nearest first: the other site's rooms in the
     subject's four weeks, then blocks of ten weeks on every room, after and before."""
     rid = first_id
-    for resource_id in rooms:
-        if resource_id in subject_rooms:
-            continue
-        for weekday in range(5):
-            for hour in HOURS:
-                day = FIRST_MONDAY + timedelta(days=weekday)
-                booker = bookers[rid % len(bookers)]
-                yield (_reservation(rid, resource_id, booker, day, hour, SUBJECT_WEEKS),
-                       _occurrences(rid, resource_id, day, hour, SUBJECT_WEEKS))
-                rid += 1
+
+    def weekly(monday: date, room_ids: list[int], weeks: int):
+        """Each room's weekday bookings at HOURS, weekly for `weeks` from `monday`."""
+        nonlocal rid
+        for resource_id in room_ids:
+            for weekday in range(5):
+                for hour in HOURS:
+                    day = monday + timedelta(days=weekday)
+                    booker = bookers[rid % len(bookers)]
+                    yield (_reservation(rid, resource_id, booker, day, hour, weeks),
+                           _occurrences(rid, resource_id, day, hour, weeks))
+                    rid += 1
+
+    yield from weekly(FIRST_MONDAY, [r for r in rooms if r not in subject_rooms], SUBJECT_WEEKS)
     block = 0
     while True:
         for monday in (FIRST_MONDAY + timedelta(weeks=SUBJECT_WEEKS + BLOCK_WEEKS * block),
                        FIRST_MONDAY - timedelta(weeks=BLOCK_WEEKS * (block + 1))):
-            for resource_id in rooms:
-                for weekday in range(5):
-                    for hour in HOURS:
-                        day = monday + timedelta(days=weekday)
-                        booker = bookers[rid % len(bookers)]
-                        yield (_reservation(rid, resource_id, booker, day, hour, BLOCK_WEEKS),
-                               _occurrences(rid, resource_id, day, hour, BLOCK_WEEKS))
-                        rid += 1
+            yield from weekly(monday, rooms, BLOCK_WEEKS)
         block += 1
 
 
