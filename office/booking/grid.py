@@ -64,7 +64,7 @@ class Block:
     slots: int
     starts: time
     ends: time
-    occurrence: Booked | None = None
+    occurrence: Shown | None = None  # the booking, its times in seconds from midnight
     allocation: AllocationMark | None = None  # free time inside an agency's allocation
 
     @property
@@ -343,22 +343,6 @@ class _WallClock:
         return moment + self.offsets[bisect_right(self.starts, moment) - 1]
 
 
-@dataclass
-class Booked:
-    """What the grid shows of one occurrence: when, who (agency and name), the title."""
-
-    id: int
-    starts: datetime  # local
-    ends: datetime    # local
-    title: str | None  # None when it must not show (trepartssamtal)
-    booked_by_id: int | None
-    booked_for_id: int | None
-    booker_name: str | None
-    booked_for_name: str | None
-    agency_id: int | None
-    agency_short_name: str | None
-
-
 def slot_index(seconds: int, opens_minute: int, count: int, *, round_up: bool) -> int:
     """The slot a moment falls in (or, rounding up, the first slot after it), clamped to the
     day's slots; seconds from the day's local midnight (before it: 0, a later day: count)."""
@@ -423,9 +407,7 @@ def blocks_of(cell: Cell) -> list[Block]:
             mark = window and AllocationMark(window.agency_id, window.agency_short_name, window.released)
             blocks.append(Block(first, last - first, times[first], ends, allocation=mark))
         else:
-            booked = Booked(shown.id, midnight + timedelta(seconds=shown.starts),
-                            midnight + timedelta(seconds=shown.ends), *shown[3:])
-            blocks.append(Block(first, last - first, clock(shown.starts), clock(shown.ends), booked))
+            blocks.append(Block(first, last - first, clock(shown.starts), clock(shown.ends), shown))
     return blocks
 
 
