@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
@@ -133,6 +134,46 @@ def test_a_colleague_booked_for_is_told_of_booking_change_and_cancellation(offic
     _, third = vevent(cancelled[0])
     assert str(first["UID"]) == str(second["UID"]) == str(third["UID"])
     assert int(first["SEQUENCE"]) < int(second["SEQUENCE"]) < int(third["SEQUENCE"])
+
+
+def _weekly_for_ali(office, weeks=4):
+    room, sara, ali = office["rooms"]["conv"], office["sara"], office["ali"]
+    return booking.book(BookingRequest(
+        resource=room, title="Handledning", first_day=MONDAY + timedelta(days=1),
+        start_time=time(10), end_time=time(11), booked_by=sara, booked_for=ali, attendees=2,
+        rrule=f"FREQ=WEEKLY;COUNT={weeks}"), now=NOW)
+
+
+def test_changing_this_and_following_tells_the_colleague_once_with_both_series(office):
+    sara, ali = office["sara"], office["ali"]
+    reservation = _weekly_for_ali(office)
+    _, booked = vevent(outbox()[0])
+    third = sorted(reservation.occurrences, key=lambda o: o.starts_at)[2]
+    booking.change_following(third, sara, title="Handledning, senare", attendees=2,
+                             start_time=time(13), end_time=time(14), now=NOW)
+    told = outbox()[1:]
+    assert [m.recipient for m in told] == [ali.email]
+    mail = told[0]
+    assert mail.ics_method == "REQUEST" and "Handledning, senare" in mail.subject
+    events = {str(e["UID"]): e for e in icalendar.Calendar.from_ical(mail.ics).walk("VEVENT")}
+    assert len(events) == 2 and str(booked["UID"]) in events
+    before = events.pop(str(booked["UID"]))
+    after = next(iter(events.values()))
+    assert int(before["SEQUENCE"]) > int(booked["SEQUENCE"])
+    assert after["DTSTART"].dt == datetime.combine(MONDAY + timedelta(days=15), time(13),
+                                                   ZoneInfo("Europe/Stockholm"))
+
+
+def test_changing_from_the_first_occasion_cancels_the_old_series_and_books_the_new(office):
+    sara, ali = office["sara"], office["ali"]
+    reservation = _weekly_for_ali(office)
+    first = sorted(reservation.occurrences, key=lambda o: o.starts_at)[0]
+    booking.change_following(first, sara, title="Handledning", attendees=2,
+                             start_time=time(13), end_time=time(14), now=NOW)
+    told = outbox()[1:]
+    assert [(m.recipient, m.ics_method) for m in told] == [(ali.email, "CANCEL"),
+                                                           (ali.email, "REQUEST")]
+    assert len({str(vevent(m)[1]["UID"]) for m in told}) == 2
 
 
 def test_booking_for_oneself_or_a_refused_booking_sends_nothing(office):

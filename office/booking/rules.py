@@ -694,25 +694,31 @@ def audit(actor: User | None, action: str, obj, summary: str = "") -> None:
 
 
 # Told after each change, before the commit (in the same transaction): (action,
-# reservation, actor, occurrence or None). office/notifications tells the people affected.
+# reservation, actor, occurrence or None, successor=the new series of a split or None).
+# office/notifications tells the people affected.
 _change_listeners: list[Callable] = []
 
 
 def on_change(listener: Callable) -> Callable:
-    """Register `listener(action, reservation, actor, occurrence)` (once per function)."""
+    """Register `listener(action, reservation, actor, occurrence, successor=None)` (once)."""
     if listener not in _change_listeners:
         _change_listeners.append(listener)
     return listener
 
 
 def changed(action: str, reservation: Reservation, actor: User | None,
-            occurrence: ReservationOccurrence | None = None) -> None:
-    """Tell the listeners; they only add to the session (a refusal later rolls it back)."""
+            occurrence: ReservationOccurrence | None = None, *,
+            successor: Reservation | None = None) -> None:
+    """Tell the listeners; they only add to the session (a refusal later rolls it back).
+
+    `successor` is the series that continues a split one ("this and the following"): one
+    change, told once, not as a change and a new booking.
+    """
     if not _change_listeners:
         return
     _flush_occurrences()  # a lost race stays a 409, also when flushed here
     for listener in _change_listeners:
-        listener(action, reservation, actor, occurrence)
+        listener(action, reservation, actor, occurrence, successor=successor)
 
 
 def book(request: BookingRequest, *, allow_partial: bool = False,
@@ -986,8 +992,7 @@ def change_following(occurrence: ReservationOccurrence, actor: User, *, title: s
     db.session.add(new)
     _flush_occurrences()
     audit(actor, "change_following", reservation, f"new_reservation={new.id}")
-    changed("change_following", reservation, actor)
-    changed("create", new, actor)
+    changed("change_following", reservation, actor, successor=new)
     return new
 
 

@@ -47,9 +47,12 @@ def _first_active(reservation: Reservation, occurrence=None):
     return (active or list(reservation.occurrences) or [None])[0]
 
 
-def booking_changed(action: str, reservation: Reservation, actor, occurrence=None) -> None:
+def booking_changed(action: str, reservation: Reservation, actor, occurrence=None, *,
+                    successor: Reservation | None = None) -> None:
     if reservation.kind == ReservationKind.booking and action == "close_occurrence":
         _tell_closed(reservation, actor, occurrence)
+    elif reservation.kind == ReservationKind.booking and successor is not None:
+        _tell_split(reservation, successor, actor)
     elif reservation.kind == ReservationKind.booking:
         _tell_booked_for(action, reservation, actor, occurrence)
     elif reservation.kind == ReservationKind.meeting and action != "create":
@@ -90,6 +93,39 @@ def _tell_booked_for(action, reservation: Reservation, actor, occurrence) -> Non
 
     tell(person, "booked_for", subject=subject, body=body, events=_reservation_events(reservation),
          method="CANCEL" if cancelled else "REQUEST", topic_ref=f"reservation:{reservation.id}")
+
+
+def _tell_split(reservation: Reservation, successor: Reservation, actor) -> None:
+    """"This and the following" changed: one mail whose .ics holds both series (the old one
+    now ending, the new one going on). When nothing of the old series is left its UID must
+    be cancelled and the new one requested: two iTIP methods, so two mails."""
+    if _is_cancelled(reservation):
+        _tell_booked_for("cancel_following", reservation, actor, None)
+        _tell_booked_for("create", successor, actor, None)
+        return
+    person = successor.booked_for
+    if person is None or (actor is not None and person.id == actor.id):
+        return
+    first = _first_active(successor)
+    place = f"{successor.resource.name}, {successor.resource.site.name}"
+    link = external_url("bookings.show_reservation", reservation_id=successor.id)
+
+    def subject(locale):
+        return _("Changed: %(title)s", title=successor.title)
+
+    def body(locale):
+        who = actor.name if actor is not None else "Samlokal"
+        text = _("%(who)s has changed the booking of %(place)s made for you, from this "
+                 "occasion on:", who=who, place=place)
+        if first is not None:
+            text += "\n" + when(first.starts_at, first.ends_at, locale)
+        text += "\n" + _("The attached calendar file holds the series before and after the "
+                         "change.")
+        return text + (f"\n{link}" if link else "") + footer()
+
+    tell(person, "booked_for", subject=subject, body=body,
+         events=_reservation_events(reservation) + _reservation_events(successor),
+         method="REQUEST", topic_ref=f"reservation:{successor.id}")
 
 
 def _tell_closed(reservation: Reservation, actor, occurrence) -> None:
