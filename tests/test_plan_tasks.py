@@ -115,9 +115,15 @@ def test_staff_cannot_create_edit_or_delete_and_anonymous_is_sent_to_login(auth,
     assert db.session.get(PlanTask, task.id).done_at is None
 
 
-def test_coordinator_deletes_a_task(auth, coordinator, group):
+def test_coordinator_deletes_a_task_after_a_second_step_that_says_what_goes(auth, coordinator,
+                                                                            group):
     task = new_task(coordinator, owner=f"g:{group.id}")
     auth.login(coordinator)
+    page = auth.client.get(f"/seminars/plan/tasks/{task.id}/edit").get_data(as_text=True)
+    zone = page[page.index('<details class="danger-zone">'):page.index("</details>")]
+    assert "<details class=\"danger-zone\">" in zone and " open" not in zone.split(">")[0]
+    assert "Det går inte att ångra" in zone and "Ja, ta bort uppgiften" in zone
+    assert f'/seminars/plan/tasks/{task.id}/delete' in zone
     assert auth.post(f"/seminars/plan/tasks/{task.id}/delete", {}).status_code == 302
     assert db.session.scalar(select(func.count(PlanTask.id))) == 0
 
