@@ -1,0 +1,157 @@
+"""The page frame: what a light authenticated page costs in process, beside Flask's hello-world.
+
+Every HTML page pays the same frame before its own work: the login check (Flask-Login's
+user loader reads the login session), the session and its CSRF token, Babel's locale, the
+base template with its navigation and ~20 translated strings, the transaction boundary,
+the security headers and the request's log line and metrics. This bench times light pages
+whose own work is small, so what it measures is mostly that frame:
+
+- /password (the password form: no query of its own),
+- /bookings/mine (a staff member's bookings: one query),
+- /bookings/new (the booking form: the rooms and people as choices),
+- /seminars/ (the seminars list),
+- /login, not logged in (the frame without a user),
+
+each as p50 over BENCH_RUNS requests through Flask's test client on SQLite with the demo
+data, beside the p50 of Flask's hello-world (bench/_common.py) measured in the same run,
+interleaved so a busy machine slows both alike. `--profile PATH` prints the cProfile of
+the first page instead (sorted by own time, then cumulative).
+
+    .venv/bin/python bench/bench_pages.py [--quick] [--profile /password] [--language en]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("SAMLOKAL_NO_MODULE_APP", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import hello  # noqa: E402
+from bench.summary import record  # noqa: E402
+
+PAGES = ("/password", "/bookings/mine", "/bookings/new", "/seminars/")
+STAFF_EMAIL = "sara.berg@drivhuset.example"
+
+
+def make_app(url: str):
+    import logging
+
+    from flask_migrate import upgrade
+
+    from wsgi import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench",
+                      "RATELIMIT_ENABLED": False, "PASSWORD_HASH_TIME_COST": 1,
+                      "PASSWORD_HASH_MEMORY_COST": 8})
+    with app.app_context():
+        upgrade()
+        from office.core.extensions import db
+        from office.demo.seed import seed_demo
+
+        seed_demo()
+        db.session.commit()
+    # The request log goes where gunicorn sends it in production; here it would only fill
+    # the terminal. The line is still built (json.dumps) and handed to logging.
+    logging.getLogger("samlokal.request").propagate = False
+    return app
+
+
+def logged_in_client(app, email: str, language: str):
+    import re
+
+    from office.demo.seed import DEMO_PASSWORD
+
+    client = app.test_client()
+    html = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    response = client.post("/login", data={"email": email, "password": DEMO_PASSWORD,
+                                           "csrf_token": token})
+    assert response.status_code == 302, response.status_code
+    if language != "sv":
+        html = client.get("/password").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+        client.post("/language", data={"language": language, "next": "/",
+                                       "csrf_token": token})
+    return client
+
+
+def get(client, path: str):
+    response = client.get(path)
+    assert response.status_code == 200, (path, response.status_code)
+    response.get_data()
+    return response
+
+
+def measure(pages, clients, runs: int) -> dict[str, list[float]]:
+    """Milliseconds per request, each page interleaved with hello-world."""
+    hello_client = hello.test_client()
+    samples: dict[str, list[float]] = {"hello-world": []}
+    for path, client in pages:
+        samples[path] = []
+        for _ in range(20):  # warm: templates compiled, caches filled
+            get(client, path)
+    for _ in range(runs):
+        for path, client in pages:
+            started = time.perf_counter()
+            get(client, path)
+            samples[path].append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            get(hello_client, "/")
+            samples["hello-world"].append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer requests")
+    parser.add_argument("--runs", type=int, default=None)
+    parser.add_argument("--profile", metavar="PATH", help="print the cProfile of this page")
+    parser.add_argument("--language", default="sv", choices=("sv", "en"))
+    args = parser.parse_args()
+    runs = args.runs or int(os.environ.get("BENCH_RUNS", "100" if args.quick else "300"))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app = make_app(f"sqlite:///{tmp}/pages.sqlite3")
+        staff = logged_in_client(app, STAFF_EMAIL, args.language)
+        anonymous = app.test_client()
+        if args.profile:
+            for _ in range(50):
+                get(staff, args.profile)
+            profile = cProfile.Profile()
+            profile.enable()
+            for _ in range(runs):
+                get(staff, args.profile)
+            profile.disable()
+            stats = pstats.Stats(profile).strip_dirs()
+            print(f"{args.profile}: {runs} requests")
+            stats.sort_stats("tottime").print_stats(45)
+            stats.sort_stats("cumulative").print_stats(70)
+            return
+        pages = [(path, staff) for path in PAGES] + [("/login", anonymous)]
+        samples = measure(pages, [staff, anonymous], runs)
+
+    floor = statistics.median(samples["hello-world"])
+    print(f"{runs} requests per page, {args.language}, SQLite, test client; "
+          f"hello-world p50 {floor * 1000:.0f} µs (interleaved)")
+    print(f"{'page':<18} {'p50 ms':>8} {'p90 ms':>8} {'× hello':>8}")
+    for path, values in samples.items():
+        if path == "hello-world":
+            continue
+        p50 = statistics.median(values)
+        p90 = statistics.quantiles(values, n=10)[8]
+        print(f"{path:<18} {p50:8.2f} {p90:8.2f} {p50 / floor:8.1f}")
+        label = "logged out" if path == "/login" else "staff"
+        record(f"page frame: {path} ({label}), in process", p50, "hello-world", floor)
+
+
+if __name__ == "__main__":
+    main()
