@@ -16,8 +16,9 @@ from datetime import timedelta
 from flask import Flask, current_app, g
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import contains_eager
 
-from office.accounts.models import LoginSession, User
+from office.accounts.models import Agency, LoginSession, User
 from office.core.database import utcnow, valid_id
 from office.core.extensions import db
 from office.core.tokens import hash_token
@@ -51,8 +52,10 @@ def load_user(user_id: str) -> User | None:
     ident, _, token = user_id.partition(":")
     if not ident.isdigit() or not token or valid_id(int(ident)) is None:
         return None
+    # The agency comes in the same statement: every page's header shows its short name.
     row = db.session.execute(
         select(User, LoginSession).join(LoginSession, LoginSession.user_id == User.id)
+        .join(User.agency).options(contains_eager(User.agency))
         .where(LoginSession.token_hash == hash_token(token), User.id == int(ident))
     ).first()
     if row is None:
