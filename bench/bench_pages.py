@@ -6,6 +6,7 @@ base template with its navigation and ~20 translated strings, the transaction bo
 the security headers and the request's log line and metrics. This bench times light pages
 whose own work is small, so what it measures is mostly that frame:
 
+- /bench/frame (a view added here: the base template and nothing else, behind the login),
 - /password (the password form: no query of its own),
 - /bookings/mine (a staff member's bookings: one query),
 - /bookings/new (the booking form: the rooms and people as choices),
@@ -38,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import hello  # noqa: E402
 from bench.summary import record  # noqa: E402
 
-PAGES = ("/password", "/bookings/mine", "/bookings/new", "/seminars/")
+PAGES = ("/bench/frame", "/password", "/bookings/mine", "/bookings/new", "/seminars/")
 STAFF_EMAIL = "sara.berg@drivhuset.example"
 
 
@@ -59,6 +60,17 @@ def make_app(url: str):
 
         seed_demo()
         db.session.commit()
+    # The frame alone: a logged-in page with nothing but the base template.
+    from flask import render_template
+    from flask_login import login_required
+
+    template = app.jinja_env.from_string(
+        "{% extends 'base.html' %}{% block title %}Frame{% endblock %}")
+
+    def frame():
+        return render_template(template)
+
+    app.add_url_rule("/bench/frame", "bench_frame", login_required(frame))
     # The request log goes where gunicorn sends it in production; here it would only fill
     # the terminal. The line is still built (json.dumps) and handed to logging.
     logging.getLogger("samlokal.request").propagate = False
