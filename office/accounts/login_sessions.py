@@ -48,9 +48,12 @@ def start(user: User, remember: bool) -> None:
 
 
 # Every request asks this, so it is built once (building it cost as much as running it).
-# The agency comes in the same statement: every page's header shows its short name.
+# The agency comes in the same statement: every page's header shows its short name. The
+# login session's columns come as plain values: no object of it is needed.
 _USER_OF_LOGIN = (
-    select(User, LoginSession).join(LoginSession, LoginSession.user_id == User.id)
+    select(User, LoginSession.id, LoginSession.remember, LoginSession.last_seen_at,
+           LoginSession.expires_at)
+    .join(LoginSession, LoginSession.user_id == User.id)
     .join(User.agency).options(contains_eager(User.agency))
     .where(LoginSession.token_hash == bindparam("token_hash"), User.id == bindparam("user_id"))
 )
@@ -65,16 +68,16 @@ def load_user(user_id: str) -> User | None:
                                               "user_id": int(ident)}).first()
     if row is None:
         return None
-    user, login = row
+    user, login_id, remember, last_seen_at, expires_at = row
     now = utcnow()
     idle = timedelta(seconds=current_app.config["SESSION_IDLE_SECONDS"])
-    if not user.active or login.expires_at <= now:
+    if not user.active or expires_at <= now:
         return None
-    if not login.remember:
-        if login.last_seen_at + idle <= now:
+    if not remember:
+        if last_seen_at + idle <= now:
             return None
-        if login.last_seen_at + TOUCH_EVERY <= now:
-            g.samlokal_touch_login = login.id
+        if last_seen_at + TOUCH_EVERY <= now:
+            g.samlokal_touch_login = login_id
     user.login_token = token
     return user
 
