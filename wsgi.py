@@ -89,6 +89,7 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=os.path.join(HERE, "migrations"), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    i18n.install_template_gettext(app)
     htmx.init_app(app)
     from office.core import rate_limits  # noqa: F401 - registers the samlokal+db:// storage
 

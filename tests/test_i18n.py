@@ -94,3 +94,20 @@ def test_every_shell_page_renders_in_both_languages(auth, create_user, create_si
         assert response.status_code == 200, path
         html = response.get_data(as_text=True)
         assert f'lang="{language}"' in html and marker in html, path
+
+
+def test_templates_follow_a_forced_locale_and_a_refresh_within_one_request(app):
+    from flask import render_template_string, session
+    from flask_babel import force_locale, refresh
+
+    template = "{{ _('Log out') }}|{{ ngettext('%(num)d attendee', '%(num)d attendees', 2) }}"
+    with app.test_request_context("/"):
+        session["locale"] = "sv"
+        swedish = render_template_string(template)
+        with force_locale("en"):  # a mail in the recipient's language, inside a Swedish request
+            english = render_template_string(template)
+        assert render_template_string(template) == swedish
+        session["locale"] = "en"
+        refresh()
+        assert render_template_string(template) == english
+    assert (swedish, english) == ("Logga ut|2 deltagare", "Log out|2 attendees")

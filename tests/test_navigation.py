@@ -44,3 +44,16 @@ def test_an_agency_admin_sees_the_pages_of_that_role_only(auth, create_user):
     page = auth.client.get("/administration").get_data(as_text=True)
     assert ">Personal</a>" in page and ">Rapporter</a>" in page
     assert ">Utgående e-post</a>" not in page and ">Dörrskärmar</a>" not in page
+
+
+def test_the_header_and_administration_follow_a_language_switch_at_once(auth, create_user):
+    auth.login(create_user(role=Role.coordinator))
+    swedish = auth.client.get("/dashboard").get_data(as_text=True)
+    auth.post("/language", {"language": "en"})
+    english = auth.client.get("/dashboard").get_data(as_text=True)
+    assert "Bokningar" in _header_links(swedish)
+    nav = english.split('<nav aria-label="Main menu">')[1].split("</nav>")[0]
+    assert ">Bookings</a>" in nav and "Bokningar" not in nav
+    assert ">Staff</a><span>" in auth.client.get("/administration").get_data(as_text=True)
+    auth.post("/language", {"language": "sv"})
+    assert _header_links(auth.client.get("/dashboard").get_data(as_text=True)) == _header_links(swedish)

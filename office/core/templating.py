@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Flask, request, url_for
+from flask import Flask, current_app, request, url_for
 from flask_babel import (
     format_date,
     format_datetime,
@@ -17,7 +17,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from office.core.export import suppressed
-from office.core.forms import LanguageForm
 from office.core.i18n import to_local
 from office.core.security import Role
 
@@ -45,10 +44,12 @@ _NAVIGATION: list[NavItem] = [
 
 def add_nav_item(endpoint: str, label, roles=None, position: int | None = None,
                  description=None) -> None:
+    global _navigation_version
     item = NavItem(endpoint, label, tuple(roles) if roles else None, description)
     if any(existing.endpoint == endpoint for existing in _NAVIGATION):
         return
     _NAVIGATION.insert(len(_NAVIGATION) if position is None else position, item)
+    _navigation_version += 1
 
 
 # Pages anyone may open without logging in, linked from the login page (seminars adds its
@@ -57,32 +58,70 @@ _PUBLIC_LINKS: list[NavItem] = []
 
 
 def add_public_link(endpoint: str, label) -> None:
+    global _navigation_version
     if not any(existing.endpoint == endpoint for existing in _PUBLIC_LINKS):
         _PUBLIC_LINKS.append(NavItem(endpoint, label))
+        _navigation_version += 1
+
+
+# The links are made from code, not data: their URLs and labels are the same for every user
+# of a language, so every page need not build them again (url_for and gettext for each item
+# were ~0.5 ms of each page). Kept per app, keyed by the path prefix, the language and the
+# lists' version (add_nav_item and add_public_link bump it); what a user sees is still
+# chosen per request from the user's role.
+_navigation_version = 0
+
+
+@dataclass(frozen=True)
+class _Links:
+    main: tuple[dict, ...]
+    admin: tuple[tuple[tuple[Role, ...], dict], ...]
+    public: tuple[dict, ...]
+
+
+def _translated(text) -> str | None:
+    return None if text is None else str(text)
+
+
+def _links() -> _Links:
+    locale = str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+    key = (request.script_root, locale, _navigation_version)
+    cache = current_app.extensions.setdefault("samlokal.navigation", {})
+    links = cache.get(key)
+    if links is None:
+        def entry(item: NavItem) -> dict:
+            return {"endpoint": item.endpoint, "url": url_for(item.endpoint),
+                    "label": _translated(item.label), "description": _translated(item.description)}
+
+        links = _Links(
+            main=tuple(entry(item) for item in _NAVIGATION if item.roles is None),
+            admin=tuple((item.roles, entry(item)) for item in _NAVIGATION if item.roles is not None),
+            public=tuple({"url": url_for(item.endpoint), "label": _translated(item.label)}
+                         for item in _PUBLIC_LINKS),
+        )
+        if len(cache) > 64:  # a stray prefix per request must not grow it without end
+            cache.clear()
+        cache[key] = links
+    return links
 
 
 def public_links() -> list[dict]:
-    return [{"url": url_for(item.endpoint), "label": item.label} for item in _PUBLIC_LINKS]
-
-
-def _entry(item: NavItem) -> dict:
-    return {"endpoint": item.endpoint, "url": url_for(item.endpoint), "label": item.label,
-            "description": item.description}
+    return list(_links().public)
 
 
 def main_navigation() -> list[dict]:
     """The header's links: the pages every logged-in user has."""
     if not current_user.is_authenticated:
         return []
-    return [_entry(item) for item in _NAVIGATION if item.roles is None]
+    return list(_links().main)
 
 
 def admin_navigation() -> list[dict]:
     """The Administration page's links: the pages of the user's role (empty for staff)."""
     if not current_user.is_authenticated:
         return []
-    return [_entry(item) for item in _NAVIGATION
-            if item.roles is not None and current_user.role in item.roles]
+    role = current_user.role
+    return [entry for roles, entry in _links().admin if role in roles]
 
 
 def install_template_helpers(app: Flask) -> None:
@@ -90,7 +129,6 @@ def install_template_helpers(app: Flask) -> None:
     def _globals():
         locale = str(get_locale() or app.config["BABEL_DEFAULT_LOCALE"])
         return {
-            "language_form": LanguageForm(formdata=None, language=locale),
             "current_locale": locale,
             "current_path": request.full_path.rstrip("?") if request else "/",
             "main_navigation": main_navigation,
