@@ -8,8 +8,8 @@ database and the same process layout (bare_floor): 500 bare locked inserts.
 As production runs (the default): the registrations are 500 HTTP POSTs of the public
 guest form (CSRF token and all; rate limits off) to gunicorn started with
 deploy/gunicorn.conf.py (one worker per core, gthread) on bench/registration_server.py,
-sent by 4 client processes of 125 threads, each connected before a barrier releases
-them all at once. The floor is 500 POSTs the same way to the same workers, each doing only
+sent by 4 client processes (asyncio, 125 connections each, all connected before they are
+released at once); the CPU gunicorn, PostgreSQL and the clients used meanwhile is printed per request. The floor is 500 POSTs the same way to the same workers, each doing only
 the bare locked insert (bench/registration_server.py: no Flask, no rules, no mail).
 `--in-process`: the earlier layout, 500 threads in this one Python process calling
 seminars.registration.register_guest, the floor 500 threads here too (one GIL for all).
@@ -208,7 +208,6 @@ def gunicorn_server(url: str):
     postgres = postmaster_pid(url) if url.startswith("postgresql") else None
     if postgres is not None:
         WATCHED["postgresql"] = postgres
-    WATCHED["client"] = os.getpid()  # this process and its client processes
     try:
         deadline = time.perf_counter() + 60
         while True:
@@ -247,38 +246,47 @@ def _request(base: str, method: str, path: str, body: str | None = None, headers
         connection.close()
 
 
-def _client(base: str, requests: list[tuple[str, str]], headers: dict, barrier, results) -> None:
-    """One client process: a thread and a connection per request, all sent when the
-    barrier (shared with the other processes) opens. Puts [(status, finished at)]."""
-    import http.client
+def _client(base: str, requests: list[tuple[str, str]], headers: dict, ready, go, results) -> None:
+    """One client process: an asyncio loop with a connection per request (cheap on the CPU
+    the server shares: these clients would be elsewhere in production). Connects them all,
+    waits at `ready` (with the other processes and the caller), sends when `go` is set.
+    Puts [(status, finished at)] (status 0: no answer)."""
+    import asyncio
 
     host, port = base.removeprefix("http://").split(":")
-    done: list[tuple[int, float]] = []
-    lock = threading.Lock()
 
-    def one(path: str, body: str) -> None:
-        connection = http.client.HTTPConnection(host, int(port), timeout=300)
+    def raw(path: str, body: str) -> bytes:
+        data = body.encode()
+        lines = [f"POST {path} HTTP/1.1", f"Host: {host}:{port}", f"Content-Length: {len(data)}",
+                 "Connection: close", *(f"{name}: {value}" for name, value in headers.items())]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode() + data
+
+    async def one(connection, request: bytes, released: asyncio.Event) -> tuple[int, float]:
+        reader, writer = connection
         try:
-            connection.connect()
-            barrier.wait()
-            connection.request("POST", path, body, headers)
-            response = connection.getresponse()
-            response.read()
-            outcome = (response.status, time.perf_counter())
+            await released.wait()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+            await reader.readexactly(int(length.group(1)) if length else 0)
+            return int(head.split(b" ", 2)[1]), time.perf_counter()
         except Exception as error:  # counted as an error by the caller
-            outcome = (0, time.perf_counter())
             print("  client error:", repr(error), file=sys.stderr)
+            return 0, time.perf_counter()
         finally:
-            connection.close()
-        with lock:
-            done.append(outcome)
+            writer.close()
 
-    threads = [threading.Thread(target=one, args=request) for request in requests]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    results.put(done)
+    async def main() -> list[tuple[int, float]]:
+        connections = [await asyncio.open_connection(host, int(port)) for _ in requests]
+        ready.wait()
+        go.wait()
+        released = asyncio.Event()
+        tasks = [asyncio.ensure_future(one(connection, raw(*request), released))
+                 for connection, request in zip(connections, requests)]
+        released.set()
+        return await asyncio.gather(*tasks)
+
+    results.put(asyncio.run(main()))
 
 
 def post_all_at_once(base: str, requests: list[tuple[str, str]], headers: dict) -> tuple[float, list[int]]:
@@ -288,20 +296,24 @@ def post_all_at_once(base: str, requests: list[tuple[str, str]], headers: dict) 
     from bench.bench_load import machine_cpu, tree_cpu
 
     context = multiprocessing.get_context("fork")
-    barrier = context.Barrier(len(requests) + 1, timeout=120)
+    ready, go = context.Barrier(CLIENT_PROCESSES + 1, timeout=120), context.Event()
     results = context.Queue()
     chunks = [requests[k::CLIENT_PROCESSES] for k in range(CLIENT_PROCESSES)]
-    clients = [context.Process(target=_client, args=(base, chunk, headers, barrier, results))
+    clients = [context.Process(target=_client, args=(base, chunk, headers, ready, go, results))
                for chunk in chunks]
     for client in clients:
         client.start()
-    before = {name: tree_cpu(pid) for name, pid in WATCHED.items()}
+    ready.wait()  # every connection open
+    watched = {**WATCHED, **{f"client {n}": client.pid for n, client in enumerate(clients)}}
+    before = {name: tree_cpu(pid) for name, pid in watched.items()}
     machine = machine_cpu()
-    barrier.wait()
+    go.set()
     started = time.perf_counter()
     done = [outcome for _ in clients for outcome in results.get(timeout=600)]
     CPU_USED.clear()
-    CPU_USED.update({name: tree_cpu(pid) - before[name] for name, pid in WATCHED.items()})
+    used = {name: tree_cpu(pid) - before[name] for name, pid in watched.items()}
+    CPU_USED.update({name: used[name] for name in WATCHED})
+    CPU_USED["clients"] = sum(seconds for name, seconds in used.items() if name.startswith("client "))
     CPU_USED["machine"] = machine_cpu() - machine
     for client in clients:
         client.join()
