@@ -338,7 +338,7 @@ def _register_first(seminar_id: int, *, now, allowed, user, email: str, **fields
     with conflicts_become(lambda: RegistrationConflict("duplicate", email=email)):
         taken = db.session.execute(_REGISTER_FIRST, {
             "seminar_id": seminar_id, "now": now, "stamp": utcnow(), "email": email,
-            "clock_offset": clock.now() - clock.machine_now(),
+            "clock_offset": clock.offset_from_machine(),
             "user_id": user.id if user is not None else None, "name": fields["name"],
             "organisation": fields["organisation"], "agency_id": fields["agency_id"],
             "locale": fields["locale"], "mail_locale": fields["locale"] or "sv",
