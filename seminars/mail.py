@@ -101,7 +101,7 @@ def queue_for_registration(kind: str, registration: Registration, *,
     key = f"seminar:{seminar.id}:{kind}:{registration.id}" if kind in ONCE else None
     return queue_mail(registration.email, registration.locale or "sv", subject,
                       ics_method=method, topic=f"seminar:{seminar.id}", topic_key=key, kind=kind,
-                      render=("seminar_registration", {
+                      render=(RENDERER, {
                           "kind": kind, "registration": registration.id, "method": method,
                           "sequence": sequence, "personal_token": personal_token,
                           "waiting_position": waiting_position,
@@ -109,7 +109,20 @@ def queue_for_registration(kind: str, registration: Registration, *,
                           "evaluation_url": evaluation_url}))
 
 
-@add_renderer("seminar_registration")
+def subjects_of_first_registration(seminar: Seminar, locale: str) -> dict[str, str]:
+    """The subject of each mail a first registration may get ("confirmed", "waiting"), in
+    the recipient's language: written before the seminar's lock, which then picks one
+    (seminars/registration.py: its one statement inserts the outbox row itself, with
+    `render_with` RENDERER and the same arguments `queue_for_registration` keeps)."""
+    g.samlokal_mail = True
+    with force_locale(locale or "sv"):
+        return {kind: str(SUBJECTS[kind]) % {"title": seminar.title} for kind in ("confirmed", "waiting")}
+
+
+RENDERER = "seminar_registration"
+
+
+@add_renderer(RENDERER)
 def render_registration_mail(args: dict) -> tuple[str, str | None]:
     """The body (in the recipient's language) and the .ics of a mail queued above."""
     registration = db.session.get(Registration, args["registration"])

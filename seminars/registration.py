@@ -21,8 +21,10 @@ from sqlalchemy import bindparam, case, func, select, text
 
 from office.accounts.models import User
 from office.availability.rules import add_busy_source
+from office.core import clock
 from office.core.database import UTCDateTime, utcnow
 from office.core.extensions import db
+from office.core.mail import render_after_commit
 from office.core.transaction import conflicts_become
 from seminars import mail
 from seminars.calendar import ends_at
@@ -80,9 +82,18 @@ class RegistrationConflict(RegistrationRefused):
 
 @dataclass
 class Outcome:
-    registration: Registration
+    registration_id: int
     token: str | None  # the guest's secret link token, shown once and mailed
     waiting_position: int | None
+    loaded: Registration | None = None
+
+    @property
+    def registration(self) -> Registration:
+        """The registration (read when first asked: a first registration is inserted
+        without building it)."""
+        if self.loaded is None:
+            self.loaded = db.session.get(Registration, self.registration_id)
+        return self.loaded
 
 
 # --- secret links -------------------------------------------------------------
@@ -199,21 +210,17 @@ def register_guest(seminar_id: int, *, name: str, organisation: str, email: str,
 def _register(seminar_id: int, *, now, allowed, user, email: str, **fields) -> Outcome:
     now = now or utcnow()
     email = email.strip().lower()
-    # Looked up before the lock (one round trip less while holding it). A row found is read
-    # again under the lock; a row someone inserts meanwhile is caught by the unique
-    # constraint at the flush, the same "already registered" answer.
     if db.engine.dialect.name == "postgresql":
-        # With it, the new registration's id: its mail can be queued before the INSERT.
-        earlier, new_id = db.session.execute(_EARLIER_AND_NEXT_ID, {
-            "seminar_id": seminar_id, "email": email}).one()
-        if earlier is None:
-            outcome = _register_new(seminar_id, new_id, now=now, allowed=allowed, user=user,
-                                    email=email, **fields)
-            if outcome is not None:
-                return outcome
-    else:
-        earlier = db.session.scalar(select(Registration.id).where(
-            Registration.seminar_id == seminar_id, Registration.email == email))
+        outcome = _register_first(seminar_id, now=now, allowed=allowed, user=user, email=email,
+                                  **fields)
+        if outcome is not None:
+            return outcome
+    # Not a first registration of the address (or the seminar closed meanwhile; or
+    # SQLite). Looked up before the lock; a row found is read again under the lock, a row
+    # someone inserts meanwhile is caught by the unique constraint at the flush: the same
+    # "already registered" answer.
+    earlier = db.session.scalar(select(Registration.id).where(
+        Registration.seminar_id == seminar_id, Registration.email == email))
     seminar = _check_open(lock_seminar(seminar_id), now)
     allowed(seminar)
     registration = None
@@ -253,63 +260,103 @@ def _register(seminar_id: int, *, now, allowed, user, email: str, **fields) -> O
         "waiting" if full else "confirmed", registration,
         personal_token=token, waiting_position=position,
     )
-    return Outcome(registration, token, position)
+    return Outcome(registration.id, token, position, registration)
 
 
-# A first registration of an address on PostgreSQL: the seminar's row is locked, its
-# counter taken and a place or the waiting list decided in ONE statement, and everything
-# that does not depend on the lock is done before it (the seminar read, the checks, the
-# link token). Under the lock: this UPDATE, the registration's INSERT, its mail's INSERT
-# and the commit. `was_full` comes from the row as locked (FOR UPDATE returns the latest
-# committed version after waiting), the SET from the same version.
-_TAKE_ARRIVAL = text(
-    "UPDATE seminar SET registration_counter = seminar.registration_counter + 1, "
-    "confirmed_count = seminar.confirmed_count + CASE WHEN locked.was_full THEN 0 ELSE 1 END, "
-    "waiting_count = seminar.waiting_count + CASE WHEN locked.was_full THEN 1 ELSE 0 END "
-    "FROM (SELECT id, confirmed_count >= capacity AS was_full FROM seminar "
-    "WHERE id = :seminar_id FOR UPDATE) AS locked "
-    "WHERE seminar.id = locked.id AND seminar.state = :published "
-    "AND (seminar.registration_deadline IS NULL OR seminar.registration_deadline > :now) "
-    "RETURNING seminar.registration_counter, locked.was_full, seminar.waiting_count"
-).bindparams(bindparam("now", type_=UTCDateTime))
+# A first registration of an address on PostgreSQL, in ONE statement: the seminar's row is
+# locked, its counter taken, a place or the waiting list decided, and the registration and
+# its mail inserted; so under the lock there are two round trips, this statement and the
+# commit. Everything that does not depend on the lock is done before it, outside (the
+# seminar read and who may register, the link token, both possible subjects).
+# `locked.was_full` comes from the row as locked (FOR UPDATE returns the latest committed
+# version after waiting), the SET from the same version. No row comes back when the
+# seminar is no longer open or the address was registered before (in this statement's
+# snapshot): the caller then takes the locked path, which says why or reuses the row; an
+# address registered by a request that committed while this one waited for the lock is
+# refused by the unique constraint. `stamped` is the moment the lock is held: the database's
+# clock then, moved as the app's clock is (office/core/clock.py: zero in production, a test's
+# or rehearsal's offset otherwise), so created_at follows the arrival order; a stamp read in
+# Python before the statement would not (a request may wait for the GIL or a core between
+# reading it and sending the statement: up to 20 ms under load, measured).
+_REGISTER_FIRST = text("""
+WITH taken AS (
+    UPDATE seminar SET registration_counter = seminar.registration_counter + 1,
+        confirmed_count = seminar.confirmed_count + CASE WHEN locked.was_full THEN 0 ELSE 1 END,
+        waiting_count = seminar.waiting_count + CASE WHEN locked.was_full THEN 1 ELSE 0 END
+    FROM (SELECT id, confirmed_count >= capacity AS was_full FROM seminar
+          WHERE id = :seminar_id FOR UPDATE) AS locked
+    WHERE seminar.id = locked.id AND seminar.state = 'published'
+      AND (seminar.registration_deadline IS NULL OR seminar.registration_deadline > :now)
+      AND NOT EXISTS (SELECT 1 FROM seminar_registration
+                      WHERE seminar_id = :seminar_id AND email = :email)
+    RETURNING seminar.id, seminar.registration_counter AS arrival, locked.was_full AS full,
+        seminar.waiting_count AS waiting, seminar.sequence AS sequence,
+        clock_timestamp() + CAST(:clock_offset AS interval) AS stamped
+), registration AS (
+    INSERT INTO seminar_registration (seminar_id, user_id, name, organisation, agency_id,
+        email, locale, status, arrival, dietary_needs, accessibility_needs, attendance_mode,
+        token_hash, calendar_sequence, created_at, updated_at)
+    SELECT taken.id, :user_id, :name, :organisation, :agency_id, :email, :locale,
+        CASE WHEN taken.full THEN 'waiting' ELSE 'confirmed' END, taken.arrival,
+        :dietary_needs, :accessibility_needs, :attendance_mode, :token_hash,
+        CASE WHEN taken.full THEN NULL ELSE COALESCE(taken.sequence, 0) END,
+        taken.stamped, taken.stamped
+    FROM taken
+    RETURNING id, calendar_sequence
+), mail AS (
+    INSERT INTO outbox_mail (kind, topic, recipient, locale, subject, body, ics_method,
+        render_with, render_args, status, attempts, next_attempt_at, last_error, created_at)
+    SELECT CASE WHEN taken.full THEN 'waiting' ELSE 'confirmed' END, :topic, :email, :mail_locale,
+        CASE WHEN taken.full THEN :subject_waiting ELSE :subject_confirmed END, '',
+        CASE WHEN taken.full THEN NULL ELSE :method END, :renderer,
+        json_build_object(
+            'kind', CASE WHEN taken.full THEN 'waiting' ELSE 'confirmed' END,
+            'registration', registration.id,
+            'method', CASE WHEN taken.full THEN NULL ELSE :method END,
+            'sequence', registration.calendar_sequence,
+            'personal_token', CAST(:token AS text),
+            'waiting_position', CASE WHEN taken.full THEN taken.waiting END,
+            'session', NULL, 'evaluation_url', NULL)::text,
+        'queued', 0, :stamp, '', :stamp
+    FROM taken, registration
+    RETURNING id
+)
+SELECT registration.id, mail.id, taken.full, taken.waiting FROM taken, registration, mail
+""").bindparams(bindparam("now", type_=UTCDateTime), bindparam("stamp", type_=UTCDateTime))
 
 
-_EARLIER_AND_NEXT_ID = text(
-    "SELECT (SELECT id FROM seminar_registration WHERE seminar_id = :seminar_id "
-    "AND email = :email), nextval(pg_get_serial_sequence('seminar_registration', 'id'))")
-
-
-def _register_new(seminar_id: int, new_id: int, *, now, allowed, user, email: str,
-                  **fields) -> Outcome | None:
+def _register_first(seminar_id: int, *, now, allowed, user, email: str, **fields) -> Outcome | None:
     """`_register` for an address not registered before (PostgreSQL); None when the one
-    statement finds the seminar closed meanwhile: the caller then finds out why, locked."""
+    statement finds the seminar closed meanwhile or the address registered before: the
+    caller then takes the locked path (and says why)."""
     seminar = _check_open(db.session.get(Seminar, seminar_id), now)
     allowed(seminar)  # who may register: asked before the lock, as the seminar is read
     token = token_hash = None
     if user is None:
         token, token_hash = new_token()
-    taken = db.session.execute(_TAKE_ARRIVAL, {
-        "seminar_id": seminar_id, "published": SeminarState.published.name, "now": now,
-    }).first()
+    subjects = mail.subjects_of_first_registration(seminar, fields["locale"] or "sv")
+    with conflicts_become(lambda: RegistrationConflict("duplicate", email=email)):
+        taken = db.session.execute(_REGISTER_FIRST, {
+            "seminar_id": seminar_id, "now": now, "stamp": utcnow(), "email": email,
+            "clock_offset": clock.offset_from_machine(),
+            "user_id": user.id if user is not None else None, "name": fields["name"],
+            "organisation": fields["organisation"], "agency_id": fields["agency_id"],
+            "locale": fields["locale"], "mail_locale": fields["locale"] or "sv",
+            "dietary_needs": fields["dietary_needs"],
+            "accessibility_needs": fields["accessibility_needs"],
+            "attendance_mode": AttendanceMode(fields["attendance_mode"]).value,
+            "token_hash": token_hash, "token": token, "topic": f"seminar:{seminar_id}",
+            "subject_confirmed": subjects["confirmed"], "subject_waiting": subjects["waiting"],
+            "method": mail.CALENDAR_METHOD["confirmed"], "renderer": mail.RENDERER,
+        }).first()
     if taken is None:
         return None
-    arrival, full, waiting = taken
-    # The session's copy of the seminar has the old counts: read again when next used.
-    db.session.expire(seminar, ["registration_counter", "confirmed_count", "waiting_count"])
-    registration = Registration(
-        id=new_id, seminar=seminar, email=email, token_hash=token_hash,
-        user_id=user.id if user is not None else None,
-        status=RegistrationStatus.waiting if full else RegistrationStatus.confirmed,
-        arrival=arrival, created_at=utcnow(), cancelled_at=None, **fields)
-    db.session.add(registration)
-    position = waiting if full else None  # the newcomer arrives last in line
-    # Queued before the INSERT (the id is known): one flush writes both rows, and the
-    # calendar SEQUENCE the mail sets goes in with the registration, not as an UPDATE.
-    mail.queue_for_registration("waiting" if full else "confirmed", registration,
-                                personal_token=token, waiting_position=position)
-    with conflicts_become(lambda: RegistrationConflict("duplicate", email=email)):
-        db.session.flush()
-    return Outcome(registration, token, position)
+    registration_id, mail_id, full, waiting = taken
+    # The session's copy of the seminar has the old counts and registrations: read again.
+    db.session.expire(seminar, ["registration_counter", "confirmed_count", "waiting_count",
+                                "registrations"])
+    render_after_commit(mail_id)
+    return Outcome(registration_id, token, waiting if full else None)
 
 
 # --- changing and cancelling ----------------------------------------------------

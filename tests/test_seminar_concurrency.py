@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import http.cookiejar
+import itertools
+import json
 import re
 import socket
 import threading
@@ -15,6 +17,7 @@ from werkzeug.serving import make_server
 
 from office.accounts.models import Role
 from office.core.extensions import db
+from office.core.models import OutboxMail
 from seminars.models import Registration, RegistrationStatus
 from tests.deadlines import join_all, start_threads
 from tests.seminar_factories import make_seminar
@@ -88,6 +91,13 @@ def test_parallel_registrations_never_exceed_the_places(app, running_server, cre
     # First come, first served: the confirmed are exactly the first arrivals.
     assert statuses == [RegistrationStatus.confirmed] * PLACES + [RegistrationStatus.waiting] * (GUESTS - PLACES)
     assert [r.arrival for r in registrations] == list(range(1, GUESTS + 1))
+    # Stamped while the lock was held: created_at follows the arrival order.
+    assert all(a.created_at <= b.created_at for a, b in itertools.pairwise(registrations))
+    # Each has the mail of what they got; those waiting, their place in line.
+    mails = {m.recipient: m for m in db.session.scalars(select(OutboxMail))}
+    assert [mails[r.email].kind for r in registrations] == ["confirmed"] * PLACES + ["waiting"] * (GUESTS - PLACES)
+    assert [json.loads(mails[r.email].render_args)["waiting_position"]
+            for r in registrations] == [None] * PLACES + list(range(1, GUESTS - PLACES + 1))
 
 
 @pytest.mark.timeout(300)  # many requests or threads: slow on a busy machine

@@ -17,7 +17,7 @@ from office.core.models import OutboxMail
 from seminars import planning
 from seminars import registration as rules
 from seminars.models import Audience, Registration, SeminarDay
-from tests.conftest import csrf_token_from
+from tests.conftest import BACKEND, csrf_token_from
 from tests.seminar_factories import make_seminar, next_weekday
 
 pytestmark = pytest.mark.dates  # seminars are planned weeks from today: `make test-dates`
@@ -186,3 +186,43 @@ def test_asking_for_links_is_rate_limited_per_address(app, client, coordinator):
     assert db.session.scalar(select(func.count()).select_from(OutboxMail).where(
         OutboxMail.kind == "links")) == 3
     assert db.session.scalar(select(func.count()).select_from(Registration)) == 1
+
+
+# --- the lock on PostgreSQL ---------------------------------------------------------------------
+
+@pytest.mark.postgresql
+@pytest.mark.skipif(BACKEND != "postgresql", reason="the one-statement path is PostgreSQL's")
+def test_a_first_registration_locks_decides_and_writes_in_one_statement(app, coordinator):
+    import json
+
+    from sqlalchemy import event
+
+    seminar = make_seminar(coordinator, capacity=1)
+    db.session.commit()
+    statements: list[str] = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        placed, waiting = guest(seminar.id, 1), guest(seminar.id, 2, locale="en")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    # The seminar is read once before any lock; then each registration is one statement
+    # that locks the row and writes the registration and its mail (then the commit).
+    locking = [s for s in statements if "FOR UPDATE" in s]
+    assert len(locking) == 2 and all("INSERT INTO seminar_registration" in s and "INSERT INTO outbox_mail" in s
+                                      for s in locking)
+    assert len(statements) <= 3
+    assert (placed.registration.status, waiting.registration.status) == ("confirmed", "waiting")
+    assert (placed.waiting_position, waiting.waiting_position) == (None, 1)
+    assert placed.registration.created_at <= waiting.registration.created_at
+    mails = {m.recipient: m for m in db.session.scalars(select(OutboxMail))}
+    first, second = mails["g1@example.se"], mails["g2@example.se"]
+    assert (first.kind, first.ics_method, first.locale) == ("confirmed", "REQUEST", "sv")
+    assert (second.kind, second.ics_method, second.locale) == ("waiting", None, "en")
+    assert second.subject.startswith("You are on the waiting list")
+    assert json.loads(second.render_args)["waiting_position"] == 1
+    assert json.loads(first.render_args)["personal_token"] == placed.token
+    # A guest who cancelled and comes back takes the locked path: the same row, last in line.
+    rules.cancel_registration(placed.registration)
+    again = guest(seminar.id, 1)
+    assert again.registration_id == placed.registration_id and again.waiting_position == 1

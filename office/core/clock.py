@@ -47,6 +47,15 @@ def now() -> datetime:
     return machine_now() + setting.offset
 
 
+def offset_from_machine() -> timedelta:
+    """How far this clock is from the machine's (zero in production), from one reading:
+    for a stamp another clock of the machine takes (the database's, under a lock)."""
+    setting = _setting
+    if setting.frozen_at is not None:
+        return setting.frozen_at - machine_now()
+    return setting.offset
+
+
 def today(zone: ZoneInfo | str = DEFAULT_ZONE) -> date:
     """Today's date in `zone` (the site's; Europe/Stockholm unless told)."""
     return now().astimezone(ZoneInfo(zone) if isinstance(zone, str) else zone).date()

@@ -103,7 +103,13 @@ def queue_mail(recipient: str, locale: str, subject: str, body: str = "", *,
     return mail
 
 
-def _rendered_after_commit() -> list[OutboxMail]:
+def render_after_commit(mail_id: int) -> None:
+    """A deferred mail a feature inserted itself (one statement, no OutboxMail object) is
+    written after this request's commit like those `queue_mail` queued (MAIL_RENDER_AFTER_COMMIT)."""
+    _rendered_after_commit().append(mail_id)
+
+
+def _rendered_after_commit() -> list[OutboxMail | int]:
     """The deferred mails this request queued, when it writes them after its commit
     (MAIL_RENDER_AFTER_COMMIT); otherwise, and outside a request, the sender writes them."""
     if not has_request_context() or not current_app.config.get("MAIL_RENDER_AFTER_COMMIT"):
@@ -158,7 +164,8 @@ def _render_this_requests_mails() -> None:
     mails = g.pop("samlokal_mails_to_render", None)
     if not mails:
         return
-    ids = [mail.id for mail in mails if mail.id is not None]
+    ids = [mail if isinstance(mail, int) else mail.id for mail in mails]
+    ids = [mail_id for mail_id in ids if mail_id is not None]
     try:
         with unit_of_work():
             render_queued(ids)
