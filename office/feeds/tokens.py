@@ -173,10 +173,18 @@ _FOLDED: dict[tuple[str, int], RawSelect] = {}
 class _Known:
     """A token seen before: its feed, and what its last poll read (`seen`)."""
 
-    __slots__ = ("kind", "target", "seen")
+    __slots__ = ("kind", "target", "seen", "_query", "_revision")
 
     def __init__(self, kind: str, target):
         self.kind, self.target, self.seen = kind, target, None
+        self._query, self._revision = None, None
+
+    def query(self) -> RawSelect | None:
+        """The token row and the kind's stamps in one statement (None: the kind has none)."""
+        revision = registry_revision()
+        if self._revision != revision:
+            self._query, self._revision = _folded_query(self.kind), revision
+        return self._query
 
     def same_feed(self, grant: TokenGrant) -> bool:
         return (grant.subject.kind, stamp_target(grant.subject)) == (self.kind, self.target)
@@ -243,7 +251,7 @@ def lookup_token_and_version(token: str, now=None) -> tuple[TokenGrant | None,
         return None, None
     presented = hash_token(token)
     known = _KNOWN.get(presented)
-    query = _folded_query(known.kind) if known is not None else None
+    query = known.query() if known is not None else None
     if query is None:
         grant = lookup_token(token)
         if grant is not None and not grant.revoked and stamp_query(grant.subject.kind):
@@ -268,17 +276,25 @@ def lookup_token_and_version(token: str, now=None) -> tuple[TokenGrant | None,
         _KNOWN.pop(presented, None)
         return None, None
     width = len(_TOKEN_COLUMNS)
-    grant = _grant(presented, rows[0][:width])
+    token_row = rows[0][:width]
+    stamp_rows = [row[width:] for row in rows if row[width + 3] is not None]
+    if seen is not None and seen[2] == settings and seen[6] == token_row:
+        # The same row, the same settings: the same grant, if the kind still lets them.
+        grant = seen[3]
+        info = feed_kind(grant.subject.kind)
+        if info is None or not info.may_subscribe(grant.owner, grant.subject.target_id):
+            grant = _grant(presented, token_row)
+    else:
+        grant = _grant(presented, token_row)
     if grant is None or grant.revoked or not known.same_feed(grant):
         _KNOWN.pop(presented, None)
         return grant, None
-    stamp_rows = [row[width:] for row in rows if row[width + 3] is not None]
     if (seen is not None and seen[5] == stamp_rows and seen[3].subject == grant.subject
             and seen[1] == moment and seen[2] == settings):
         version = seen[4]  # the same rows for the same feed: the same version
     else:
         version = version_of_stamp_rows(grant.subject, stamp_rows)
-    known.seen = (marker, moment, settings, grant, version, stamp_rows)
+    known.seen = (marker, moment, settings, grant, version, stamp_rows, token_row)
     return grant, version
 
 
