@@ -171,12 +171,13 @@ _FOLDED: dict[tuple[str, int], RawSelect] = {}
 
 
 class _Known:
-    """A token seen before: its feed, and what its last poll read (`seen`)."""
+    """A token seen before: its feed, and what its last poll on each reader connection
+    read (`seen`, by the connection's number: each counts its data_version on its own)."""
 
     __slots__ = ("kind", "target", "seen", "_query", "_revision")
 
     def __init__(self, kind: str, target):
-        self.kind, self.target, self.seen = kind, target, None
+        self.kind, self.target, self.seen = kind, target, {}
         self._query, self._revision = None, None
 
     def query(self) -> RawSelect | None:
@@ -225,15 +226,16 @@ def unchanged_poll(token: str, config, engine, now=None) -> tuple[TokenGrant, Fe
     if not TOKEN_SHAPE.fullmatch(token):
         return None
     known = _KNOWN.get(hash_token(token))
-    seen = known.seen if known is not None else None
-    if (seen is None or seen[0] is None or seen[1] != cutoff(now or utcnow())
-            or seen[2] != _settings(config)):
+    if known is None or not known.seen:
         return None
     info = feed_kind(known.kind)
     # A kind's own check may read the database or the app: asked inside the app context.
     if info is None or info.may_subscribe is not anyone:
         return None
-    if unchanged_marker(engine) != seen[0]:
+    marker = unchanged_marker(engine)
+    seen = known.seen.get(marker[0]) if marker is not None else None
+    if (seen is None or seen[0] != marker or seen[1] != cutoff(now or utcnow())
+            or seen[2] != _settings(config)):
         return None
     return seen[3], seen[4]
 
@@ -262,7 +264,8 @@ def lookup_token_and_version(token: str, now=None) -> tuple[TokenGrant | None,
     moment = cutoff(now or utcnow())
     settings = _settings(current_app.config)
     marker = unchanged_marker()  # before the statement: a commit after it changes the next
-    seen = known.seen
+    connection = marker[0] if marker is not None else None
+    seen = known.seen.get(connection)
     if (marker is not None and seen is not None and seen[0] == marker
             and seen[1] == moment and seen[2] == settings):
         grant = seen[3]
@@ -271,7 +274,6 @@ def lookup_token_and_version(token: str, now=None) -> tuple[TokenGrant | None,
             return grant, seen[4]
     rows = query.all(raw_results=True, token_hash=presented, target=known.target,
                      cutoff=moment)
-    known.seen = None
     if not rows:
         _KNOWN.pop(presented, None)
         return None, None
@@ -294,7 +296,9 @@ def lookup_token_and_version(token: str, now=None) -> tuple[TokenGrant | None,
         version = seen[4]  # the same rows for the same feed: the same version
     else:
         version = version_of_stamp_rows(grant.subject, stamp_rows)
-    known.seen = (marker, moment, settings, grant, version, stamp_rows, token_row)
+    if len(known.seen) > 32:  # connections replaced many times over
+        known.seen.clear()
+    known.seen[connection] = (marker, moment, settings, grant, version, stamp_rows, token_row)
     return grant, version
 
 
