@@ -677,6 +677,23 @@ def test_rate_limit_per_token_says_when_to_come_back(client, staff, create_user)
 
 
 @pytest.mark.parametrize("app_config", [{"RATELIMIT_ENABLED": True,
+                                         "FEED_RATE_LIMIT": "5 per minute"}], indirect=True)
+def test_polls_of_an_unchanged_feed_count_against_the_limit_too(client, staff, caplog):
+    # From the third conditional poll on, nothing committed since: answered from the last
+    # reading, still counted, logged and limited like any other poll.
+    url = f"/feeds/{new_token(staff)}.ics"
+    etag = client.get(url).headers["ETag"]
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="samlokal.request"):
+        statuses = [client.get(url, headers={"If-None-Match": etag}).status_code
+                    for _ in range(5)]
+    assert statuses == [304, 304, 304, 304, 429]
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "samlokal.request"]
+    assert [line["status"] for line in lines] == statuses
+    assert {line["route"] for line in lines} == {"/feeds/<token>.ics"}
+
+
+@pytest.mark.parametrize("app_config", [{"RATELIMIT_ENABLED": True,
                                          "FEED_RATE_LIMIT": "2 per minute"}], indirect=True)
 def test_public_feeds_are_limited_per_address_with_retry_after(client):
     assert client.get("/feeds/seminars.ics").status_code == 200
