@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
-import sqlalchemy as sa
 import recurring_ical_events
+import sqlalchemy as sa
 import vobject
 from sqlalchemy import select
 

@@ -166,7 +166,7 @@ def _grant(presented: str, row) -> TokenGrant | None:
 # token's feed never changes (replacing a link makes a new token), so the next poll can
 # read the token row and the feed's stamps together. Whether the token still opens the
 # feed is decided from the row read in that same statement: a stopped link stops at once.
-_KNOWN: dict[str, "_Known"] = {}
+_KNOWN: dict[str, _Known] = {}
 _FOLDED: dict[tuple[str, int], RawSelect] = {}
 
 
@@ -174,7 +174,7 @@ class _Known:
     """A token seen before: its feed, and what its last poll on each reader connection
     read (`seen`, by the connection's number: each counts its data_version on its own)."""
 
-    __slots__ = ("kind", "target", "seen", "_query", "_revision")
+    __slots__ = ("_query", "_revision", "kind", "seen", "target")
 
     def __init__(self, kind: str, target):
         self.kind, self.target, self.seen = kind, target, {}
