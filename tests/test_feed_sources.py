@@ -152,6 +152,18 @@ def test_booker_sees_the_whole_booking_once_and_a_member_booker_only_their_meeti
     assert expanded_by_recurring_ical_events(body) == attended(series, coordinator)
 
 
+def test_a_removed_member_s_conditional_polls_stop_at_once(client, place, series):
+    token = new_token(place["Ali Yusuf"], "series", series.id)
+    url = f"/feeds/{token}.ics"
+    etag = client.get(url).headers["ETag"]
+    for _ in range(3):  # the link's row and stamps in one statement, then kept while unchanged
+        assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    member = next(m for m in series.members if m.user_id == place["Ali Yusuf"].id)
+    db.session.delete(member)
+    db.session.commit()
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 410
+
+
 def test_series_feed_for_members_and_coordinator_only(client, place, series, create_user):
     with pytest.raises(PermissionError):
         feeds.issue_token(create_user(agency=place["af"]), "series", series.id)

@@ -20,11 +20,12 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 import recurring_ical_events
+import sqlalchemy as sa
 import vobject
 from sqlalchemy import select
 
 from office import feeds
-from office.accounts.models import Role
+from office.accounts.models import Role, User
 from office.booking import rules as booking_rules
 from office.booking.models import (
     OccurrenceState,
@@ -33,6 +34,7 @@ from office.booking.models import (
     ReservationOccurrence,
 )
 from office.booking.rules import BookingRequest
+from office.core import clock
 from office.core.extensions import db
 from office.feeds import registry
 from office.feeds.models import FeedToken
@@ -248,6 +250,67 @@ def test_a_link_polled_before_still_stops_at_once(client, staff, room, stop):
         staff.active = False
     db.session.commit()
     assert client.get(url, headers={"If-None-Match": etag}).status_code == 410
+
+
+def _statements_of_polls(monkeypatch) -> list:
+    """The raw statements the feed reads run from now on (office/feeds/reader.py)."""
+    from office.feeds import reader
+
+    ran = []
+    fetch = reader._fetch
+
+    def counted(connection, sql, args):
+        ran.append(sql)
+        return fetch(connection, sql, args)
+
+    monkeypatch.setattr(reader, "_fetch", counted)
+    return ran
+
+
+@pytest.mark.parametrize("stop", ["revoke", "deactivate"])
+def test_a_commit_from_another_connection_is_seen_by_the_next_poll(
+        client, staff, room, stop, monkeypatch):
+    # While nothing was committed since a link's last poll, the poll answers from what that
+    # poll read (SQLite says so in one pragma); a commit anywhere ends that at once.
+    book(room, staff, date(2026, 3, 3), time(9, 0), time(10, 0))
+    token = new_token(staff)
+    url = f"/feeds/{token}.ics"
+    etag = client.get(url).headers["ETag"]
+    for _ in range(3):
+        assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    ran = _statements_of_polls(monkeypatch)
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    if db.engine.dialect.name == "sqlite":
+        assert ran == ["PRAGMA data_version"]  # the link's row and stamps are not read again
+    staff_id = staff.id
+    db.session.commit()  # the test's own session holds no lock while another one writes
+    other = sa.create_engine(db.engine.url)  # another worker's connection
+    try:
+        with other.begin() as connection:
+            if stop == "revoke":
+                connection.execute(sa.update(FeedToken).values(revoked_at=NOW))
+            else:
+                connection.execute(sa.update(User).where(User.id == staff_id)
+                                   .values(active=False))
+    finally:
+        other.dispose()
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 410
+
+
+def test_a_poll_after_the_cutoff_moved_reads_the_feed_again(client, staff, room):
+    # No commit, but time moves: a cancelled booking leaves the feed 30 days on.
+    reservation = book(room, staff, date(2026, 3, 3), time(9, 0), time(10, 0))
+    booking.cancel_reservation(reservation, staff)
+    token = new_token(staff)
+    url = f"/feeds/{token}.ics"
+    with clock.travel_to(reservation.cancelled_at + timedelta(days=29)):
+        etag = client.get(url).headers["ETag"]
+        for _ in range(3):
+            assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    with clock.travel_to(reservation.cancelled_at + timedelta(days=31)):
+        later = client.get(url, headers={"If-None-Match": etag})
+    assert later.status_code == 200 and later.headers["ETag"] != etag
+    assert parse(later.data).walk("VEVENT") == []
 
 
 def test_agency_feed_only_for_own_agency_unless_coordinator(staff, create_user, create_agency):
@@ -611,6 +674,23 @@ def test_rate_limit_per_token_says_when_to_come_back(client, staff, create_user)
         assert 1 <= int(limited.headers["Retry-After"]) <= 60
         assert "Set-Cookie" not in limited.headers
     assert client.get(f"/feeds/{new_token(create_user())}.ics").status_code == 200
+
+
+@pytest.mark.parametrize("app_config", [{"RATELIMIT_ENABLED": True,
+                                         "FEED_RATE_LIMIT": "5 per minute"}], indirect=True)
+def test_polls_of_an_unchanged_feed_count_against_the_limit_too(client, staff, caplog):
+    # From the third conditional poll on, nothing committed since: answered from the last
+    # reading, still counted, logged and limited like any other poll.
+    url = f"/feeds/{new_token(staff)}.ics"
+    etag = client.get(url).headers["ETag"]
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="samlokal.request"):
+        statuses = [client.get(url, headers={"If-None-Match": etag}).status_code
+                    for _ in range(5)]
+    assert statuses == [304, 304, 304, 304, 429]
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "samlokal.request"]
+    assert [line["status"] for line in lines] == statuses
+    assert {line["route"] for line in lines} == {"/feeds/<token>.ics"}
 
 
 @pytest.mark.parametrize("app_config", [{"RATELIMIT_ENABLED": True,

@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from flask import Flask
 from werkzeug.datastructures import Headers
 
+from office.core.extensions import db
 from office.core.observability import REQUEST_SECONDS, REQUESTS, request_log
 from office.core.security import add_standard_headers
 from office.feeds.http import (
@@ -39,7 +40,7 @@ from office.feeds.rate_limit import allow_poll
 from office.feeds.reader import one_connection
 from office.feeds.registry import FeedVersion
 from office.feeds.render import feed_version
-from office.feeds.tokens import TokenGrant, lookup_token_and_version
+from office.feeds.tokens import TokenGrant, lookup_token_and_version, unchanged_poll
 
 _log = logging.getLogger("samlokal.feeds")
 PRIVATE_RULE = "/feeds/<token>.ics"
@@ -47,6 +48,7 @@ ENDPOINT = "feeds.private_feed"
 POLL_KEY = "samlokal.feed_poll"   # an environ key: no client header can set it (HTTP_*)
 _PATH = re.compile(r"/feeds/([A-Za-z0-9_-]{43,128})\.ics")
 _PER_VERSION = ("ETag", "Last-Modified")
+_READ = object()  # the answer needs the database read (in the app context)
 
 
 @dataclass
@@ -79,6 +81,8 @@ class FeedFastPath:
         unavailable["Content-Length"] = str(len(body))
         self.unavailable = (body, list(unavailable.items()))
         self._metrics = {}
+        self._per_version: dict = {}
+        self.engine = None  # the app's engine, known after the first poll read in its context
 
     def __call__(self, environ, start_response):
         if environ.get("REQUEST_METHOD") in ("GET", "HEAD") and (
@@ -87,8 +91,10 @@ class FeedFastPath:
             if match:
                 started = time.perf_counter()
                 try:
-                    with self.app.app_context(), one_connection():
-                        headers = self._not_modified_headers(environ, match.group(1))
+                    headers = self._unchanged_headers(environ, match.group(1))
+                    if headers is _READ:
+                        with self.app.app_context(), one_connection():
+                            headers = self._not_modified_headers(environ, match.group(1))
                 except UNAVAILABLE as error:
                     _log.warning("feed answered 503, database unavailable: %s",
                                  type(error).__name__)
@@ -106,21 +112,46 @@ class FeedFastPath:
                     return [b""]
         return self.wsgi_app(environ, start_response)
 
+    def _unchanged_headers(self, environ, token: str):
+        """Without an app context: the 304 of a link whose last poll still stands (nothing
+        committed since), or None for the view; _READ when the database must be read."""
+        config = self.app.config
+        found = self.engine is not None and unchanged_poll(token, config, self.engine)
+        if not found:
+            return _READ
+        grant, version = found
+        poll = environ[POLL_KEY] = FeedPoll(token, grant, version=version)
+        return self._answer(environ, poll, allow_poll(grant.rate_key, config))
+
     def _not_modified_headers(self, environ, token: str) -> list | None:
         # One statement for a token seen before: its row and its feed's stamps.
+        self.engine = db.engine
         grant, version = lookup_token_and_version(token)
         poll = environ[POLL_KEY] = FeedPoll(token, grant)
         if grant is None or grant.revoked:
             return None
-        poll.retry_after, poll.counted = allow_poll(grant.rate_key), True
-        if poll.retry_after:
+        poll.version = version or feed_version(grant.subject)
+        return self._answer(environ, poll, allow_poll(grant.rate_key))
+
+    def _answer(self, environ, poll: FeedPoll, retry_after: int) -> list | None:
+        """The 304's headers, or None when the view answers (over the limit, or changed)."""
+        poll.retry_after, poll.counted = retry_after, True
+        if retry_after:
             return None
-        version = poll.version = version or feed_version(grant.subject)
+        version = poll.version
         if not not_modified(version, environ.get("HTTP_IF_NONE_MATCH"),
                             environ.get("HTTP_IF_MODIFIED_SINCE")):
             return None
-        own = feed_headers(version, accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", "")))
-        return [(name, own[name]) for name in _PER_VERSION if name in own] + self.fixed_headers
+        gzipped = accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
+        headers = self._per_version.get((version, gzipped))
+        if headers is None:
+            own = feed_headers(version, gzipped)
+            headers = [(name, own[name]) for name in _PER_VERSION if name in own]
+            headers += self.fixed_headers
+            if len(self._per_version) > 10_000:
+                self._per_version.clear()
+            self._per_version[(version, gzipped)] = headers
+        return list(headers)  # a server may add to the list it is given
 
     def _log(self, environ, status: int, started: float) -> None:
         # The line and metrics office/core/observability.py gives, built without json.dumps.

@@ -25,12 +25,14 @@ DEFAULT_RATE_LIMIT = "60 per minute"
 SHARED_FAST_STORAGES = ("redis", "memcached", "valkey")
 
 
-def allow_poll(key: str) -> int:
+def allow_poll(key: str, config=None) -> int:
     """Count one fetch against `key`'s limit: 0 when allowed, else seconds until it is.
 
     `key` is what is counted: a token's hash (never the token itself) or "addr:<ip>".
+    `config`: the app's, for a caller outside its context (the 304 fast path).
     """
-    config = current_app.config
+    if config is None:
+        config = current_app.config
     if not limiter.enabled or not config.get("RATELIMIT_ENABLED", True):
         return 0
     item = _rate_item(config.get("FEED_RATE_LIMIT", DEFAULT_RATE_LIMIT))

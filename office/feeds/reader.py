@@ -5,6 +5,11 @@ not an ORM round. `RawSelect` compiles a select() once per engine and runs it on
 DB-API cursor (bind and result types still go through SQLAlchemy's processors); inside
 `one_connection()` every read of the thread runs on one connection kept out of the pool.
 
+Nothing changed. On SQLite, `unchanged_marker()` tells a poll in a few microseconds whether
+anything was committed to the database since its last read (`PRAGMA data_version`), so a
+poll of an unchanged database may answer from what the last poll of the same link read
+(office/feeds/tokens.py): a revoked link is a commit, and stops the next poll all the same.
+
 Bad weather. A DB-API error leaves here as SQLAlchemy's own exception, so the app answers
 503 while the database is away (`sqlalchemy.exc.OperationalError`), not 500. A kept-open
 connection that died (the server restarted, a proxy dropped it) is thrown away and the
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import atexit
 import contextvars
+import itertools
 import os
 import threading
 import weakref
@@ -183,13 +189,17 @@ class _Reader(threading.local):
     connection = None
     engine = None
     pid = None
+    serial = 0        # this connection's number in the process: markers of two differ
+    sqlite = False
 
 
 _READER = _Reader()
+# Numbers the reader connections of every thread: each counts its data_version on its own.
+_SERIALS = itertools.count(1)
 
 
-def _reader_connection():
-    engine = db.engine
+def _reader_connection(engine=None):
+    engine = db.engine if engine is None else engine
     reader = _READER
     if (reader.connection is not None and reader.pid == os.getpid()
             and reader.engine is not None and reader.engine() is engine):
@@ -198,10 +208,48 @@ def _reader_connection():
     fairy = _raw_connection(engine)
     fairy.detach()  # closing it closes it; the pool never sees it again
     connection = fairy.dbapi_connection
-    if engine.dialect.name != "sqlite":  # SQLite is in autocommit mode already
+    reader.sqlite = engine.dialect.name == "sqlite"
+    if not reader.sqlite:  # SQLite is in autocommit mode already
         connection.autocommit = True
     reader.connection, reader.engine, reader.pid = connection, weakref.ref(engine), os.getpid()
+    reader.serial = next(_SERIALS)
     return connection
+
+
+_DATA_VERSION = "PRAGMA data_version"
+
+
+def unchanged_marker(engine=None):
+    """A value that is equal at two calls on this thread's reader connection only if nothing
+    was committed to the database in between; None where the database cannot say cheaply.
+
+    SQLite's `PRAGMA data_version` changes when any other connection (of any process)
+    commits; `total_changes` counts the reader's own writes (it makes none; said for the
+    case where it shares a connection). Read it BEFORE the reads it is to vouch for: a
+    commit after it changes the next marker. PostgreSQL: None (no cheap equivalent here).
+    Inside `one_connection()` on its connection; outside, give the engine (no app context
+    needed).
+    """
+    slot = _SHARED_CONNECTION.get()
+    if slot is not None:
+        return _marker(db.engine if engine is None else engine, slot)
+    if engine is None or engine.dialect.name != "sqlite":
+        return None
+    slot = [_reader_connection(engine)]
+    try:
+        return _marker(engine, slot)
+    except Exception:
+        _drop_reader()  # as one_connection() does: a connection that saw an error goes
+        raise
+
+
+def _marker(engine, slot: list):
+    reader = _READER
+    if not reader.sqlite:
+        return None
+    version = _run_on_reader(engine, slot, _DATA_VERSION, ())[0][0]
+    # After the read: a connection replaced by it numbers its own versions.
+    return (reader.serial, version, slot[0].total_changes)
 
 
 def _drop_reader() -> None:

@@ -130,6 +130,11 @@ class Offer:
     endpoint: str | None = None
 
 
+def anyone(owner: Owner, target_id: int | None) -> bool:
+    """The `may_subscribe` of a kind without its own: every holder of a link may."""
+    return True
+
+
 @dataclass(frozen=True)
 class FeedKind:
     name: str
@@ -138,7 +143,7 @@ class FeedKind:
     needs_target: bool = False
     title: Callable[[FeedSubject], str] | None = None
     # May this person subscribe to this kind for this target? (checked again at every poll)
-    may_subscribe: Callable[[Owner, int | None], bool] = lambda owner, target_id: True
+    may_subscribe: Callable[[Owner, int | None], bool] = anyone
     # The target's name on the feeds page ("Samtalsrum 1, Drivhuset"); None when gone.
     describe: Callable[[int], str | None] | None = None
     # Public kinds: who may fetch the feed of a target without a token: "public" (anyone),
@@ -149,6 +154,12 @@ class FeedKind:
 
 
 _KINDS: dict[str, FeedKind] = {}
+# Counts the changes to the kinds and sources: what was derived from them before is stale.
+_REVISION = [0]
+
+
+def registry_revision() -> int:
+    return _REVISION[0]
 
 
 def add_feed_kind(name: str, label, *, private: bool = True, needs_target: bool = False,
@@ -166,9 +177,9 @@ def add_feed_kind(name: str, label, *, private: bool = True, needs_target: bool 
     if len(name) > 20:
         raise ValueError("feed kind names have at most 20 characters (feed_token.kind)")
     kind = FeedKind(name, label, private, needs_target, title,
-                    may_subscribe or (lambda owner, target_id: True), describe, access,
-                    description, offer)
+                    may_subscribe or anyone, describe, access, description, offer)
     _KINDS[name] = kind
+    _REVISION[0] += 1
     return kind
 
 
@@ -210,6 +221,7 @@ def add_source(kind: str, events: EventsFn, *, stamp: StampFn | None = None,
     sources = _SOURCES.setdefault(kind, [])
     if not any(s.events is events for s in sources):
         sources.append(Source(kind, events, stamp, render, stamp_parts))
+        _REVISION[0] += 1
     return events
 
 

@@ -23,8 +23,16 @@ from office.core.database import utcnow
 from office.core.extensions import db
 from office.core.tokens import hash_token
 from office.feeds.models import FeedToken
-from office.feeds.reader import RawSelect
-from office.feeds.registry import FeedSubject, FeedVersion, Owner, cutoff, feed_kind
+from office.feeds.reader import RawSelect, unchanged_marker
+from office.feeds.registry import (
+    FeedSubject,
+    FeedVersion,
+    Owner,
+    anyone,
+    cutoff,
+    feed_kind,
+    registry_revision,
+)
 from office.feeds.render import stamp_query, stamp_target, version_of_stamp_rows
 
 # token_urlsafe(32): 32 random bytes (256 bits) as 43 URL-safe characters.
@@ -154,12 +162,33 @@ def _grant(presented: str, row) -> TokenGrant | None:
 
 # --- a poll: the token and the feed's stamps in one statement ---------------------------
 
-# A token's hash -> (kind, stamp target) for the tokens this process has seen: a token's
-# feed never changes (replacing a link makes a new token), so the next poll can read the
-# token row and the feed's stamps together. Whether the token still opens the feed is
-# decided from the row read in that same statement: a stopped link stops at once.
-_KNOWN: dict[str, tuple[str, object]] = {}
+# A token's hash -> what a poll of it needs, for the tokens this process has seen: a
+# token's feed never changes (replacing a link makes a new token), so the next poll can
+# read the token row and the feed's stamps together. Whether the token still opens the
+# feed is decided from the row read in that same statement: a stopped link stops at once.
+_KNOWN: dict[str, _Known] = {}
 _FOLDED: dict[tuple[str, int], RawSelect] = {}
+
+
+class _Known:
+    """A token seen before: its feed, and what its last poll on each reader connection
+    read (`seen`, by the connection's number: each counts its data_version on its own)."""
+
+    __slots__ = ("_query", "_revision", "kind", "seen", "target")
+
+    def __init__(self, kind: str, target):
+        self.kind, self.target, self.seen = kind, target, {}
+        self._query, self._revision = None, None
+
+    def query(self) -> RawSelect | None:
+        """The token row and the kind's stamps in one statement (None: the kind has none)."""
+        revision = registry_revision()
+        if self._revision != revision:
+            self._query, self._revision = _folded_query(self.kind), revision
+        return self._query
+
+    def same_feed(self, grant: TokenGrant) -> bool:
+        return (grant.subject.kind, stamp_target(grant.subject)) == (self.kind, self.target)
 
 
 def _folded_query(kind: str) -> RawSelect | None:
@@ -181,35 +210,96 @@ def _folded_query(kind: str) -> RawSelect | None:
     return found
 
 
+def _settings(config) -> tuple:
+    """What a grant and a version are made with besides the database: the configuration
+    and the registry of kinds and sources."""
+    return (config.get("BASE_URL", ""), config.get("TIMEZONE", ""),
+            config["BABEL_DEFAULT_LOCALE"], tuple(config.get("LANGUAGES", ("sv", "en"))),
+            registry_revision())
+
+
+def unchanged_poll(token: str, config, engine, now=None) -> tuple[TokenGrant, FeedVersion] | None:
+    """What the last poll of this token read, when the database says nothing was committed
+    since (office/feeds/reader.py `unchanged_marker`), for the same cutoff and settings and
+    a kind that lets anyone holding a link follow it; else None (`lookup_token_and_version`
+    reads). Needs no app context: the 304 fast path asks this first."""
+    if not TOKEN_SHAPE.fullmatch(token):
+        return None
+    known = _KNOWN.get(hash_token(token))
+    if known is None or not known.seen:
+        return None
+    info = feed_kind(known.kind)
+    # A kind's own check may read the database or the app: asked inside the app context.
+    if info is None or info.may_subscribe is not anyone:
+        return None
+    marker = unchanged_marker(engine)
+    seen = known.seen.get(marker[0]) if marker is not None else None
+    if (seen is None or seen[0] != marker or seen[1] != cutoff(now or utcnow())
+            or seen[2] != _settings(config)):
+        return None
+    return seen[3], seen[4]
+
+
 def lookup_token_and_version(token: str, now=None) -> tuple[TokenGrant | None,
                                                               FeedVersion | None]:
     """`lookup_token(token)` and, for a token this process has seen before, the version of
-    its feed (`feed_version`) read in the same statement; else (grant, None)."""
+    its feed (`feed_version`) read in the same statement; else (grant, None).
+
+    When the database says nothing was committed since this token's last poll (SQLite:
+    office/feeds/reader.py `unchanged_marker`), that poll's reading stands, as long as the
+    cutoff and the settings are the same; the kind's `may_subscribe` is asked all the same.
+    """
     if not TOKEN_SHAPE.fullmatch(token or ""):
         return None, None
     presented = hash_token(token)
     known = _KNOWN.get(presented)
-    query = _folded_query(known[0]) if known is not None else None
+    query = known.query() if known is not None else None
     if query is None:
         grant = lookup_token(token)
         if grant is not None and not grant.revoked and stamp_query(grant.subject.kind):
             if len(_KNOWN) > 100_000:
                 _KNOWN.clear()
-            _KNOWN[presented] = (grant.subject.kind, stamp_target(grant.subject))
+            _KNOWN[presented] = _Known(grant.subject.kind, stamp_target(grant.subject))
         return grant, None
-    rows = query.all(raw_results=True, token_hash=presented, target=known[1],
-                     cutoff=cutoff(now or utcnow()))
+    moment = cutoff(now or utcnow())
+    settings = _settings(current_app.config)
+    marker = unchanged_marker()  # before the statement: a commit after it changes the next
+    connection = marker[0] if marker is not None else None
+    seen = known.seen.get(connection)
+    if (marker is not None and seen is not None and seen[0] == marker
+            and seen[1] == moment and seen[2] == settings):
+        grant = seen[3]
+        info = feed_kind(grant.subject.kind)
+        if info is not None and info.may_subscribe(grant.owner, grant.subject.target_id):
+            return grant, seen[4]
+    rows = query.all(raw_results=True, token_hash=presented, target=known.target,
+                     cutoff=moment)
     if not rows:
         _KNOWN.pop(presented, None)
         return None, None
     width = len(_TOKEN_COLUMNS)
-    grant = _grant(presented, rows[0][:width])
-    if (grant is None or grant.revoked
-            or (grant.subject.kind, stamp_target(grant.subject)) != known):
+    token_row = rows[0][:width]
+    stamp_rows = [row[width:] for row in rows if row[width + 3] is not None]
+    if seen is not None and seen[2] == settings and seen[6] == token_row:
+        # The same row, the same settings: the same grant, if the kind still lets them.
+        grant = seen[3]
+        info = feed_kind(grant.subject.kind)
+        if info is None or not info.may_subscribe(grant.owner, grant.subject.target_id):
+            grant = _grant(presented, token_row)
+    else:
+        grant = _grant(presented, token_row)
+    if grant is None or grant.revoked or not known.same_feed(grant):
         _KNOWN.pop(presented, None)
         return grant, None
-    stamp_rows = [row[width:] for row in rows if row[width + 3] is not None]
-    return grant, version_of_stamp_rows(grant.subject, stamp_rows)
+    if (seen is not None and seen[5] == stamp_rows and seen[3].subject == grant.subject
+            and seen[1] == moment and seen[2] == settings):
+        version = seen[4]  # the same rows for the same feed: the same version
+    else:
+        version = version_of_stamp_rows(grant.subject, stamp_rows)
+    if len(known.seen) > 32:  # connections replaced many times over
+        known.seen.clear()
+    known.seen[connection] = (marker, moment, settings, grant, version, stamp_rows, token_row)
+    return grant, version
 
 
 def forget_known_tokens() -> None:
