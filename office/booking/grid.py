@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import pairwise
-from operator import itemgetter
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -21,6 +20,7 @@ from sqlalchemy import select
 from office.allocations import rules as allocations
 from office.booking import rules as booking
 from office.core.extensions import db
+from office.premises import calendar_cache
 from office.premises import rules as premises
 from office.premises.models import Resource, ResourceKind, Site
 
@@ -232,13 +232,16 @@ def slot_labels(opens: time, closes: time) -> tuple[str, ...]:
 def build_grid(site: Site, view: str, day: date, filters: Filters = Filters()) -> Grid:
     """The grid of a site for a day or its week, with every booking placed on its day."""
     days = shown_days(view, day)
-    closed = premises.closed_days(site, days[0], days[-1])
-    hours = premises.opening_hours_by_weekday(site)
+    # Closures, opening hours and which resources have allocations when: the site's
+    # calendar as this process keeps it, one token read when nothing changed.
+    calendar = calendar_cache.site_calendar(site.id)
+    closed = calendar.closed_days(days[0].year, days[-1].year)
+    hours = calendar.hours
     grid_days = []
     for current in days:
         window = hours.get(current.weekday())
         if current in closed:
-            grid_days.append(GridDay(current, closed[current].reason))
+            grid_days.append(GridDay(current, str(closed[current].reason)))
         elif window is None:
             grid_days.append(GridDay(current, ""))  # no opening hours that weekday
         else:
@@ -252,53 +255,79 @@ def build_grid(site: Site, view: str, day: date, filters: Filters = Filters()) -
     start = datetime.combine(days[0], time(0), zone)
     end = datetime.combine(days[-1] + timedelta(days=1), time(0), zone)
     bookings = _bookings_by_resource_day(resources, start, end, zone)
-    held = _allocation_windows(site, resources, days, zone)
-    rows = [
-        GridRow(resource, [
-            Cell(resource.id, resource.name, grid_day.day, grid_day.opens, grid_day.closes,
-                 tuple(bookings.get((resource.id, grid_day.day), ())),
-                 tuple(held.get((resource.id, grid_day.day), ())))
-            if grid_day.is_open else None
-            for grid_day in grid_days
-        ])
-        for resource in resources
-    ]
+    allocated = {resource_id for resource_id, first, last in calendar.parts["allocations"]
+                 if first <= days[-1] and last >= days[0]}
+    held = _allocation_windows(site, [r for r in resources if r.id in allocated], days, zone)
+    open_days = [(d.day, d.opens, d.closes) if d.is_open else None for d in grid_days]
+    rows = []
+    for resource in resources:
+        resource_id, name = resource.id, resource.name
+        rows.append(GridRow(resource, [
+            Cell(resource_id, name, shown[0], shown[1], shown[2],
+                 tuple(bookings.get((resource_id, shown[0]), ())),
+                 tuple(held.get((resource_id, shown[0]), ())))
+            if shown is not None else None
+            for shown in open_days
+        ]))
     return Grid(site, view, days[0], grid_days, rows, filters)
 
 
 def _bookings_by_resource_day(resources: list[Resource], start: datetime, end: datetime,
                               zone: ZoneInfo) -> dict[tuple[int, date], list[Shown]]:
-    """The occurrences starting on the shown days, by (resource id, local day of their start).
+    """The occurrences starting on the shown days, by (resource id, local day of their start),
+    each list by start.
 
-    The rows carry seconds since 1970 UTC; a row's wall clock is that plus the zone's UTC
-    offset at that moment, looked up once per hour of the shown days, not once per row.
+    A week of 50 resources has thousands of rows but a few dozen distinct start and end
+    moments: each moment is turned into its local day and wall-clock seconds once (the
+    zone's offset looked up once per hour of the shown days), then looked up per row.
     """
     found: dict[tuple[int, date], list[Shown]] = {}
     if not resources:
         return found
-    wall = _WallClock(zone, start, end)
-    base = start.date().toordinal() - EPOCH_ORDINAL  # the first shown day, in days since 1970
-    day_of = {n: start.date() + timedelta(days=n) for n in range((end.date() - start.date()).days)}
-    rows = booking.occurrence_grid_rows([r.id for r in resources], start, end)
-    rows.sort(key=itemgetter(2))  # by start: each day's bookings in order
-    # The common week (no DST change) adds one offset; the rest asks the wall clock.
-    first, last, only = wall.first, wall.last, wall.offsets[0] if len(wall.offsets) == 1 else None
-    seconds, make = wall.seconds, tuple.__new__  # tuple.__new__(Shown, ...): Shown(...) without its frame
-    for id_, resource_id, starts, ends, title, by, for_, booker, for_name, agency_id, agency_name in rows:
-        local = starts + only if only is not None and first <= starts < last else seconds(starts)
-        day = day_of.get(local // 86400 - base)
+    wall = _wall_clock(zone, start, end)
+    first_day = start.date()
+    day_of = {n: first_day + timedelta(days=n) for n in range((end.date() - first_day).days)}
+    base = first_day.toordinal() - EPOCH_ORDINAL  # the first shown day, in days since 1970
+    to_wall = wall.seconds
+
+    def place_start(moment) -> tuple[date | None, int, int]:
+        local = to_wall(booking.grid_moment_seconds(moment))
+        midnight = local - local % 86400
+        placed[moment] = found_day = (day_of.get(local // 86400 - base), midnight, local - midnight)
+        return found_day
+
+    def place_end(moment) -> int:
+        ends[moment] = local = to_wall(booking.grid_moment_seconds(moment))
+        return local
+
+    placed: dict = {}  # a start moment -> (its local day or None, that day's midnight, seconds into it)
+    ends: dict = {}    # an end moment -> its wall-clock seconds
+    make = tuple.__new__  # tuple.__new__(Shown, ...): Shown(...) without its frame
+    key, bookings = None, None
+    for id_, resource_id, starts, end_moment, title, by, for_, booker, for_name, agency_id, agency_name \
+            in booking.occurrence_grid_rows([r.id for r in resources], start, end):
+        day, midnight, seconds = placed.get(starts) or place_start(starts)
         if day is None:
             continue  # starts before the first shown day: the grid shows it on no day
-        midnight = local - local % 86400
-        found.setdefault((resource_id, day), []).append(make(Shown, (
-            id_, local - midnight,
-            (ends + only if only is not None and ends < last else seconds(ends)) - midnight,
-            title, by, for_, booker, for_name, agency_id, agency_name)))
+        local_end = ends.get(end_moment)
+        if local_end is None:
+            local_end = place_end(end_moment)
+        if key != (resource_id, day):
+            key = (resource_id, day)
+            bookings = found.setdefault(key, [])
+        bookings.append(make(Shown, (id_, seconds, local_end - midnight, title, by, for_,
+                                     booker, for_name, agency_id, agency_name)))
     return found
 
 
 # Wall-clock seconds // 86400 + EPOCH_ORDINAL is the local day's date.toordinal().
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+@lru_cache(maxsize=64)
+def _wall_clock(zone: ZoneInfo, start: datetime, end: datetime) -> _WallClock:
+    """The same shown days, the same offsets: looked up once per process, not per page."""
+    return _WallClock(zone, start, end)
 
 
 class _WallClock:
