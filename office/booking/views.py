@@ -30,7 +30,7 @@ from office.booking.forms import (
     ChangeForm,
     FindFreeForm,
 )
-from office.booking.grid_cells import CellWords, Viewer, grid_rows
+from office.booking.grid_cells import CellWords, RowsSlot, Viewer
 from office.booking.models import ReservationOccurrence
 from office.booking.rules import BookingRefused, BookingRequest
 from office.core.database import utcnow, valid_id
@@ -113,12 +113,13 @@ def grid():
 def _render_grid(shown: grids.Grid, announce: str | None = None, status: int = 200):
     words = CellWords.for_page(url_for("bookings.new_booking"),
                                url_for("bookings.show_occurrence", occurrence_id=0)[:-1])
+    rows = RowsSlot()
     context = dict(grid=shown, sites=db.session.scalars(select(Site).order_by(Site.name)).all(),
                    grid_url=grid_url, announce=announce, new_url=words.new_url, words=words,
-                   viewer=Viewer.of(current_user), grid_rows=grid_rows, today=today_local())
-    if htmx and htmx.target in ("booking-grid", "booking-panel"):
-        return render_template("booking/_grid.html", **context), status
-    return render_template("booking/grid.html", **context), status
+                   viewer=Viewer.of(current_user), grid_rows=rows, today=today_local())
+    part = htmx and htmx.target in ("booking-grid", "booking-panel")
+    return rows.fill(render_template("booking/_grid.html" if part else "booking/grid.html",
+                                     **context)), status
 
 
 # --- booking ----------------------------------------------------------------------
