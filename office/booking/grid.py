@@ -20,6 +20,7 @@ from sqlalchemy import select
 from office.allocations import rules as allocations
 from office.booking import rules as booking
 from office.core.extensions import db
+from office.core.transaction import read_connection
 from office.premises import calendar_cache
 from office.premises import rules as premises
 from office.premises.models import Resource, ResourceKind, Site
@@ -122,15 +123,25 @@ class Held(NamedTuple):
 
 class Cell(NamedTuple):
     """Everything one resource-day's timeline is made of, and nothing else: plain values,
-    so that it can be the key of the cells' cache (office/booking/grid_cells.py)."""
+    so that it can be the key of the cells' cache (office/booking/grid_cells.py).
+
+    The bookings are kept as the database's rows (office.booking.rules.occurrence_grid_rows)
+    with the zone they are shown in, not as Shown: a page seen before then costs a lookup
+    per row, and the wall clock is worked out only for a cell whose HTML is not cached."""
 
     resource_id: int
     resource_name: str
     day: date
     opens: time
     closes: time
-    bookings: tuple[Shown, ...]
+    rows: tuple[tuple, ...]  # the day's occurrence rows, by start
     held: tuple[Held, ...]
+    zone: str = "Europe/Stockholm"
+
+    @property
+    def bookings(self) -> tuple[Shown, ...]:
+        """The day's bookings, their times in wall-clock seconds from its local midnight."""
+        return _shown(self.rows, self.day, self.zone)
 
 
 @dataclass
@@ -154,7 +165,7 @@ class GridDay:
 
 @dataclass
 class GridRow:
-    resource: Resource
+    resource: GridResource
     cells: list[Cell | None]  # one per GridDay (None when closed)
 
     @property
@@ -199,7 +210,26 @@ def shown_days(view: str, day: date) -> list[date]:
 
 
 def filtered_resources(site: Site, filters: Filters) -> list[Resource]:
-    query = select(Resource).where(Resource.site_id == site.id, Resource.active.is_(True))
+    return premises.sorted_resources(db.session.scalars(_filtered(select(Resource), site, filters)))
+
+
+class GridResource(NamedTuple):
+    """What the grid shows of a resource (a row read, not an ORM object: a week has 50)."""
+
+    id: int
+    name: str
+    capacity: int
+    kind: ResourceKind
+
+
+def grid_resources(site: Site, filters: Filters) -> list[GridResource]:
+    """The resources `filtered_resources` gives, as plain rows in the same order."""
+    query = _filtered(select(Resource.id, Resource.name, Resource.capacity, Resource.kind), site, filters)
+    return premises.sorted_resources(GridResource(*row) for row in read_connection().execute(query))
+
+
+def _filtered(query, site: Site, filters: Filters):
+    query = query.where(Resource.site_id == site.id, Resource.active.is_(True))
     if filters.kind:
         query = query.where(Resource.kind == ResourceKind(filters.kind))
     for name in ("screen", "video"):
@@ -209,7 +239,7 @@ def filtered_resources(site: Site, filters: Filters) -> list[Resource]:
         query = query.where(Resource.accessible.is_(True))
     if filters.min_capacity:
         query = query.where(Resource.capacity >= filters.min_capacity)
-    return premises.sorted_resources(db.session.scalars(query))
+    return query
 
 
 @lru_cache(maxsize=64)
@@ -250,7 +280,7 @@ def build_grid(site: Site, view: str, day: date, filters: Filters = Filters()) -
     if view == WEEK:
         # Weekends the site never opens are left out; a closed weekday stays, marked.
         grid_days = [d for d in grid_days if d.is_open or d.closed_reason or d.day.weekday() < 5]
-    resources = filtered_resources(site, filters)
+    resources = grid_resources(site, filters)
     zone = ZoneInfo(site.timezone)
     start = datetime.combine(days[0], time(0), zone)
     end = datetime.combine(days[-1] + timedelta(days=1), time(0), zone)
@@ -265,66 +295,69 @@ def build_grid(site: Site, view: str, day: date, filters: Filters = Filters()) -
         rows.append(GridRow(resource, [
             Cell(resource_id, name, shown[0], shown[1], shown[2],
                  tuple(bookings.get((resource_id, shown[0]), ())),
-                 tuple(held.get((resource_id, shown[0]), ())))
+                 tuple(held.get((resource_id, shown[0]), ())), site.timezone)
             if shown is not None else None
             for shown in open_days
         ]))
     return Grid(site, view, days[0], grid_days, rows, filters)
 
 
-def _bookings_by_resource_day(resources: list[Resource], start: datetime, end: datetime,
-                              zone: ZoneInfo) -> dict[tuple[int, date], list[Shown]]:
-    """The occurrences starting on the shown days, by (resource id, local day of their start),
-    each list by start.
+def _bookings_by_resource_day(resources: list[GridResource], start: datetime, end: datetime,
+                              zone: ZoneInfo) -> dict[tuple[int, date], list[tuple]]:
+    """The occurrence rows starting on the shown days, by (resource id, local day of their
+    start), each list by start.
 
-    A week of 50 resources has thousands of rows but a few dozen distinct start and end
-    moments: each moment is turned into its local day and wall-clock seconds once (the
-    zone's offset looked up once per hour of the shown days), then looked up per row.
+    A week of 50 resources has thousands of rows but a few dozen distinct start moments:
+    each moment's local day is worked out once (the zone's offset looked up once per hour
+    of the shown days), then looked up per row.
     """
-    found: dict[tuple[int, date], list[Shown]] = {}
+    found: dict[tuple[int, date], list[tuple]] = {}
     if not resources:
         return found
     wall = _wall_clock(zone, start, end)
     first_day = start.date()
     day_of = {n: first_day + timedelta(days=n) for n in range((end.date() - first_day).days)}
     base = first_day.toordinal() - EPOCH_ORDINAL  # the first shown day, in days since 1970
-    to_wall = wall.seconds
-
-    def place_start(moment) -> tuple[date | None, int, int]:
-        local = to_wall(booking.grid_moment_seconds(moment))
-        midnight = local - local % 86400
-        placed[moment] = found_day = (day_of.get(local // 86400 - base), midnight, local - midnight)
-        return found_day
-
-    def place_end(moment) -> int:
-        ends[moment] = local = to_wall(booking.grid_moment_seconds(moment))
-        return local
-
-    placed: dict = {}  # a start moment -> (its local day or None, that day's midnight, seconds into it)
-    ends: dict = {}    # an end moment -> its wall-clock seconds
-    make = tuple.__new__  # tuple.__new__(Shown, ...): Shown(...) without its frame
+    days: dict = {}  # a start moment -> its local day (None: before the first shown day)
     key, bookings = None, None
-    for id_, resource_id, starts, end_moment, title, by, for_, booker, for_name, agency_id, agency_name \
-            in booking.occurrence_grid_rows([r.id for r in resources], start, end):
-        day, midnight, seconds = placed.get(starts) or place_start(starts)
+    for row in booking.occurrence_grid_rows([r.id for r in resources], start, end):
+        moment = row[2]
+        day = days.get(moment, _UNSEEN)
+        if day is _UNSEEN:
+            day = days[moment] = day_of.get(
+                wall.seconds(booking.grid_moment_seconds(moment)) // 86400 - base)
         if day is None:
             continue  # starts before the first shown day: the grid shows it on no day
-        local_end = ends.get(end_moment)
-        if local_end is None:
-            local_end = place_end(end_moment)
-        if key != (resource_id, day):
-            key = (resource_id, day)
+        if key != (row[1], day):
+            key = (row[1], day)
             bookings = found.setdefault(key, [])
-        bookings.append(make(Shown, (id_, seconds, local_end - midnight, title, by, for_,
-                                     booker, for_name, agency_id, agency_name)))
+        bookings.append(row)
     return found
+
+
+_UNSEEN = object()
+
+
+def _shown(rows: tuple[tuple, ...], day: date, zone_name: str) -> tuple[Shown, ...]:
+    """A resource-day's rows as Shown: times in wall-clock seconds from the day's local
+    midnight (more than a day's worth when a booking ends on a later day)."""
+    zone = ZoneInfo(zone_name)
+    wall = _wall_clock(zone, datetime.combine(day, time(0), zone),
+                       datetime.combine(day + timedelta(days=1), time(0), zone))
+    midnight = (day.toordinal() - EPOCH_ORDINAL) * 86400
+    seconds = booking.grid_moment_seconds
+    return tuple(
+        Shown(id_, wall.seconds(seconds(starts)) - midnight, wall.seconds(seconds(ends)) - midnight,
+              title, by, for_, booker, for_name, agency_id, agency_name)
+        for id_, _resource, starts, ends, title, by, for_, booker, for_name, agency_id, agency_name
+        in rows)
 
 
 # Wall-clock seconds // 86400 + EPOCH_ORDINAL is the local day's date.toordinal().
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=256)
 def _wall_clock(zone: ZoneInfo, start: datetime, end: datetime) -> _WallClock:
     """The same shown days, the same offsets: looked up once per process, not per page."""
     return _WallClock(zone, start, end)
@@ -440,7 +473,7 @@ def blocks_of(cell: Cell) -> list[Block]:
     return blocks
 
 
-def _allocation_windows(site: Site, resources: list[Resource], days: list[date],
+def _allocation_windows(site: Site, resources: list[GridResource], days: list[date],
                         zone: ZoneInfo) -> dict[tuple[int, date], list[Held]]:
     """Allocation windows of the shown days, by (resource id, local day), in one pass."""
     windows: dict[tuple[int, date], list[Held]] = {}

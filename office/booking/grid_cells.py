@@ -8,8 +8,8 @@ The table around it stays in templates/booking/_grid.html.
 The cache: a resource-day's HTML is a pure function of its key, `_timeline(cell, words,
 week, me, coordinator, bookable)`, which holds everything the HTML is made of and nothing
 else: the cell (office/booking/grid.py `Cell`: the resource's id and name, the day, its
-opening hours, each booking's id, wall-clock times, title, people and agency, each
-allocation window and whether it is released), the page's words and URLs (so the
+opening hours, each booking's row as the database gave it (id, moments, title, people and
+agency) and the zone it is shown in, each allocation window and whether it is released), the page's words and URLs (so the
 language), the view, and of the viewer only what changes the HTML: their id when they
 booked or are booked for something that day (`mine`, and the link to it), whether they
 coordinate (links to every booking), and which windows they may book. A change to any of
@@ -120,7 +120,7 @@ def timeline(cell: Cell, words: CellWords, viewer: Viewer, week: bool) -> bytes:
     one link per free stretch (`run`): the week view and the phone layout show the stretches,
     with their times in words, so no chip is ever blank."""
     me = viewer.user_id
-    involved = any(me == shown.booked_by_id or me == shown.booked_for_id for shown in cell.bookings)
+    involved = any(me == row[5] or me == row[6] for row in cell.rows)  # booked by, booked for
     bookable = tuple(w.released or w.agency_id == viewer.agency_id for w in cell.held)
     return _timeline(cell, words, week, me if involved else None, viewer.coordinator, bookable)
 
