@@ -341,16 +341,27 @@ _UNSEEN = object()
 def _shown(rows: tuple[tuple, ...], day: date, zone_name: str) -> tuple[Shown, ...]:
     """A resource-day's rows as Shown: times in wall-clock seconds from the day's local
     midnight (more than a day's worth when a booking ends on a later day)."""
-    zone = ZoneInfo(zone_name)
-    wall = _wall_clock(zone, datetime.combine(day, time(0), zone),
-                       datetime.combine(day + timedelta(days=1), time(0), zone))
     midnight = (day.toordinal() - EPOCH_ORDINAL) * 86400
-    seconds = booking.grid_moment_seconds
+    wall, make = _wall_seconds, tuple.__new__  # tuple.__new__(Shown, ...): Shown(...) without its frame
     return tuple(
-        Shown(id_, wall.seconds(seconds(starts)) - midnight, wall.seconds(seconds(ends)) - midnight,
-              title, by, for_, booker, for_name, agency_id, agency_name)
+        make(Shown, (id_, wall(starts, zone_name) - midnight, wall(ends, zone_name) - midnight,
+                     title, by, for_, booker, for_name, agency_id, agency_name))
         for id_, _resource, starts, ends, title, by, for_, booker, for_name, agency_id, agency_name
         in rows)
+
+
+def forget_wall_clocks() -> None:
+    """Empty the wall clocks kept per shown span and per moment (a benchmark's first view)."""
+    _wall_clock.cache_clear()
+    _wall_seconds.cache_clear()
+
+
+@lru_cache(maxsize=16384)
+def _wall_seconds(moment, zone_name: str) -> int:
+    """A moment of `occurrence_grid_rows` as wall-clock seconds since 1970-01-01 00:00 local
+    (as _WallClock.seconds); bookings start and end at the same few times all over a grid."""
+    utc = booking.grid_moment_seconds(moment)
+    return utc + int(datetime.fromtimestamp(utc, ZoneInfo(zone_name)).utcoffset().total_seconds())
 
 
 # Wall-clock seconds // 86400 + EPOCH_ORDINAL is the local day's date.toordinal().

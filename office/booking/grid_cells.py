@@ -26,7 +26,16 @@ from functools import lru_cache
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
-from office.booking.grid import WEEK, Cell, Grid, Held, Shown, slot_labels, spans
+from office.booking.grid import (
+    WEEK,
+    Cell,
+    Grid,
+    Held,
+    Shown,
+    forget_wall_clocks,
+    slot_labels,
+    spans,
+)
 
 # Resource-days kept per process: a week of 50 resources is 250; an entry is the key
 # (~1 KiB) and its HTML (~2.5 KiB in the week view, ~5 KiB in the day view).
@@ -126,8 +135,11 @@ def timeline(cell: Cell, words: CellWords, viewer: Viewer, week: bool) -> bytes:
 
 
 def clear_cache() -> None:
-    """Forget every cached resource-day (the benchmark's first views; tests)."""
+    """Forget every cached resource-day and what they are made from: people's words, the
+    wall clock of moments (the benchmark's first views; tests)."""
     _timeline.cache_clear()
+    _booking_words.cache_clear()
+    forget_wall_clocks()
 
 
 @lru_cache(maxsize=CACHED_CELLS)
@@ -179,41 +191,44 @@ def _run(first: int, last: int, when: str, classes: str, href: str, labels: tupl
 CLOCK = tuple(f"{minute // 60:02d}:{minute % 60:02d}" for minute in range(1440))
 
 
-@lru_cache(maxsize=4096)
-def _escaped(text: str) -> str:
-    """escape() of a person's text; the same names and titles recur all over a grid."""
-    return str(escape(text))
-
-
 def _booked(first: int, last: int, o: Shown, words: CellWords, me: int | None, coordinator: bool) -> str:
     id_, starts, ends, title, by, for_, booker, for_name, agency_id, agency_name = o
     mine = me is not None and (me == by or me == for_)
-    classes = f"booked s-{first + 1} w-{last - first}"
+    agency, text, hover = _booking_words(agency_id, agency_name, booker,
+                                         for_name if for_ != by else None, title, words.for_name)
     when = f"{CLOCK[starts // 60 % 1440]}–{CLOCK[ends // 60 % 1440]}"
-    # The HTML and, beside it, the same words as plain text for the title (what striptags
-    # would make of the HTML, without parsing it again for each of thousands of blocks).
-    text, plain = f'<span class="run-time">{when}</span>', [when]
-    if agency_id:
-        classes += f" agency-{agency_id}"
-        text += f' <span class="agency-badge agency-{agency_id}">{_escaped(str(agency_name))}</span>'
-        plain.append(str(agency_name))
-    if mine:
-        classes += " mine"
-    booker = booker or "–"
-    text += f" {_escaped(booker)}"
-    plain.append(booker)
-    if for_name and for_ != by:
-        for_name = words.for_name % {"name": for_name}
-        text += f" ({_escaped(for_name)})"
-        plain.append(f"({for_name})")
-    if title:
-        text += f": {_escaped(title)}"
-        plain[-1] += f": {title}"
+    text = f'<span class="run-time">{when}</span>{text}'
     if mine or coordinator:
         text = f'<a href="{words.show_url}{id_}">{text}</a>'
     # The whole text on hover, where a narrow block (the week view, a phone) cuts it short.
-    whole = " ".join(" ".join(plain).split())
-    return f'<li class="{classes}" title="{_escaped(whole)}">{text}</li>'
+    return (f'<li class="booked s-{first + 1} w-{last - first}{agency}{" mine" if mine else ""}" '
+            f'title="{when}{hover}">{text}</li>')
+
+
+@lru_cache(maxsize=4096)
+def _booking_words(agency_id: int | None, agency_name: str | None, booker: str | None,
+                   for_name: str | None, title: str | None, for_template: str) -> tuple[str, str, str]:
+    """A booking's words after its times: (its agency's class, the HTML, the hover title),
+    escaped. The same people, agencies and titles recur all over a grid. The hover title is
+    the same words as plain text: what striptags would make of the HTML, without parsing it
+    again for each of thousands of blocks (the times have nothing to escape or squeeze)."""
+    classes, text, plain = "", "", []
+    if agency_id:
+        classes = f" agency-{agency_id}"
+        text += f' <span class="agency-badge agency-{agency_id}">{escape(str(agency_name))}</span>'
+        plain.append(str(agency_name))
+    booker = booker or "–"
+    text += f" {escape(booker)}"
+    plain.append(booker)
+    if for_name:
+        for_name = for_template % {"name": for_name}
+        text += f" ({escape(for_name)})"
+        plain.append(f"({for_name})")
+    if title:
+        text += f": {escape(title)}"
+        plain[-1] += f": {title}"
+    rest = " ".join(" ".join(plain).split())
+    return classes, text, f" {escape(rest)}" if rest else ""
 
 
 def _allocated(first: int, last: int, when: str, mark: Held, bookable: bool, words: CellWords,
