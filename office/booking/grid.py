@@ -428,15 +428,28 @@ def slot_index(seconds: int, opens_minute: int, count: int, *, round_up: bool) -
     return max(0, min(count, index))
 
 
+@lru_cache(maxsize=64)
+def _slot_tables(opens_minute: int, count: int) -> tuple[tuple[int, ...], ...]:
+    """slot_index of each minute of a day: rounded down, rounded up, and rounded up when
+    the moment is a fraction past the minute (a first view places thousands of bookings)."""
+    minutes = range(1440)
+    return tuple(tuple(slot_index(minute * 60 + late, opens_minute, count, round_up=round_up)
+                       for minute in minutes)
+                 for round_up, late in ((False, 0), (True, 0), (True, 1)))
+
+
 def spans(cell: Cell) -> list[tuple[int, int, Shown | None, Held | None]]:
     """The day's slots covered exactly once, in order: (first slot, end slot, the booking or
     None when free, the allocation window of a free stretch or None)."""
     count = len(slot_times(cell.opens, cell.closes))
     opens = cell.opens.hour * 60 + cell.opens.minute
+    down, up, up_late = _slot_tables(opens, count)
     result, position = [], 0
     for shown in cell.bookings:
-        first = max(slot_index(shown.starts, opens, count, round_up=False), position)
-        last = slot_index(shown.ends, opens, count, round_up=True)
+        starts, ends = shown[1], shown[2]  # (slot_index, looked up by the minute)
+        first = 0 if starts < 0 else count if starts >= 86400 else down[starts // 60]
+        first = max(first, position)
+        last = 0 if ends < 0 else count if ends >= 86400 else (up_late if ends % 60 else up)[ends // 60]
         if last <= first:
             continue  # outside the opening hours (a coordinator's late booking)
         if first > position:
