@@ -1063,29 +1063,22 @@ def occurrence_grid_rows(resources: Iterable[int], start: datetime, end: datetim
     starts and ends are moments as the database gives them, for `grid_moment_seconds` to
     turn into whole seconds since 1970 UTC (the grid converts each distinct moment once: a
     week has a few dozen start times and thousands of rows). The title is None where it
-    must not show (trepartssamtal). Run on the session connection's DB-API cursor with a
-    prebuilt statement: SQLAlchemy's per-row and per-statement work cost as much as the
-    read itself (docs/performance.md, "the week view").
+    must not show (trepartssamtal). A prebuilt statement in the driver's own SQL: compiling
+    it and processing types per row cost as much as the read itself (docs/performance.md,
+    "the week view").
     """
     ids = list(resources)
     connection = read_connection()
-    dialect = connection.dialect
     earliest = earliest_start(start)
-    if dialect.name == "sqlite":
+    if connection.dialect.name == "sqlite":
         sql = _grid_rows_sql_sqlite(len(ids))
-        params = [*ids, _sqlite_text(end), _sqlite_text(earliest), _sqlite_text(start)]
+        params = (*ids, _sqlite_text(end), _sqlite_text(earliest), _sqlite_text(start))
     else:
-        sql, params = _GRID_ROWS_POSTGRESQL, [ids, end, earliest, start]
-    cursor = connection.connection.cursor()
-    try:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    except dialect.loaded_dbapi.Error as error:
-        raise DBAPIError.instance(sql, params, error, dialect.loaded_dbapi.Error,
-                                  dialect=dialect) from error
-    finally:
-        cursor.close()
-    if dialect.name != "sqlite":
+        sql, params = _GRID_ROWS_POSTGRESQL, (ids, end, earliest, start)
+    # exec_driver_sql: no compiling and no type processing per row, yet the statement goes
+    # through the engine's events (statement counts, logging) and its error handling.
+    rows = connection.exec_driver_sql(sql, params).all()
+    if connection.dialect.name != "sqlite":
         rows.sort(key=itemgetter(1, 2))  # (SQLite's ORDER BY is the index's own order: free)
     return rows
 

@@ -39,7 +39,7 @@ from office.core.forms import SENSIBLE_YEARS, choices
 from office.core.i18n import to_local, today_local
 from office.core.security import coordinator_required
 from office.core.templating import add_nav_item
-from office.core.transaction import undo_refused_action
+from office.core.transaction import read_connection, undo_refused_action
 from office.premises.models import Resource, Site
 from office.premises.rules import natural_key
 
@@ -114,7 +114,9 @@ def _render_grid(shown: grids.Grid, announce: str | None = None, status: int = 2
     words = CellWords.for_page(url_for("bookings.new_booking"),
                                url_for("bookings.show_occurrence", occurrence_id=0)[:-1])
     rows = RowsSlot()
-    context = dict(grid=shown, sites=db.session.scalars(select(Site).order_by(Site.name)).all(),
+    # The sites for the chooser as plain rows (id, name): no ORM objects to build per page.
+    sites = read_connection().execute(select(Site.id, Site.name).order_by(Site.name)).all()
+    context = dict(grid=shown, sites=sites,
                    grid_url=grid_url, announce=announce, new_url=words.new_url, words=words,
                    viewer=Viewer.of(current_user), grid_rows=rows, today=today_local())
     part = htmx and htmx.target in ("booking-grid", "booking-panel")
