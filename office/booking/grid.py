@@ -2,7 +2,9 @@
 
 Plain functions that return data (no request, no template): the view renders it and
 the benchmark times it. One query loads every occurrence of the shown days
-(office.booking.rules.occurrences_between), never one query per cell.
+(office.booking.rules.occurrence_grid_rows), never one query per cell; closures, opening
+hours and which resources have allocations come from the site's calendar as this process
+keeps it (office/premises/calendar_cache.py).
 """
 
 from __future__ import annotations
