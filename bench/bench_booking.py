@@ -295,8 +295,9 @@ def bench_database(label, url):
 def bench_grid(app, site_id, resources, weeks, cursor, raw, mark, param, random_weekday):
     """The week view and the day view (the phone's), first seen (cold) and seen before (warm).
 
-    Cold: the grid's cell cache (office/booking/grid_cells.py) is emptied before each GET of
-    a random week or day of the seeded data. Warm: the same week or day again, nothing
+    Cold: the grid's caches (office/booking/grid_cells.py clear_cache: the cells, people's
+    words, the wall clocks) are emptied before each GET of a random week or day of the
+    seeded data. Warm: the same week or day again, nothing
     changed. Beside each, its bare range query (the same span, raw cursor) in the same run.
     """
     from office.booking import grid_cells

@@ -2,7 +2,9 @@
 
 Plain functions that return data (no request, no template): the view renders it and
 the benchmark times it. One query loads every occurrence of the shown days
-(office.booking.rules.occurrences_between), never one query per cell.
+(office.booking.rules.occurrence_grid_rows), never one query per cell; closures, opening
+hours and which resources have allocations come from the site's calendar as this process
+keeps it (office/premises/calendar_cache.py).
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import pairwise
-from operator import itemgetter
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -21,6 +22,8 @@ from sqlalchemy import select
 from office.allocations import rules as allocations
 from office.booking import rules as booking
 from office.core.extensions import db
+from office.core.transaction import read_connection
+from office.premises import calendar_cache
 from office.premises import rules as premises
 from office.premises.models import Resource, ResourceKind, Site
 
@@ -122,15 +125,25 @@ class Held(NamedTuple):
 
 class Cell(NamedTuple):
     """Everything one resource-day's timeline is made of, and nothing else: plain values,
-    so that it can be the key of the cells' cache (office/booking/grid_cells.py)."""
+    so that it can be the key of the cells' cache (office/booking/grid_cells.py).
+
+    The bookings are kept as the database's rows (office.booking.rules.occurrence_grid_rows)
+    with the zone they are shown in, not as Shown: a page seen before then costs a lookup
+    per row, and the wall clock is worked out only for a cell whose HTML is not cached."""
 
     resource_id: int
     resource_name: str
     day: date
     opens: time
     closes: time
-    bookings: tuple[Shown, ...]
+    rows: tuple[tuple, ...]  # the day's occurrence rows, by start
     held: tuple[Held, ...]
+    zone: str = "Europe/Stockholm"
+
+    @property
+    def bookings(self) -> tuple[Shown, ...]:
+        """The day's bookings, their times in wall-clock seconds from its local midnight."""
+        return _shown(self.rows, self.day, self.zone)
 
 
 @dataclass
@@ -154,7 +167,7 @@ class GridDay:
 
 @dataclass
 class GridRow:
-    resource: Resource
+    resource: GridResource
     cells: list[Cell | None]  # one per GridDay (None when closed)
 
     @property
@@ -199,7 +212,26 @@ def shown_days(view: str, day: date) -> list[date]:
 
 
 def filtered_resources(site: Site, filters: Filters) -> list[Resource]:
-    query = select(Resource).where(Resource.site_id == site.id, Resource.active.is_(True))
+    return premises.sorted_resources(db.session.scalars(_filtered(select(Resource), site, filters)))
+
+
+class GridResource(NamedTuple):
+    """What the grid shows of a resource (a row read, not an ORM object: a week has 50)."""
+
+    id: int
+    name: str
+    capacity: int
+    kind: ResourceKind
+
+
+def grid_resources(site: Site, filters: Filters) -> list[GridResource]:
+    """The resources `filtered_resources` gives, as plain rows in the same order."""
+    query = _filtered(select(Resource.id, Resource.name, Resource.capacity, Resource.kind), site, filters)
+    return premises.sorted_resources(GridResource(*row) for row in read_connection().execute(query))
+
+
+def _filtered(query, site: Site, filters: Filters):
+    query = query.where(Resource.site_id == site.id, Resource.active.is_(True))
     if filters.kind:
         query = query.where(Resource.kind == ResourceKind(filters.kind))
     for name in ("screen", "video"):
@@ -209,7 +241,7 @@ def filtered_resources(site: Site, filters: Filters) -> list[Resource]:
         query = query.where(Resource.accessible.is_(True))
     if filters.min_capacity:
         query = query.where(Resource.capacity >= filters.min_capacity)
-    return premises.sorted_resources(db.session.scalars(query))
+    return query
 
 
 @lru_cache(maxsize=64)
@@ -232,13 +264,16 @@ def slot_labels(opens: time, closes: time) -> tuple[str, ...]:
 def build_grid(site: Site, view: str, day: date, filters: Filters = Filters()) -> Grid:
     """The grid of a site for a day or its week, with every booking placed on its day."""
     days = shown_days(view, day)
-    closed = premises.closed_days(site, days[0], days[-1])
-    hours = premises.opening_hours_by_weekday(site)
+    # Closures, opening hours and which resources have allocations when: the site's
+    # calendar as this process keeps it, one token read when nothing changed.
+    calendar = calendar_cache.site_calendar(site.id)
+    closed = calendar.closed_days(days[0].year, days[-1].year)
+    hours = calendar.hours
     grid_days = []
     for current in days:
         window = hours.get(current.weekday())
         if current in closed:
-            grid_days.append(GridDay(current, closed[current].reason))
+            grid_days.append(GridDay(current, str(closed[current].reason)))
         elif window is None:
             grid_days.append(GridDay(current, ""))  # no opening hours that weekday
         else:
@@ -247,58 +282,98 @@ def build_grid(site: Site, view: str, day: date, filters: Filters = Filters()) -
     if view == WEEK:
         # Weekends the site never opens are left out; a closed weekday stays, marked.
         grid_days = [d for d in grid_days if d.is_open or d.closed_reason or d.day.weekday() < 5]
-    resources = filtered_resources(site, filters)
+    resources = grid_resources(site, filters)
     zone = ZoneInfo(site.timezone)
     start = datetime.combine(days[0], time(0), zone)
     end = datetime.combine(days[-1] + timedelta(days=1), time(0), zone)
     bookings = _bookings_by_resource_day(resources, start, end, zone)
-    held = _allocation_windows(site, resources, days, zone)
-    rows = [
-        GridRow(resource, [
-            Cell(resource.id, resource.name, grid_day.day, grid_day.opens, grid_day.closes,
-                 tuple(bookings.get((resource.id, grid_day.day), ())),
-                 tuple(held.get((resource.id, grid_day.day), ())))
-            if grid_day.is_open else None
-            for grid_day in grid_days
-        ])
-        for resource in resources
-    ]
+    allocated = {resource_id for resource_id, first, last in calendar.parts["allocations"]
+                 if first <= days[-1] and last >= days[0]}
+    held = _allocation_windows(site, [r for r in resources if r.id in allocated], days, zone)
+    open_days = [(d.day, d.opens, d.closes) if d.is_open else None for d in grid_days]
+    rows = []
+    for resource in resources:
+        resource_id, name = resource.id, resource.name
+        rows.append(GridRow(resource, [
+            Cell(resource_id, name, shown[0], shown[1], shown[2],
+                 tuple(bookings.get((resource_id, shown[0]), ())),
+                 tuple(held.get((resource_id, shown[0]), ())), site.timezone)
+            if shown is not None else None
+            for shown in open_days
+        ]))
     return Grid(site, view, days[0], grid_days, rows, filters)
 
 
-def _bookings_by_resource_day(resources: list[Resource], start: datetime, end: datetime,
-                              zone: ZoneInfo) -> dict[tuple[int, date], list[Shown]]:
-    """The occurrences starting on the shown days, by (resource id, local day of their start).
+def _bookings_by_resource_day(resources: list[GridResource], start: datetime, end: datetime,
+                              zone: ZoneInfo) -> dict[tuple[int, date], list[tuple]]:
+    """The occurrence rows starting on the shown days, by (resource id, local day of their
+    start), each list by start.
 
-    The rows carry seconds since 1970 UTC; a row's wall clock is that plus the zone's UTC
-    offset at that moment, looked up once per hour of the shown days, not once per row.
+    A week of 50 resources has thousands of rows but a few dozen distinct start moments:
+    each moment's local day is worked out once (the zone's offset looked up once per hour
+    of the shown days), then looked up per row.
     """
-    found: dict[tuple[int, date], list[Shown]] = {}
+    found: dict[tuple[int, date], list[tuple]] = {}
     if not resources:
         return found
-    wall = _WallClock(zone, start, end)
-    base = start.date().toordinal() - EPOCH_ORDINAL  # the first shown day, in days since 1970
-    day_of = {n: start.date() + timedelta(days=n) for n in range((end.date() - start.date()).days)}
-    rows = booking.occurrence_grid_rows([r.id for r in resources], start, end)
-    rows.sort(key=itemgetter(2))  # by start: each day's bookings in order
-    # The common week (no DST change) adds one offset; the rest asks the wall clock.
-    first, last, only = wall.first, wall.last, wall.offsets[0] if len(wall.offsets) == 1 else None
-    seconds, make = wall.seconds, tuple.__new__  # tuple.__new__(Shown, ...): Shown(...) without its frame
-    for id_, resource_id, starts, ends, title, by, for_, booker, for_name, agency_id, agency_name in rows:
-        local = starts + only if only is not None and first <= starts < last else seconds(starts)
-        day = day_of.get(local // 86400 - base)
+    wall = _wall_clock(zone, start, end)
+    first_day = start.date()
+    day_of = {n: first_day + timedelta(days=n) for n in range((end.date() - first_day).days)}
+    base = first_day.toordinal() - EPOCH_ORDINAL  # the first shown day, in days since 1970
+    days: dict = {}  # a start moment -> its local day (None: before the first shown day)
+    key, bookings = None, None
+    for row in booking.occurrence_grid_rows([r.id for r in resources], start, end):
+        moment = row[2]
+        day = days.get(moment, _UNSEEN)
+        if day is _UNSEEN:
+            day = days[moment] = day_of.get(
+                wall.seconds(booking.grid_moment_seconds(moment)) // 86400 - base)
         if day is None:
             continue  # starts before the first shown day: the grid shows it on no day
-        midnight = local - local % 86400
-        found.setdefault((resource_id, day), []).append(make(Shown, (
-            id_, local - midnight,
-            (ends + only if only is not None and ends < last else seconds(ends)) - midnight,
-            title, by, for_, booker, for_name, agency_id, agency_name)))
+        if key != (row[1], day):
+            key = (row[1], day)
+            bookings = found.setdefault(key, [])
+        bookings.append(row)
     return found
+
+
+_UNSEEN = object()
+
+
+def _shown(rows: tuple[tuple, ...], day: date, zone_name: str) -> tuple[Shown, ...]:
+    """A resource-day's rows as Shown: times in wall-clock seconds from the day's local
+    midnight (more than a day's worth when a booking ends on a later day)."""
+    midnight = (day.toordinal() - EPOCH_ORDINAL) * 86400
+    wall, make = _wall_seconds, tuple.__new__  # tuple.__new__(Shown, ...): Shown(...) without its frame
+    return tuple(
+        make(Shown, (id_, wall(starts, zone_name) - midnight, wall(ends, zone_name) - midnight,
+                     title, by, for_, booker, for_name, agency_id, agency_name))
+        for id_, _resource, starts, ends, title, by, for_, booker, for_name, agency_id, agency_name
+        in rows)
+
+
+def forget_wall_clocks() -> None:
+    """Empty the wall clocks kept per shown span and per moment (a benchmark's first view)."""
+    _wall_clock.cache_clear()
+    _wall_seconds.cache_clear()
+
+
+@lru_cache(maxsize=16384)
+def _wall_seconds(moment, zone_name: str) -> int:
+    """A moment of `occurrence_grid_rows` as wall-clock seconds since 1970-01-01 00:00 local
+    (as _WallClock.seconds); bookings start and end at the same few times all over a grid."""
+    utc = booking.grid_moment_seconds(moment)
+    return utc + int(datetime.fromtimestamp(utc, ZoneInfo(zone_name)).utcoffset().total_seconds())
 
 
 # Wall-clock seconds // 86400 + EPOCH_ORDINAL is the local day's date.toordinal().
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+@lru_cache(maxsize=256)
+def _wall_clock(zone: ZoneInfo, start: datetime, end: datetime) -> _WallClock:
+    """The same shown days, the same offsets: looked up once per process, not per page."""
+    return _WallClock(zone, start, end)
 
 
 class _WallClock:
@@ -355,15 +430,28 @@ def slot_index(seconds: int, opens_minute: int, count: int, *, round_up: bool) -
     return max(0, min(count, index))
 
 
+@lru_cache(maxsize=64)
+def _slot_tables(opens_minute: int, count: int) -> tuple[tuple[int, ...], ...]:
+    """slot_index of each minute of a day: rounded down, rounded up, and rounded up when
+    the moment is a fraction past the minute (a first view places thousands of bookings)."""
+    minutes = range(1440)
+    return tuple(tuple(slot_index(minute * 60 + late, opens_minute, count, round_up=round_up)
+                       for minute in minutes)
+                 for round_up, late in ((False, 0), (True, 0), (True, 1)))
+
+
 def spans(cell: Cell) -> list[tuple[int, int, Shown | None, Held | None]]:
     """The day's slots covered exactly once, in order: (first slot, end slot, the booking or
     None when free, the allocation window of a free stretch or None)."""
     count = len(slot_times(cell.opens, cell.closes))
     opens = cell.opens.hour * 60 + cell.opens.minute
+    down, up, up_late = _slot_tables(opens, count)
     result, position = [], 0
     for shown in cell.bookings:
-        first = max(slot_index(shown.starts, opens, count, round_up=False), position)
-        last = slot_index(shown.ends, opens, count, round_up=True)
+        starts, ends = shown[1], shown[2]  # (slot_index, looked up by the minute)
+        first = 0 if starts < 0 else count if starts >= 86400 else down[starts // 60]
+        first = max(first, position)
+        last = 0 if ends < 0 else count if ends >= 86400 else (up_late if ends % 60 else up)[ends // 60]
         if last <= first:
             continue  # outside the opening hours (a coordinator's late booking)
         if first > position:
@@ -411,7 +499,7 @@ def blocks_of(cell: Cell) -> list[Block]:
     return blocks
 
 
-def _allocation_windows(site: Site, resources: list[Resource], days: list[date],
+def _allocation_windows(site: Site, resources: list[GridResource], days: list[date],
                         zone: ZoneInfo) -> dict[tuple[int, date], list[Held]]:
     """Allocation windows of the shown days, by (resource id, local day), in one pass."""
     windows: dict[tuple[int, date], list[Held]] = {}

@@ -8,8 +8,8 @@ The table around it stays in templates/booking/_grid.html.
 The cache: a resource-day's HTML is a pure function of its key, `_timeline(cell, words,
 week, me, coordinator, bookable)`, which holds everything the HTML is made of and nothing
 else: the cell (office/booking/grid.py `Cell`: the resource's id and name, the day, its
-opening hours, each booking's id, wall-clock times, title, people and agency, each
-allocation window and whether it is released), the page's words and URLs (so the
+opening hours, each booking's row as the database gave it (id, moments, title, people and
+agency) and the zone it is shown in, each allocation window and whether it is released), the page's words and URLs (so the
 language), the view, and of the viewer only what changes the HTML: their id when they
 booked or are booked for something that day (`mine`, and the link to it), whether they
 coordinate (links to every booking), and which windows they may book. A change to any of
@@ -26,7 +26,16 @@ from functools import lru_cache
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
-from office.booking.grid import WEEK, Cell, Grid, Held, Shown, slot_labels, spans
+from office.booking.grid import (
+    WEEK,
+    Cell,
+    Grid,
+    Held,
+    Shown,
+    forget_wall_clocks,
+    slot_labels,
+    spans,
+)
 
 # Resource-days kept per process: a week of 50 resources is 250; an entry is the key
 # (~1 KiB) and its HTML (~2.5 KiB in the week view, ~5 KiB in the day view).
@@ -68,45 +77,74 @@ class Viewer:
         return cls(user.id, user.is_coordinator, user.agency_id)
 
 
-def grid_rows(grid: Grid, words: CellWords, viewer: Viewer, day_labels: list[str], closed: str) -> Markup:
-    """The table's rows: a resource's name, then a cell per shown day (its timeline, or why
-    it is closed). The same characters templates/booking/_grid.html wrote with a Jinja loop
-    per cell, which cost more than the cached cells themselves."""
+def grid_rows(grid: Grid, words: CellWords, viewer: Viewer, day_labels: list[str], closed: str) -> bytes:
+    """The table's rows as UTF-8: a resource's name, then a cell per shown day (its
+    timeline, or why it is closed). The same characters templates/booking/_grid.html wrote
+    with a Jinja loop per cell, which cost more than the cached cells themselves."""
+    return b"".join(_row_parts(grid, words, viewer, day_labels, closed))
+
+
+def _row_parts(grid: Grid, words: CellWords, viewer: Viewer, day_labels: list[str], closed: str) -> list[bytes]:
     week = grid.view == WEEK
-    days = [(f'<span class="day-label">{escape(label)}</span>' if week else "",
+    days = [(f'<span class="day-label">{escape(label)}</span>'.encode() if week else b"",
              None if gd.is_open else
-             f'<p class="closed-day">{escape(closed)}{f": {escape(gd.closed_reason)}" if gd.closed_reason else ""}</p>\n  ')
+             f'<p class="closed-day">{escape(closed)}{f": {escape(gd.closed_reason)}" if gd.closed_reason else ""}</p>\n  '.encode())
             for gd, label in zip(grid.days, day_labels)]
     parts = []
     for row in grid.rows:
         resource = row.resource
         parts.append(f'\n  <tr><th scope="row">{escape(resource.name)} '
-                     f'<span class="muted">({escape(resource.capacity)})</span></th>\n  ')
+                     f'<span class="muted">({escape(resource.capacity)})</span></th>\n  '.encode())
         for cell, (label, closed_day) in zip(row.cells, days):
-            inside = closed_day if cell is None else timeline(cell, words, viewer, week)
-            parts.append(f"\n  <td>{label}\n  {inside}</td>\n  ")
-        parts.append("</tr>\n  ")
-    return Markup("".join(parts))
+            parts += (b"\n  <td>", label, b"\n  ",
+                      closed_day if cell is None else timeline(cell, words, viewer, week), b"</td>\n  ")
+        parts.append(b"</tr>\n  ")
+    return parts
 
 
-def timeline(cell: Cell, words: CellWords, viewer: Viewer, week: bool) -> Markup:
-    """One resource-day. Free time is a link per quarter hour in the day view (`slot-q`) and
+class RowsSlot:
+    """`grid_rows` for one rendering of the grid's template: called where the rows go, it
+    keeps their bytes and leaves a mark in the page, which `fill` replaces. A week's rows
+    are ~600 KB of cached UTF-8: joined as bytes they are never copied into Jinja's output
+    nor encoded again (that encoding alone cost ~3 ms a page)."""
+
+    # A comment no text from people can make: what they typed is escaped (<, &).
+    MARK = Markup("<!--grid rows-->")
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def __call__(self, *args) -> Markup:
+        self.parts = _row_parts(*args)
+        return self.MARK
+
+    def fill(self, page: str) -> bytes:
+        """The rendered page as UTF-8 with the rows in place of the mark (one copy)."""
+        before, mark, after = page.partition(self.MARK)
+        return b"".join([before.encode(), *(self.parts if mark else ()), after.encode()])
+
+
+def timeline(cell: Cell, words: CellWords, viewer: Viewer, week: bool) -> bytes:
+    """One resource-day, as UTF-8. Free time is a link per quarter hour in the day view (`slot-q`) and
     one link per free stretch (`run`): the week view and the phone layout show the stretches,
     with their times in words, so no chip is ever blank."""
     me = viewer.user_id
-    involved = any(me == shown.booked_by_id or me == shown.booked_for_id for shown in cell.bookings)
+    involved = any(me == row[5] or me == row[6] for row in cell.rows)  # booked by, booked for
     bookable = tuple(w.released or w.agency_id == viewer.agency_id for w in cell.held)
     return _timeline(cell, words, week, me if involved else None, viewer.coordinator, bookable)
 
 
 def clear_cache() -> None:
-    """Forget every cached resource-day (the benchmark's first views; tests)."""
+    """Forget every cached resource-day and what they are made from: people's words, the
+    wall clock of moments (the benchmark's first views; tests)."""
     _timeline.cache_clear()
+    _booking_words.cache_clear()
+    forget_wall_clocks()
 
 
 @lru_cache(maxsize=CACHED_CELLS)
 def _timeline(cell: Cell, words: CellWords, week: bool, me: int | None, coordinator: bool,
-              bookable: tuple[bool, ...]) -> Markup:
+              bookable: tuple[bool, ...]) -> bytes:
     labels = slot_labels(cell.opens, cell.closes)
     closes = f"{cell.closes.hour:02d}:{cell.closes.minute:02d}"
     href = f"{words.new_url}?resource={cell.resource_id}&amp;day={cell.day.isoformat()}&amp;start="
@@ -127,7 +165,7 @@ def _timeline(cell: Cell, words: CellWords, week: bool, me: int | None, coordina
                 parts.append(_quarters(first, last, "slot-free", href, labels, spoken))
             parts.append(_run(first, last, when, "slot-free", href, labels, spoken))
     parts.append("</ol>")
-    return Markup("".join(parts))
+    return "".join(parts).encode()
 
 
 def _quarters(first: int, last: int, classes: str, href: str, labels: tuple[str, ...], spoken: str) -> str:
@@ -153,41 +191,44 @@ def _run(first: int, last: int, when: str, classes: str, href: str, labels: tupl
 CLOCK = tuple(f"{minute // 60:02d}:{minute % 60:02d}" for minute in range(1440))
 
 
-@lru_cache(maxsize=4096)
-def _escaped(text: str) -> str:
-    """escape() of a person's text; the same names and titles recur all over a grid."""
-    return str(escape(text))
-
-
 def _booked(first: int, last: int, o: Shown, words: CellWords, me: int | None, coordinator: bool) -> str:
     id_, starts, ends, title, by, for_, booker, for_name, agency_id, agency_name = o
     mine = me is not None and (me == by or me == for_)
-    classes = f"booked s-{first + 1} w-{last - first}"
+    agency, text, hover = _booking_words(agency_id, agency_name, booker,
+                                         for_name if for_ != by else None, title, words.for_name)
     when = f"{CLOCK[starts // 60 % 1440]}–{CLOCK[ends // 60 % 1440]}"
-    # The HTML and, beside it, the same words as plain text for the title (what striptags
-    # would make of the HTML, without parsing it again for each of thousands of blocks).
-    text, plain = f'<span class="run-time">{when}</span>', [when]
-    if agency_id:
-        classes += f" agency-{agency_id}"
-        text += f' <span class="agency-badge agency-{agency_id}">{_escaped(str(agency_name))}</span>'
-        plain.append(str(agency_name))
-    if mine:
-        classes += " mine"
-    booker = booker or "–"
-    text += f" {_escaped(booker)}"
-    plain.append(booker)
-    if for_name and for_ != by:
-        for_name = words.for_name % {"name": for_name}
-        text += f" ({_escaped(for_name)})"
-        plain.append(f"({for_name})")
-    if title:
-        text += f": {_escaped(title)}"
-        plain[-1] += f": {title}"
+    text = f'<span class="run-time">{when}</span>{text}'
     if mine or coordinator:
         text = f'<a href="{words.show_url}{id_}">{text}</a>'
     # The whole text on hover, where a narrow block (the week view, a phone) cuts it short.
-    whole = " ".join(" ".join(plain).split())
-    return f'<li class="{classes}" title="{_escaped(whole)}">{text}</li>'
+    return (f'<li class="booked s-{first + 1} w-{last - first}{agency}{" mine" if mine else ""}" '
+            f'title="{when}{hover}">{text}</li>')
+
+
+@lru_cache(maxsize=4096)
+def _booking_words(agency_id: int | None, agency_name: str | None, booker: str | None,
+                   for_name: str | None, title: str | None, for_template: str) -> tuple[str, str, str]:
+    """A booking's words after its times: (its agency's class, the HTML, the hover title),
+    escaped. The same people, agencies and titles recur all over a grid. The hover title is
+    the same words as plain text: what striptags would make of the HTML, without parsing it
+    again for each of thousands of blocks (the times have nothing to escape or squeeze)."""
+    classes, text, plain = "", "", []
+    if agency_id:
+        classes = f" agency-{agency_id}"
+        text += f' <span class="agency-badge agency-{agency_id}">{escape(str(agency_name))}</span>'
+        plain.append(str(agency_name))
+    booker = booker or "–"
+    text += f" {escape(booker)}"
+    plain.append(booker)
+    if for_name:
+        for_name = for_template % {"name": for_name}
+        text += f" ({escape(for_name)})"
+        plain.append(f"({for_name})")
+    if title:
+        text += f": {escape(title)}"
+        plain[-1] += f": {title}"
+    rest = " ".join(" ".join(plain).split())
+    return classes, text, f" {escape(rest)}" if rest else ""
 
 
 def _allocated(first: int, last: int, when: str, mark: Held, bookable: bool, words: CellWords,

@@ -30,7 +30,7 @@ from office.booking.forms import (
     ChangeForm,
     FindFreeForm,
 )
-from office.booking.grid_cells import CellWords, Viewer, grid_rows
+from office.booking.grid_cells import CellWords, RowsSlot, Viewer
 from office.booking.models import ReservationOccurrence
 from office.booking.rules import BookingRefused, BookingRequest
 from office.core.database import utcnow, valid_id
@@ -39,7 +39,7 @@ from office.core.forms import SENSIBLE_YEARS, choices
 from office.core.i18n import to_local, today_local
 from office.core.security import coordinator_required
 from office.core.templating import add_nav_item
-from office.core.transaction import undo_refused_action
+from office.core.transaction import read_connection, undo_refused_action
 from office.premises.models import Resource, Site
 from office.premises.rules import natural_key
 
@@ -113,12 +113,15 @@ def grid():
 def _render_grid(shown: grids.Grid, announce: str | None = None, status: int = 200):
     words = CellWords.for_page(url_for("bookings.new_booking"),
                                url_for("bookings.show_occurrence", occurrence_id=0)[:-1])
-    context = dict(grid=shown, sites=db.session.scalars(select(Site).order_by(Site.name)).all(),
+    rows = RowsSlot()
+    # The sites for the chooser as plain rows (id, name): no ORM objects to build per page.
+    sites = read_connection().execute(select(Site.id, Site.name).order_by(Site.name)).all()
+    context = dict(grid=shown, sites=sites,
                    grid_url=grid_url, announce=announce, new_url=words.new_url, words=words,
-                   viewer=Viewer.of(current_user), grid_rows=grid_rows, today=today_local())
-    if htmx and htmx.target in ("booking-grid", "booking-panel"):
-        return render_template("booking/_grid.html", **context), status
-    return render_template("booking/grid.html", **context), status
+                   viewer=Viewer.of(current_user), grid_rows=rows, today=today_local())
+    part = htmx and htmx.target in ("booking-grid", "booking-panel")
+    return rows.fill(render_template("booking/_grid.html" if part else "booking/grid.html",
+                                     **context)), status
 
 
 # --- booking ----------------------------------------------------------------------
