@@ -66,10 +66,16 @@ class UtilizationReport:
 def booked_intervals(resource_ids: list[int], start, end):
     """(resource_id, agency_id, starts_at, ends_at) of active bookings overlapping [start, end),
     ordered per resource by start."""
+    # The agency by a per-row primary-key lookup, not a join: with a join PostgreSQL
+    # hash-joins the whole reservation table once the period holds a few thousand rows,
+    # and that scan grows with the history (bench/bench_growth.py). The period's rows are
+    # bounded; the reservations are not.
+    agency = (select(Reservation.agency_id)
+              .where(Reservation.id == ReservationOccurrence.reservation_id)
+              .scalar_subquery())
     query = (
-        select(ReservationOccurrence.resource_id, Reservation.agency_id,
+        select(ReservationOccurrence.resource_id, agency,
                ReservationOccurrence.starts_at, ReservationOccurrence.ends_at)
-        .join(Reservation, Reservation.id == ReservationOccurrence.reservation_id)
         .where(
             ReservationOccurrence.resource_id.in_(resource_ids),
             ReservationOccurrence.state == OccurrenceState.active,
