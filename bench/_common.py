@@ -6,6 +6,7 @@ Imported as `bench._common` (the scripts put the repository root on sys.path fir
 from __future__ import annotations
 
 import statistics
+import subprocess
 import time
 
 from flask import Flask
@@ -38,3 +39,13 @@ def timed_ms(function, repeat: int) -> list[float]:
 def percentile(values: list[float], q: int) -> float:
     """The q-th percentile (1-99); a single value is its own percentile."""
     return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
+
+
+def stop(process: subprocess.Popen, timeout: float = 20) -> None:
+    """End a server a bench started: asked first (SIGTERM), killed if it does not go."""
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout)

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("SAMLOKAL_NO_MODULE_APP", "1")
 
-from bench._common import hello, timed  # noqa: E402
+from bench._common import hello, stop, timed  # noqa: E402
 from office.core.clock import machine_now  # noqa: E402
 
 BIG_EVENTS = 5000
@@ -327,8 +327,7 @@ class Gunicorn:
             return 0.0
 
     def stop(self):
-        self.process.terminate()
-        self.process.wait(timeout=20)
+        stop(self.process)
 
 
 def wrk(port: int, connections: int, seconds: int, script: str | None = None,

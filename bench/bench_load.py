@@ -69,7 +69,7 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bench._common import timed_ms  # noqa: E402
+from bench._common import stop, timed_ms  # noqa: E402
 from office.core import clock as app_clock  # noqa: E402
 from bench.summary import record  # noqa: E402
 
@@ -403,12 +403,7 @@ def nginx_in_front(upstream: str, folder: Path, keepalive: int = 75):
                 clock.sleep(0.1)
         yield base, process.pid
     finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(20)
+        stop(process)
 
 
 def write_plan(path: Path, plan: dict, cookies: list[str]) -> None:

@@ -39,6 +39,8 @@ os.environ.setdefault("SAMLOKAL_NO_MODULE_APP", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._common import stop  # noqa: E402
+
 REGISTRATIONS = 500
 PLACES = 100
 # The default: the sender writes the mails (timed apart, "mails written/s"). With
@@ -226,12 +228,7 @@ def gunicorn_server(url: str):
                 time.sleep(0.2)
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(20)
+        stop(process)
         log.close()
         WATCHED.clear()
         shutil.rmtree(instance, ignore_errors=True)
