@@ -228,16 +228,23 @@ def test_deactivated_user_feeds_are_gone(client, staff):
     assert client.get(f"/feeds/{token}.ics").status_code == 410
 
 
-@pytest.mark.parametrize("stop", ["revoke", "deactivate"])
-def test_a_link_polled_before_still_stops_at_once(client, staff, room, stop):
-    # From the second conditional poll on, the process knows the link: its row and the
-    # feed's stamps are read in one statement. What the row says still decides at once.
+def _a_link_polled_three_times(client, staff, room) -> tuple[str, str, str]:
+    """A link to a feed with one booking, fetched and then polled conditionally three
+    times (each a 304): its token, URL and ETag."""
     book(room, staff, date(2026, 3, 3), time(9, 0), time(10, 0))
     token = new_token(staff)
     url = f"/feeds/{token}.ics"
     etag = client.get(url).headers["ETag"]
     for _ in range(3):
         assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    return token, url, etag
+
+
+@pytest.mark.parametrize("stop", ["revoke", "deactivate"])
+def test_a_link_polled_before_still_stops_at_once(client, staff, room, stop):
+    # From the second conditional poll on, the process knows the link: its row and the
+    # feed's stamps are read in one statement. What the row says still decides at once.
+    token, url, etag = _a_link_polled_three_times(client, staff, room)
     assert feeds.hash_token(token) in feeds.tokens._KNOWN
     book(room, staff, date(2026, 3, 4), time(9, 0), time(10, 0))
     changed = client.get(url, headers={"If-None-Match": etag})
@@ -272,12 +279,7 @@ def test_a_commit_from_another_connection_is_seen_by_the_next_poll(
         client, staff, room, stop, monkeypatch):
     # While nothing was committed since a link's last poll, the poll answers from what that
     # poll read (SQLite says so in one pragma); a commit anywhere ends that at once.
-    book(room, staff, date(2026, 3, 3), time(9, 0), time(10, 0))
-    token = new_token(staff)
-    url = f"/feeds/{token}.ics"
-    etag = client.get(url).headers["ETag"]
-    for _ in range(3):
-        assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    token, url, etag = _a_link_polled_three_times(client, staff, room)
     ran = _statements_of_polls(monkeypatch)
     assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
     if db.engine.dialect.name == "sqlite":
