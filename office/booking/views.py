@@ -18,7 +18,7 @@ from markupsafe import escape
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from office.accounts.models import Role, User
+from office.accounts.models import Agency, Role, User
 from office.booking import audit_log
 from office.booking import find_free as finder
 from office.booking import grid as grids
@@ -127,20 +127,30 @@ def _render_grid(shown: grids.Grid, announce: str | None = None, status: int = 2
 # --- booking ----------------------------------------------------------------------
 
 def _people_choices(form) -> None:
-    query = select(User).where(User.active.is_(True), User.id != current_user.id).order_by(User.name)
+    # Plain rows of (id, name, agency): the list holds everyone of the agency (or everyone, for
+    # a coordinator), and an ORM object with a lazily loaded agency per person cost more than
+    # the rest of the page.
+    query = (select(User.id, User.name, Agency.short_name).join(User.agency)
+             .where(User.active.is_(True), User.id != current_user.id).order_by(User.name))
     if not current_user.is_coordinator:
         query = query.where(User.agency_id == current_user.agency_id)
     form.booked_for_id.choices = choices(
-        [(0, _("Myself"))] + [(u.id, f"{u.name} ({u.agency.short_name})") for u in db.session.scalars(query)]
+        [(0, _("Myself"))] + [(id_, f"{name} ({agency})")
+                              for id_, name, agency in read_connection().execute(query)]
     )
+
+
+def _resource_choices(form) -> None:
+    rows = read_connection().execute(
+        select(Resource.id, Resource.name, Resource.kind, Site.name.label("site"))
+        .join(Resource.site).where(Resource.active.is_(True))).all()
+    rows.sort(key=lambda r: (r.site, r.kind.value != "room", natural_key(r.name)))
+    form.resource_id.choices = choices((r.id, f"{r.site}: {r.name}") for r in rows)
 
 
 def _booking_form(formdata=None) -> BookingForm:
     form = BookingForm(formdata=formdata) if formdata is not None else BookingForm()
-    resources = sorted(
-        db.session.scalars(select(Resource).join(Resource.site).where(Resource.active.is_(True))),
-        key=lambda r: (r.site.name, r.kind.value != "room", natural_key(r.name)))
-    form.resource_id.choices = choices((r.id, f"{r.site.name}: {r.name}") for r in resources)
+    _resource_choices(form)
     _people_choices(form)
     return form
 
