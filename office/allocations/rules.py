@@ -203,11 +203,20 @@ class AllocationCalendar:
     def closed(self):
         # Closed days back far enough to count the lead time in working days.
         lead = self.policy.working_days_before
-        return premises.closed_days(self.site, self.first - timedelta(days=14 + 3 * lead), self.last)
+        first = self.first - timedelta(days=14 + 3 * lead)
+        known = calendar_cache.known_in_transaction(self.site.id)
+        if known is None:
+            return premises.closed_days(self.site, first, self.last)
+        # The booking check read the site's calendar already in this transaction: the same
+        # days and reasons as premises.closed_days, without asking the database again.
+        return {day: premises.ClosedDay(day, str(closed.reason))
+                for day, closed in known.closed_days(first.year, self.last.year).items()
+                if first <= day <= self.last}
 
     @cached_property
     def open_weekdays(self) -> set[int]:
-        return set(premises.opening_hours_by_weekday(self.site))
+        known = calendar_cache.known_in_transaction(self.site.id)
+        return set(known.hours if known is not None else premises.opening_hours_by_weekday(self.site))
 
     def is_working_day(self, day: date) -> bool:
         return day.weekday() < 5 and day not in self.closed
