@@ -567,9 +567,14 @@ def preloaded_checks(site, resources: list[Resource], first_day: date, last_day:
             .where(*_between(ids, start, end)).order_by(occurrence.starts_at))
         for row in rows:
             occurrences[row.resource_id].append(row)
-    loaded = Preloaded(site.id, first_day, last_day, start, end,
-                       premises.closed_days(site, first_day, last_day),
-                       premises.opening_hours_by_weekday(site), occurrences)
+    # Closed days and opening hours from the site's calendar (one statement, often only its
+    # token): the allocation rule's preload then finds it in the transaction as well.
+    calendar = calendar_cache.site_calendar(site.id)
+    closed = {day: premises.ClosedDay(day, str(found.reason))
+              for day, found in calendar.closed_days(first_day.year, last_day.year).items()
+              if first_day <= day <= last_day}
+    loaded = Preloaded(site.id, first_day, last_day, start, end, closed, dict(calendar.hours),
+                       occurrences)
     with contextlib.ExitStack() as stack:
         for preload in _PRELOADERS:
             stack.enter_context(preload(site, ids, first_day, last_day, now))
