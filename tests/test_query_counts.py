@@ -86,3 +86,32 @@ def test_a_series_is_checked_and_saved_in_the_same_statements_for_four_weeks_or_
     book_weekly(2, 8)  # warm up: what is loaded once per process
     few, many = book_weekly(4, 9), book_weekly(52, 10)
     assert len(many) == len(few), many
+
+
+def test_the_booking_form_takes_the_same_statements_for_one_agency_or_five(
+        auth, client, create_user, create_agency, create_site, create_resource):
+    """The "on behalf of" list names each person's agency: read with the people, not one by one."""
+    from office.accounts.models import Role
+
+    coordinator = create_user(role=Role.coordinator)
+    site = create_site()
+    resource = create_resource(site=site)
+    create_user(agency=coordinator.agency)
+    db.session.commit()
+    auth.login(coordinator)
+    day = (today_local() + timedelta(days=3)).isoformat()
+    page = f"/bookings/new?resource={resource.id}&day={day}&start=10:00"
+    db.session.expunge_all()  # nothing known before the request, as in a server
+    with counted_statements() as few:
+        assert client.get(page).status_code == 200
+    for _ in range(4):
+        agency = create_agency()
+        for _ in range(3):
+            create_user(agency=agency)
+        create_resource(site=create_site())
+    db.session.commit()
+    db.session.expunge_all()  # nothing known before the request, as in a server
+    with counted_statements() as many:
+        html = client.get(page).get_data(as_text=True)
+    assert html.count("(AG") >= 12  # everyone is listed with their agency
+    assert len(many) == len(few)
