@@ -14,10 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
+from types import SimpleNamespace
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, case, func, select, text
+from sqlalchemy.orm.util import identity_key
 
 from office.accounts.models import User
 from office.availability.rules import add_busy_source
@@ -41,6 +45,7 @@ from seminars.models import (
     SeminarSession,
     SeminarState,
     SessionPlace,
+    VenueKind,
 )
 
 MESSAGES = {
@@ -193,8 +198,12 @@ def register_staff(seminar_id: int, user: User, *, dietary_needs: str = "",
 
 def register_guest(seminar_id: int, *, name: str, organisation: str, email: str,
                    locale: str = "sv", dietary_needs: str = "", accessibility_needs: str = "",
-                   attendance_mode=AttendanceMode.on_site, now: datetime | None = None) -> Outcome:
-    """An external guest (no account) on a public seminar; returns their secret link token."""
+                   attendance_mode=AttendanceMode.on_site, now: datetime | None = None,
+                   seminar: SeminarToRegister | Seminar | None = None) -> Outcome:
+    """An external guest (no account) on a public seminar; returns their secret link token.
+
+    `seminar`: the seminar as the caller has just read it (`seminar_to_register`, or the
+    Seminar), asked before the lock instead of reading it again; the lock reads it anyway."""
     def allowed(seminar: Seminar) -> None:
         if seminar.audience != Audience.public:
             raise RegistrationRefused("not_public")
@@ -203,16 +212,42 @@ def register_guest(seminar_id: int, *, name: str, organisation: str, email: str,
         seminar_id, now=now, allowed=allowed, user=None, name=name.strip(),
         organisation=organisation.strip(), agency_id=None, email=email, locale=locale,
         dietary_needs=dietary_needs, accessibility_needs=accessibility_needs,
-        attendance_mode=attendance_mode,
+        attendance_mode=attendance_mode, seminar=seminar,
     )
 
 
-def _register(seminar_id: int, *, now, allowed, user, email: str, **fields) -> Outcome:
+class SeminarToRegister(Protocol):
+    """What registering a guest asks of a seminar before the lock (a row of the columns)."""
+
+    id: int
+    title: str
+    audience: Audience
+    state: SeminarState
+    venue_kind: VenueKind
+    registration_deadline: datetime | None
+
+
+# The columns a guest's registration asks before the lock, one prebuilt Core statement: the
+# public form's POST reads these and no whole Seminar (an ORM load of every column costs the
+# request more CPU than its registration statement; bench/bench_seminars.py).
+_SEMINAR_TO_REGISTER = select(
+    Seminar.id, Seminar.title, Seminar.audience, Seminar.state, Seminar.venue_kind,
+    Seminar.registration_deadline,
+).where(Seminar.id == bindparam("seminar_id"))
+
+
+def seminar_to_register(seminar_id: int) -> SeminarToRegister | None:
+    """The seminar's columns a guest's registration needs (None: no such seminar)."""
+    return db.session.execute(_SEMINAR_TO_REGISTER, {"seminar_id": seminar_id}).first()
+
+
+def _register(seminar_id: int, *, now, allowed, user, email: str, seminar=None,
+              **fields) -> Outcome:
     now = now or utcnow()
     email = email.strip().lower()
     if db.engine.dialect.name == "postgresql":
         outcome = _register_first(seminar_id, now=now, allowed=allowed, user=user, email=email,
-                                  **fields)
+                                  seminar=seminar, **fields)
         if outcome is not None:
             return outcome
     # Not a first registration of the address (or the seminar closed meanwhile; or
@@ -325,16 +360,28 @@ SELECT registration.id, mail.id, taken.full, taken.waiting FROM taken, registrat
 """).bindparams(bindparam("now", type_=UTCDateTime), bindparam("stamp", type_=UTCDateTime))
 
 
-def _register_first(seminar_id: int, *, now, allowed, user, email: str, **fields) -> Outcome | None:
+@lru_cache(maxsize=256)
+def _first_subjects(title: str, locale: str) -> tuple[str, str]:
+    """The subjects of both mails a first registration may get, kept per title and language
+    (the catalogues do not change while the process runs): translating them under a forced
+    locale cost every registration a few per cent of its CPU, the same work each time."""
+    subjects = mail.subjects_of_first_registration(SimpleNamespace(title=title), locale)
+    return subjects["confirmed"], subjects["waiting"]
+
+
+def _register_first(seminar_id: int, *, now, allowed, user, email: str, seminar=None,
+                    **fields) -> Outcome | None:
     """`_register` for an address not registered before (PostgreSQL); None when the one
     statement finds the seminar closed meanwhile or the address registered before: the
-    caller then takes the locked path (and says why)."""
-    seminar = _check_open(db.session.get(Seminar, seminar_id), now)
+    caller then takes the locked path (and says why). `seminar`: as the caller read it."""
+    if seminar is None:
+        seminar = db.session.get(Seminar, seminar_id)
+    seminar = _check_open(seminar, now)
     allowed(seminar)  # who may register: asked before the lock, as the seminar is read
     token = token_hash = None
     if user is None:
         token, token_hash = new_token()
-    subjects = mail.subjects_of_first_registration(seminar, fields["locale"] or "sv")
+    subject_confirmed, subject_waiting = _first_subjects(seminar.title, fields["locale"] or "sv")
     with conflicts_become(lambda: RegistrationConflict("duplicate", email=email)):
         taken = db.session.execute(_REGISTER_FIRST, {
             "seminar_id": seminar_id, "now": now, "stamp": utcnow(), "email": email,
@@ -346,15 +393,18 @@ def _register_first(seminar_id: int, *, now, allowed, user, email: str, **fields
             "accessibility_needs": fields["accessibility_needs"],
             "attendance_mode": AttendanceMode(fields["attendance_mode"]).value,
             "token_hash": token_hash, "token": token, "topic": f"seminar:{seminar_id}",
-            "subject_confirmed": subjects["confirmed"], "subject_waiting": subjects["waiting"],
+            "subject_confirmed": subject_confirmed, "subject_waiting": subject_waiting,
             "method": mail.CALENDAR_METHOD["confirmed"], "renderer": mail.RENDERER,
         }).first()
     if taken is None:
         return None
     registration_id, mail_id, full, waiting = taken
-    # The session's copy of the seminar has the old counts and registrations: read again.
-    db.session.expire(seminar, ["registration_counter", "confirmed_count", "waiting_count",
-                                "registrations"])
+    # The session's copy of the seminar (if it has one) has the old counts and
+    # registrations: read again.
+    loaded = db.session.identity_map.get(identity_key(Seminar, seminar_id))
+    if loaded is not None:
+        db.session.expire(loaded, ["registration_counter", "confirmed_count", "waiting_count",
+                                   "registrations"])
     render_after_commit(mail_id)
     return Outcome(registration_id, token, waiting if full else None)
 

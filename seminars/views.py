@@ -774,22 +774,35 @@ def _public_page(seminar: Seminar, form, status: int = 200, **extra):
 @limiter.limit("20 per minute", methods=["POST"])
 def public_seminar(seminar_id: int):
     """A public seminar and the registration form for guests."""
+    if request.method == "POST":
+        return _register_guest(seminar_id)
     seminar = _public_seminar(seminar_id)
     form = without_unused_answers(GuestRegistrationForm(), seminar)
-    if not form.is_submitted():
-        form.locale.data = str(get_locale() or "sv")
-    if form.validate_on_submit():
-        try:
-            outcome = rules.register_guest(
-                seminar_id, name=form.name.data, organisation=form.organisation.data, email=form.email.data,
-                locale=form.locale.data, dietary_needs=form.dietary_needs.data or "",
-                accessibility_needs=form.accessibility_needs.data or "",
-                attendance_mode=attendance_mode_of(form))
-        except rules.RegistrationRefused as error:
-            undo_refused_action()
-            return _public_page(_public_seminar(seminar_id), form, error.status, refusal=[error.message])
-        return redirect(url_for("seminars.guest_registration", token=outcome.token, new=1))
-    return _public_page(seminar, form, 422 if form.is_submitted() else 200)
+    form.locale.data = str(get_locale() or "sv")
+    return _public_page(seminar, form)
+
+
+def _register_guest(seminar_id: int):
+    """The form sent: the registration, or the page again with what was typed (422/409).
+
+    Reads only the seminar's columns the registration asks (`rules.seminar_to_register`);
+    the whole seminar only when the page is shown again."""
+    seminar = rules.seminar_to_register(seminar_id)
+    if seminar is None or seminar.audience != Audience.public or seminar.state == SeminarState.draft:
+        abort(404)
+    form = without_unused_answers(GuestRegistrationForm(), seminar)
+    if not form.validate_on_submit():
+        return _public_page(_public_seminar(seminar_id), form, 422)
+    try:
+        outcome = rules.register_guest(
+            seminar_id, name=form.name.data, organisation=form.organisation.data, email=form.email.data,
+            locale=form.locale.data, dietary_needs=form.dietary_needs.data or "",
+            accessibility_needs=form.accessibility_needs.data or "",
+            attendance_mode=attendance_mode_of(form), seminar=seminar)
+    except rules.RegistrationRefused as error:
+        undo_refused_action()
+        return _public_page(_public_seminar(seminar_id), form, error.status, refusal=[error.message])
+    return redirect(url_for("seminars.guest_registration", token=outcome.token, new=1))
 
 
 def _address_key() -> str:

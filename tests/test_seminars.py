@@ -228,6 +228,31 @@ def test_guests_cannot_register_for_internal_seminars(client, coordinator):
         rules.register_guest(seminar.id, name="A", organisation="X", email="a@example.se")
 
 
+def test_the_guest_form_sent_to_an_internal_draft_or_missing_seminar_is_404(client, coordinator):
+    internal = make_seminar(coordinator, audience=Audience.internal)
+    draft = make_seminar(coordinator, publish=False)
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    for seminar_id in (internal.id, draft.id, draft.id + 1000):
+        response = client.post(f"/seminars/public/{seminar_id}", data={
+            "csrf_token": token, "name": "Eva Gäst", "organisation": "SSAB",
+            "email": "eva@example.se", "locale": "sv"})
+        assert response.status_code == 404, (seminar_id, response.status_code)
+    assert db.session.scalar(select(db.func.count()).select_from(Registration)) == 0
+
+
+def test_a_refused_guest_form_keeps_what_was_typed_and_its_token_sends_it_again(client, coordinator):
+    seminar = make_seminar(coordinator)
+    refused = guest_form(client, seminar.id, email="eva(at)example.se")
+    assert refused.status_code == 422
+    form = refused.get_data(as_text=True).split('id="register"', 1)[1]  # the form's own token
+    assert 'value="eva(at)example.se"' in form and 'value="Eva Gäst"' in form
+    response = client.post(f"/seminars/public/{seminar.id}", data={
+        "csrf_token": csrf_token_from(form), "name": "Eva Gäst", "organisation": "SSAB",
+        "email": "eva@example.se", "locale": "sv"})
+    assert response.status_code == 302
+    assert db.session.scalar(select(Registration.email)) == "eva@example.se"
+
+
 # --- capacity and the waiting list ---------------------------------------------------------
 
 def test_full_seminar_puts_people_on_an_ordered_waiting_list_and_a_cancellation_promotes_the_first(coordinator):
