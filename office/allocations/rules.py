@@ -209,9 +209,7 @@ class AllocationCalendar:
             return premises.closed_days(self.site, first, self.last)
         # The booking check read the site's calendar already in this transaction: the same
         # days and reasons as premises.closed_days, without asking the database again.
-        return {day: premises.ClosedDay(day, str(closed.reason))
-                for day, closed in known.closed_days(first.year, self.last.year).items()
-                if first <= day <= self.last}
+        return known.closed_between(first, self.last)
 
     @cached_property
     def open_weekdays(self) -> set[int]:

@@ -48,7 +48,6 @@ from office.core.extensions import db
 from office.core.observability import register_counter
 from office.core.transaction import conflicts_become, read_connection
 from office.premises import calendar_cache
-from office.premises import rules as premises
 from office.premises.models import Resource, ResourceKind
 
 UTC = timezone.utc
@@ -570,10 +569,8 @@ def preloaded_checks(site, resources: list[Resource], first_day: date, last_day:
     # Closed days and opening hours from the site's calendar (one statement, often only its
     # token): the allocation rule's preload then finds it in the transaction as well.
     calendar = calendar_cache.site_calendar(site.id)
-    closed = {day: premises.ClosedDay(day, str(found.reason))
-              for day, found in calendar.closed_days(first_day.year, last_day.year).items()
-              if first_day <= day <= last_day}
-    loaded = Preloaded(site.id, first_day, last_day, start, end, closed, dict(calendar.hours),
+    loaded = Preloaded(site.id, first_day, last_day, start, end,
+                       calendar.closed_between(first_day, last_day), dict(calendar.hours),
                        occurrences)
     with contextlib.ExitStack() as stack:
         for preload in _PRELOADERS:

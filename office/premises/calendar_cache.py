@@ -137,6 +137,15 @@ class SiteCalendar:
             self._closed[key] = found
         return found
 
+    def closed_between(self, first: date, last: date) -> dict:
+        """Public holidays and closures between two dates (inclusive), the reasons as text:
+        what premises.closed_days reads from the database, from this calendar."""
+        from office.premises.rules import ClosedDay
+
+        return {day: ClosedDay(day, str(closed.reason))
+                for day, closed in self.closed_days(first.year, last.year).items()
+                if first <= day <= last}
+
 
 # site id -> the last calendar this process read for it.
 _CACHE: dict[int, SiteCalendar] = {}
