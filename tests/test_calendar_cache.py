@@ -4,33 +4,22 @@ no one has changed closures, opening hours or allocations, in this process or an
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import date, time
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from office.accounts.models import Role
 from office.allocations.models import Allocation, WeekPattern
 from office.booking import rules as booking
-from office.booking.rules import BookingRequest
 from office.core.extensions import db
 from office.premises import calendar_cache
 from office.premises.models import Closure, OpeningHours
 
-NOW = datetime(2026, 1, 5, 6, 0, tzinfo=timezone.utc)
-DAY = date(2026, 2, 3)  # a Tuesday, no holiday; the site is open every day 07-18
+# The booking rules' world: a room open every day 07-18, a member of staff, a Monday "now".
+from tests.test_booking_rules import NOW, request_for, room, staff  # noqa: F401
 
-
-@pytest.fixture
-def room(create_resource, create_site):
-    site = create_site(opens=time(7, 0), closes=time(18, 0), weekdays=range(7))
-    return create_resource(site=site, name="Samtalsrum 1", capacity=4)
-
-
-@pytest.fixture
-def staff(create_user):
-    return create_user(role=Role.staff)
+DAY = date(2026, 2, 3)  # a Tuesday, no holiday
 
 
 @pytest.fixture
@@ -44,9 +33,7 @@ def elsewhere(app):
 def check(room, staff, start=time(10), end=time(11)) -> list[str]:
     """One booking check as a request makes it, in a transaction of its own."""
     db.session.commit()
-    found = booking.check_booking(BookingRequest(
-        resource=room, title="Möte", first_day=DAY, start_time=start, end_time=end,
-        booked_by=staff), now=NOW)
+    found = booking.check_booking(request_for(room, staff, DAY, start, end), now=NOW)
     db.session.commit()
     return [p.code for p in found.problems]
 
@@ -116,9 +103,7 @@ def test_a_refused_change_leaves_no_trace_in_the_token_or_the_cache(room, staff)
     db.session.add(Closure(site_id=room.site_id, day=DAY, reason="Kanske"))
     db.session.flush()
     # The transaction sees its own closure, but neither uses nor fills the process's cache.
-    found = booking.check_booking(BookingRequest(
-        resource=room, title="Möte", first_day=DAY, start_time=time(10), end_time=time(11),
-        booked_by=staff), now=NOW)
+    found = booking.check_booking(request_for(room, staff, DAY, time(10), time(11)), now=NOW)
     assert [p.code for p in found.problems] == ["closed_day"]
     assert calendar_cache._CACHE[room.site_id].token == before
     db.session.rollback()
