@@ -13,6 +13,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -170,6 +171,23 @@ _KNOWN: dict[str, _Known] = {}
 _FOLDED: dict[tuple[str, int], RawSelect] = {}
 
 
+class _Reading(NamedTuple):
+    """What one poll of a known token read, on one reader connection."""
+
+    marker: tuple | None      # the connection's `unchanged_marker` before the statement
+    cutoff: object            # the feed's cutoff moment then
+    settings: tuple           # `_settings` then
+    grant: TokenGrant
+    version: FeedVersion
+    stamp_rows: list
+    token_row: tuple
+
+    def stands(self, marker, cutoff, settings) -> bool:
+        """Nothing committed since, the same cutoff and settings: this reading holds."""
+        return (marker is not None and self.marker == marker and self.cutoff == cutoff
+                and self.settings == settings)
+
+
 class _Known:
     """A token seen before: its feed, and what its last poll on each reader connection
     read (`seen`, by the connection's number: each counts its data_version on its own)."""
@@ -234,10 +252,9 @@ def unchanged_poll(token: str, config, engine, now=None) -> tuple[TokenGrant, Fe
         return None
     marker = unchanged_marker(engine)
     seen = known.seen.get(marker[0]) if marker is not None else None
-    if (seen is None or seen[0] != marker or seen[1] != cutoff(now or utcnow())
-            or seen[2] != _settings(config)):
+    if seen is None or not seen.stands(marker, cutoff(now or utcnow()), _settings(config)):
         return None
-    return seen[3], seen[4]
+    return seen.grant, seen.version
 
 
 def lookup_token_and_version(token: str, now=None) -> tuple[TokenGrant | None,
@@ -266,12 +283,11 @@ def lookup_token_and_version(token: str, now=None) -> tuple[TokenGrant | None,
     marker = unchanged_marker()  # before the statement: a commit after it changes the next
     connection = marker[0] if marker is not None else None
     seen = known.seen.get(connection)
-    if (marker is not None and seen is not None and seen[0] == marker
-            and seen[1] == moment and seen[2] == settings):
-        grant = seen[3]
+    if seen is not None and seen.stands(marker, moment, settings):
+        grant = seen.grant
         info = feed_kind(grant.subject.kind)
         if info is not None and info.may_subscribe(grant.owner, grant.subject.target_id):
-            return grant, seen[4]
+            return grant, seen.version
     rows = query.all(raw_results=True, token_hash=presented, target=known.target,
                      cutoff=moment)
     if not rows:
@@ -280,9 +296,9 @@ def lookup_token_and_version(token: str, now=None) -> tuple[TokenGrant | None,
     width = len(_TOKEN_COLUMNS)
     token_row = rows[0][:width]
     stamp_rows = [row[width:] for row in rows if row[width + 3] is not None]
-    if seen is not None and seen[2] == settings and seen[6] == token_row:
+    if seen is not None and seen.settings == settings and seen.token_row == token_row:
         # The same row, the same settings: the same grant, if the kind still lets them.
-        grant = seen[3]
+        grant = seen.grant
         info = feed_kind(grant.subject.kind)
         if info is None or not info.may_subscribe(grant.owner, grant.subject.target_id):
             grant = _grant(presented, token_row)
@@ -291,14 +307,15 @@ def lookup_token_and_version(token: str, now=None) -> tuple[TokenGrant | None,
     if grant is None or grant.revoked or not known.same_feed(grant):
         _KNOWN.pop(presented, None)
         return grant, None
-    if (seen is not None and seen[5] == stamp_rows and seen[3].subject == grant.subject
-            and seen[1] == moment and seen[2] == settings):
-        version = seen[4]  # the same rows for the same feed: the same version
+    if (seen is not None and seen.stamp_rows == stamp_rows and seen.grant.subject == grant.subject
+            and seen.cutoff == moment and seen.settings == settings):
+        version = seen.version  # the same rows for the same feed: the same version
     else:
         version = version_of_stamp_rows(grant.subject, stamp_rows)
     if len(known.seen) > 32:  # connections replaced many times over
         known.seen.clear()
-    known.seen[connection] = (marker, moment, settings, grant, version, stamp_rows, token_row)
+    known.seen[connection] = _Reading(marker, moment, settings, grant, version, stamp_rows,
+                                      token_row)
     return grant, version
 
 
