@@ -745,9 +745,14 @@ def outbox():
 
 # --- the public page and guests ------------------------------------------------------------
 
+def _shown_publicly(seminar) -> bool:
+    """A seminar (or the row `rules.seminar_to_register` reads) the public pages show."""
+    return seminar.audience == Audience.public and seminar.state != SeminarState.draft
+
+
 def _public_seminar(seminar_id: int) -> Seminar:
     seminar = db.get_or_404(Seminar, seminar_id)
-    if seminar.audience != Audience.public or seminar.state == SeminarState.draft:
+    if not _shown_publicly(seminar):
         abort(404)
     return seminar
 
@@ -788,7 +793,7 @@ def _register_guest(seminar_id: int):
     Reads only the seminar's columns the registration asks (`rules.seminar_to_register`);
     the whole seminar only when the page is shown again."""
     seminar = rules.seminar_to_register(seminar_id)
-    if seminar is None or seminar.audience != Audience.public or seminar.state == SeminarState.draft:
+    if seminar is None or not _shown_publicly(seminar):
         abort(404)
     form = without_unused_answers(GuestRegistrationForm(), seminar)
     if not form.validate_on_submit():
