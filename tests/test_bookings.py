@@ -15,6 +15,7 @@ from office.booking.models import AuditEntry, ReservationOccurrence
 from office.booking.rules import BookingRequest
 from office.core import clock
 from office.core.extensions import db
+from office.premises import rules as premises
 from office.premises.models import Closure, ResourceKind
 from tests.calendar_days import (
     in_days,
@@ -321,7 +322,7 @@ def test_weekly_series_over_a_holiday_lists_the_date_then_books_the_rest(auth, c
     response = auth.post("/bookings/new", data)
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert booking.premises.public_holiday(holiday) in html
+    assert premises.public_holiday(holiday) in html
     assert format_date(holiday, "EEEE d MMMM y", locale="sv") in html and "Boka de andra datumen" in html
     assert occurrence_count() == 0
     response = auth.post("/bookings/new", {**data, "partial": "1"})
